@@ -1,0 +1,352 @@
+#include "api/http_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include "api/problem.hpp"
+#include "service/log.hpp"
+
+namespace certdeploy::api {
+
+struct HttpServer::Connection {
+    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+    beast::tcp_stream stream;
+    std::string remote;
+    // Both touched only on the connection's strand.
+    bool idle = true;      // waiting for the first byte of a request: shutdown may close it at once
+    bool closing = false;  // shutdown began: answer the current request, then close
+};
+
+namespace {
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+    const auto address = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+bool is_http_syntax_error(const beast::error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::bad_target).category();
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& ioc, Router router, ServerLimits limits)
+    : ioc_(ioc),
+      router_(std::move(router)),
+      limits_(limits),
+      control_(asio::make_strand(ioc)),
+      acceptor_(control_),
+      grace_timer_(control_) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<tcp::endpoint> HttpServer::listen(const std::string& host, std::uint16_t port) {
+    const std::string where = host + ":" + std::to_string(port);
+    beast::error_code ec;
+    tcp::resolver resolver(ioc_);
+    auto results =
+        resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) {
+        return make_error(ErrorCode::io_error, "cannot resolve listen address " + where, ec.message());
+    }
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    auto fail = [&](const char* step) {
+        return make_error(ErrorCode::io_error, std::string("cannot listen on ") + where + ": " + ec.message(), step);
+    };
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) {
+        return fail("open");
+    }
+    // Lets a restarted process bind while connections of its predecessor sit in TIME_WAIT.
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) {
+        return fail("setsockopt");
+    }
+    acceptor_.bind(endpoint, ec);
+    if (ec) {
+        return fail("bind");
+    }
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return fail("listen");
+    }
+    auto bound = acceptor_.local_endpoint(ec);
+    if (ec) {
+        return fail("getsockname");
+    }
+    return bound;
+}
+
+void HttpServer::start() {
+    {
+        std::lock_guard lock(mutex_);
+        accepting_ = true;
+    }
+    asio::co_spawn(control_, accept_loop(), [](const std::exception_ptr& e) {
+        if (e) {
+            log::error("accept loop ended by an exception");
+        }
+    });
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+            break;
+        }
+        if (ec) {
+            // Out of descriptors or memory: pause rather than spin, and keep serving the connections we have.
+            log::warn("accept failed", {{"error", ec.message()}});
+            asio::steady_timer pause(control_, std::chrono::milliseconds(50));
+            co_await pause.async_wait(use_nothrow);
+            continue;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)));
+        auto peer = conn->stream.socket().remote_endpoint(ignored);
+        conn->remote = ignored ? std::string("unknown") : endpoint_string(peer);
+        if (!track(conn)) {
+            conn->stream.socket().close(ignored);
+            continue;
+        }
+        asio::co_spawn(conn->stream.get_executor(), serve(conn), [](const std::exception_ptr& e) {
+            if (e) {
+                log::error("connection ended by an exception");
+            }
+        });
+    }
+    std::unique_lock lock(mutex_);
+    accepting_ = false;
+    finish_if_drained(lock);
+}
+
+asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
+    beast::flat_buffer buffer;
+    for (;;) {
+        if (buffer.size() == 0) {
+            // Idle until the first byte of the next request: in this state shutdown closes the connection.
+            conn->idle = true;
+            if (conn->closing) {
+                break;
+            }
+            conn->stream.expires_after(limits_.idleTimeout);
+            auto [ec, n] = co_await conn->stream.async_read_some(buffer.prepare(4096), use_nothrow);
+            if (ec) {
+                break;  // the peer closed, the idle timeout passed, or shutdown cancelled the read
+            }
+            buffer.commit(n);
+        }
+        conn->idle = false;
+        if (!co_await serve_one(*conn, buffer) || conn->closing) {
+            break;
+        }
+    }
+    beast::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->stream.socket().close(ignored);
+    untrack(conn.get());
+}
+
+asio::awaitable<bool> HttpServer::serve_one(Connection& conn, beast::flat_buffer& buffer) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(limits_.maxBodyBytes);
+    parser.header_limit(static_cast<std::uint32_t>(limits_.maxHeaderBytes));
+
+    conn.stream.expires_after(limits_.requestTimeout);
+    auto [ec, n] = co_await http::async_read_header(conn.stream, buffer, parser, use_nothrow);
+    if (ec) {
+        co_return co_await answer_read_error(conn, ec, 11);
+    }
+    const unsigned version = parser.get().version();
+    // curl sends "Expect: 100-continue" with uploads over 1 KiB and waits a second for this answer.
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [wec, wn] = co_await asio::async_write(conn.stream, asio::buffer(kContinue), use_nothrow);
+        if (wec) {
+            co_return false;
+        }
+    }
+    if (!parser.is_done()) {
+        auto [bec, bn] = co_await http::async_read(conn.stream, buffer, parser, use_nothrow);
+        if (bec) {
+            co_return co_await answer_read_error(conn, bec, version);
+        }
+    }
+
+    const auto started = std::chrono::steady_clock::now();
+    Request req;
+    req.message = parser.release();
+    req.remote = conn.remote;
+    Response res = co_await dispatch(req);
+    res.keep_alive(req.message.keep_alive() && !conn.closing);
+    res.prepare_payload();
+
+    conn.stream.expires_after(limits_.requestTimeout);
+    auto [wec, wn] = co_await http::async_write(conn.stream, res, use_nothrow);
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    log::info("request", {{"method", std::string(req.message.method_string())},
+                          {"path", std::string(req.target.path())},
+                          {"status", res.result_int()},
+                          {"durationMs", elapsed.count()},
+                          {"remote", conn.remote}});
+    co_return !wec && res.keep_alive();
+}
+
+asio::awaitable<bool> HttpServer::answer_read_error(Connection& conn, beast::error_code ec, unsigned version) {
+    Error error;
+    if (ec == http::error::body_limit) {
+        error = make_error(ErrorCode::payload_too_large,
+                           "the request body is larger than " + std::to_string(limits_.maxBodyBytes) + " bytes");
+    } else if (ec == http::error::header_limit) {
+        error = make_error(ErrorCode::headers_too_large,
+                           "the request headers are larger than " + std::to_string(limits_.maxHeaderBytes) + " bytes");
+    } else if (is_http_syntax_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        error = make_error(ErrorCode::invalid_request, "the request is not valid HTTP/1.1", ec.message());
+    } else {
+        // The peer went away, the deadline passed, or shutdown forced the connection closed: nobody to answer.
+        log::debug("connection closed while reading", {{"remote", conn.remote}, {"error", ec.message()}});
+        co_return false;
+    }
+    auto res = problem_response(error, version, "");
+    res.keep_alive(false);
+    res.prepare_payload();
+    conn.stream.expires_after(limits_.requestTimeout);
+    co_await http::async_write(conn.stream, res, use_nothrow);
+    log::info("request refused",
+              {{"status", res.result_int()}, {"code", std::string(code_string(error.code))}, {"remote", conn.remote}});
+    co_return false;
+}
+
+asio::awaitable<Response> HttpServer::dispatch(Request& req) {
+    const unsigned version = req.message.version();
+    auto target = boost::urls::parse_origin_form(req.message.target());
+    if (!target) {
+        co_return problem_response(make_error(ErrorCode::invalid_request, "the request target is not a valid path"),
+                                   version, "");
+    }
+    req.target = *target;
+    const std::string instance(req.target.path());
+
+    auto match = router_.match(req);
+    if (match.handler == nullptr) {
+        if (match.allowed.empty()) {
+            co_return problem_response(make_error(ErrorCode::not_found, "no resource at " + instance), version,
+                                       instance);
+        }
+        std::string allow;
+        for (const auto& method : match.allowed) {
+            allow += (allow.empty() ? "" : ", ") + method;
+        }
+        auto res =
+            problem_response(make_error(ErrorCode::method_not_allowed, std::string(req.message.method_string()) +
+                                                                           " is not allowed here; allowed: " + allow),
+                             version, instance);
+        res.set(http::field::allow, allow);
+        co_return res;
+    }
+
+    Error error;
+    try {
+        auto result = co_await (*match.handler)(req);
+        if (result) {
+            co_return std::move(*result);
+        }
+        error = std::move(result.error());
+    } catch (const std::exception& e) {
+        // A bug, not a client's mistake: the client gets a generic problem, the log keeps what happened.
+        error = make_error(ErrorCode::internal, "the server failed to handle this request", e.what());
+    }
+    log::info("request failed",
+              {{"path", instance}, {"code", std::string(code_string(error.code))}, {"message", error.message}});
+    if (!error.detail.empty()) {
+        log::debug("request failure detail", {{"path", instance}, {"detail", error.detail}});
+    }
+    co_return problem_response(error, version, instance);
+}
+
+bool HttpServer::track(const std::shared_ptr<Connection>& conn) {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+        return false;
+    }
+    connections_.emplace(conn.get(), conn);
+    return true;
+}
+
+void HttpServer::untrack(const Connection* conn) {
+    std::unique_lock lock(mutex_);
+    connections_.erase(conn);
+    finish_if_drained(lock);
+}
+
+void HttpServer::finish_if_drained(std::unique_lock<std::mutex>& lock) {
+    if (!stopping_ || accepting_ || !connections_.empty() || !on_stopped_) {
+        return;
+    }
+    auto done = std::move(on_stopped_);
+    on_stopped_ = nullptr;
+    lock.unlock();
+    asio::post(control_, [this] { grace_timer_.cancel(); });
+    done();
+}
+
+void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()> on_stopped) {
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+        on_stopped_ = std::move(on_stopped);
+        for (const auto& [key, weak] : connections_) {
+            if (auto conn = weak.lock()) {
+                open.push_back(std::move(conn));
+            }
+        }
+    }
+    log::info("shutting down", {{"openConnections", open.size()}, {"graceMs", grace.count()}});
+    asio::post(control_, [this, grace] {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+        grace_timer_.expires_after(grace);
+        grace_timer_.async_wait([this](beast::error_code ec) {
+            if (!ec) {
+                force_close_all();
+            }
+        });
+    });
+    for (auto& conn : open) {
+        asio::post(conn->stream.get_executor(), [conn] {
+            conn->closing = true;
+            if (conn->idle) {
+                conn->stream.cancel();
+            }
+        });
+    }
+    // With no connection open the acceptor's loop ends on its own and finishes the shutdown.
+}
+
+void HttpServer::force_close_all() {
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [key, weak] : connections_) {
+            if (auto conn = weak.lock()) {
+                open.push_back(std::move(conn));
+            }
+        }
+    }
+    if (!open.empty()) {
+        log::warn("grace period over: closing connections with unfinished requests", {{"connections", open.size()}});
+    }
+    for (auto& conn : open) {
+        asio::post(conn->stream.get_executor(), [conn] { conn->stream.cancel(); });
+    }
+}
+
+}  // namespace certdeploy::api

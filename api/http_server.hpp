@@ -1,0 +1,76 @@
+#pragma once
+// An HTTP/1.1 server on C++20 coroutines: one coroutine accepts, one per connection serves requests in
+// order (a pipeline of one), each connection on its own strand. Every read and write has a deadline,
+// every parser a body limit. shutdown() stops accepting, closes idle keep-alive connections at once,
+// lets requests already begun finish (answered with Connection: close), and forces the rest closed when
+// the grace period ends.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "api/net.hpp"
+#include "api/router.hpp"
+#include "service/error.hpp"
+
+namespace certdeploy::api {
+
+struct ServerLimits {
+    std::size_t maxBodyBytes = 16 * 1024 * 1024;
+    std::size_t maxHeaderBytes = 16 * 1024;
+    std::chrono::milliseconds requestTimeout{30'000};
+    std::chrono::milliseconds idleTimeout{60'000};
+};
+
+class HttpServer {
+  public:
+    HttpServer(asio::io_context& ioc, Router router, ServerLimits limits);
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+    ~HttpServer();
+
+    // Resolves `host`, binds and listens. Returns the bound endpoint (port 0 becomes the one chosen).
+    Result<tcp::endpoint> listen(const std::string& host, std::uint16_t port);
+
+    // Starts accepting; the io_context's threads run everything.
+    void start();
+
+    // Thread-safe and idempotent. `on_stopped` runs once the acceptor is closed and the last connection ended.
+    void shutdown(std::chrono::milliseconds grace, std::function<void()> on_stopped);
+
+  private:
+    struct Connection;
+
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+    // Reads, handles and answers one request; false when the connection must close afterwards.
+    asio::awaitable<bool> serve_one(Connection& conn, beast::flat_buffer& buffer);
+    asio::awaitable<Response> dispatch(Request& req);
+    asio::awaitable<bool> answer_read_error(Connection& conn, beast::error_code ec, unsigned version);
+
+    bool track(const std::shared_ptr<Connection>& conn);
+    void untrack(const Connection* conn);
+    void force_close_all();
+    void finish_if_drained(std::unique_lock<std::mutex>& lock);
+
+    asio::io_context& ioc_;
+    Router router_;
+    ServerLimits limits_;
+    asio::strand<asio::io_context::executor_type> control_;  // serialises the acceptor and the grace timer
+    tcp::acceptor acceptor_;
+    asio::steady_timer grace_timer_;
+
+    std::mutex mutex_;  // guards what follows
+    std::unordered_map<const Connection*, std::weak_ptr<Connection>> connections_;
+    bool stopping_ = false;
+    bool accepting_ = false;
+    std::function<void()> on_stopped_;
+};
+
+}  // namespace certdeploy::api

@@ -1,0 +1,53 @@
+#include "api/problem.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace certdeploy::api {
+
+http::status http_status(ErrorCode code) noexcept {
+    switch (code) {
+        case ErrorCode::invalid_request:
+        case ErrorCode::invalid_config:
+            return http::status::bad_request;
+        case ErrorCode::not_found:
+            return http::status::not_found;
+        case ErrorCode::method_not_allowed:
+            return http::status::method_not_allowed;
+        case ErrorCode::payload_too_large:
+            return http::status::payload_too_large;
+        case ErrorCode::headers_too_large:
+            return http::status::request_header_fields_too_large;
+        case ErrorCode::io_error:
+        case ErrorCode::internal:
+            return http::status::internal_server_error;
+    }
+    return http::status::internal_server_error;
+}
+
+Response json_response(http::status status, const nlohmann::json& body, unsigned http_version) {
+    Response res{status, http_version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return res;
+}
+
+Response problem_response(const Error& error, unsigned http_version, std::string_view instance) {
+    const auto status = http_status(error.code);
+    const std::string code(code_string(error.code));
+    nlohmann::json body = {
+        {"type", "urn:certdeploy:problem:" + code},
+        {"title", std::string(code_title(error.code))},
+        {"status", static_cast<unsigned>(status)},
+        {"detail", error.message},
+        {"code", code},
+    };
+    if (!instance.empty()) {
+        body["instance"] = std::string(instance);
+    }
+    auto res = json_response(status, body, http_version);
+    res.set(http::field::content_type, "application/problem+json");
+    return res;
+}
+
+}  // namespace certdeploy::api

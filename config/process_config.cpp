@@ -1,0 +1,87 @@
+#include "config/process_config.hpp"
+
+#include <thread>
+
+namespace certdeploy::config {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kMiB = 1024 * 1024;
+
+// The keys every HTTP process has; `Cfg` is ServerConfig or AgentConfig, both with `http` and `logLevel`.
+template <class Cfg>
+void add_http_keys(Schema<Cfg>& schema, const char* default_listen) {
+    schema.entries.push_back(
+        {{"listen", ValueType::string, "HOST:PORT, with a port from 0 to 65535 (0 picks a free port)",
+          "address to listen on", default_listen},
+         [](const json& v, Cfg& c) { return decode_endpoint(v, c.http.listen); }});
+    schema.entries.push_back(
+        {{"readyFile", ValueType::string, "a file path",
+          "once listening, write the bound HOST:PORT and a newline to this file (removed at exit)", nullptr},
+         [](const json& v, Cfg& c) { return decode_optional_path(v, c.http.readyFile); }});
+    schema.entries.push_back(
+        {{"logLevel", ValueType::string, "one of trace, debug, info, warn, error, off",
+          "least severe level that is logged", "info"},
+         [](const json& v, Cfg& c) { return v.is_string() && log::parse_level(v.get<std::string>(), c.logLevel); }});
+    schema.entries.push_back(
+        {{"threads", ValueType::integer, "an integer from 0 to 256 (0: one per CPU core)", "I/O threads", 0},
+         [](const json& v, Cfg& c) {
+             std::int64_t n = 0;
+             if (!decode_integer(v, 0, 256, n)) {
+                 return false;
+             }
+             c.http.threads = n == 0 ? std::max(1U, std::thread::hardware_concurrency()) : static_cast<unsigned>(n);
+             return true;
+         }});
+    schema.entries.push_back({{"maxBodyBytes", ValueType::integer, "an integer from 1024 to 1073741824",
+                               "largest request body accepted, in bytes", 16 * kMiB},
+                              [](const json& v, Cfg& c) {
+                                  std::int64_t n = 0;
+                                  if (!decode_integer(v, 1024, 1024 * kMiB, n)) {
+                                      return false;
+                                  }
+                                  c.http.maxBodyBytes = static_cast<std::size_t>(n);
+                                  return true;
+                              }});
+    schema.entries.push_back(
+        {{"requestTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
+          "time allowed to receive a whole request once it has begun", 30},
+         [](const json& v, Cfg& c) { return decode_seconds(v, 0.1, 3600, c.http.requestTimeout); }});
+    schema.entries.push_back({{"idleTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
+                               "time a keep-alive connection may wait for its next request", 60},
+                              [](const json& v, Cfg& c) { return decode_seconds(v, 0.1, 3600, c.http.idleTimeout); }});
+    schema.entries.push_back({{"shutdownGraceSeconds", ValueType::number, "a number of seconds from 0 to 60",
+                               "on SIGINT or SIGTERM, time in-flight requests get to finish", 1.5},
+                              [](const json& v, Cfg& c) { return decode_seconds(v, 0, 60, c.http.shutdownGrace); }});
+}
+
+}  // namespace
+
+const Schema<ServerConfig>& server_schema() {
+    static const Schema<ServerConfig> schema = [] {
+        Schema<ServerConfig> s;
+        add_http_keys(s, "127.0.0.1:8080");
+        return s;
+    }();
+    return schema;
+}
+
+const Schema<AgentConfig>& agent_schema() {
+    static const Schema<AgentConfig> schema = [] {
+        Schema<AgentConfig> s;
+        add_http_keys(s, "127.0.0.1:9001");
+        return s;
+    }();
+    return schema;
+}
+
+Result<ServerConfig> load_server_config(const std::vector<std::string>& args, const EnvLookup& env) {
+    return server_schema().load(args, env);
+}
+
+Result<AgentConfig> load_agent_config(const std::vector<std::string>& args, const EnvLookup& env) {
+    return agent_schema().load(args, env);
+}
+
+}  // namespace certdeploy::config

@@ -1,0 +1,45 @@
+#pragma once
+// The settings of `certdeploy server` and `certdeploy agent`, and the schemas that load them.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/schema.hpp"
+#include "config/values.hpp"
+#include "service/log.hpp"
+
+namespace certdeploy::config {
+
+// How a process serves HTTP: shared by the controller and the agent.
+struct HttpSettings {
+    Endpoint listen;
+    std::optional<std::filesystem::path> readyFile;  // written with HOST:PORT once listening
+    unsigned threads = 0;                            // I/O threads; 0 at load time becomes one per core
+    std::size_t maxBodyBytes = 0;
+    std::chrono::milliseconds requestTimeout{};  // to receive one whole request once it has begun
+    std::chrono::milliseconds idleTimeout{};     // a keep-alive connection may wait this long for a request
+    std::chrono::milliseconds shutdownGrace{};   // in-flight requests get this long after SIGTERM
+};
+
+struct ServerConfig {
+    HttpSettings http;
+    log::Level logLevel = log::Level::info;
+};
+
+struct AgentConfig {
+    HttpSettings http;
+    log::Level logLevel = log::Level::info;
+};
+
+const Schema<ServerConfig>& server_schema();
+const Schema<AgentConfig>& agent_schema();
+
+// `args` are the arguments after the subcommand; `env` reads CERTDEPLOY_* variables.
+Result<ServerConfig> load_server_config(const std::vector<std::string>& args, const EnvLookup& env);
+Result<AgentConfig> load_agent_config(const std::vector<std::string>& args, const EnvLookup& env);
+
+}  // namespace certdeploy::config

@@ -1,0 +1,115 @@
+#include "service/cli/http_process.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "api/health_routes.hpp"
+#include "api/http_server.hpp"
+#include "certdeploy/version.hpp"
+#include "service/health.hpp"
+#include "service/log.hpp"
+
+namespace certdeploy::cli {
+namespace {
+
+std::string endpoint_string(const api::tcp::endpoint& ep) {
+    const auto address = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+// Written beside the target and renamed over it, so a reader never sees half a line.
+Result<void> write_ready_file(const std::filesystem::path& path, const std::string& address) {
+    const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << address << '\n';
+        out.close();
+        if (!out) {
+            return make_error(ErrorCode::io_error, "cannot write the ready file " + path.string());
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        return make_error(ErrorCode::io_error, "cannot write the ready file " + path.string(), ec.message());
+    }
+    return {};
+}
+
+}  // namespace
+
+int run_http_process(std::string_view role, const config::HttpSettings& http, log::Level level,
+                     const std::function<void(api::Router&)>& add_routes) {
+    log::init(role, level);
+
+    api::asio::io_context ioc(static_cast<int>(http.threads));
+    // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
+    api::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+
+    HealthMonitor health{std::string(role)};
+    api::Router router;
+    api::add_health_routes(router, health);
+    add_routes(router);
+
+    api::ServerLimits limits;
+    limits.maxBodyBytes = http.maxBodyBytes;
+    limits.requestTimeout = http.requestTimeout;
+    limits.idleTimeout = http.idleTimeout;
+    api::HttpServer server(ioc, std::move(router), limits);
+
+    auto bound = server.listen(http.listen.host, http.listen.port);
+    if (!bound) {
+        log::error("cannot start", {{"message", bound.error().message}, {"detail", bound.error().detail}});
+        return 1;
+    }
+    const std::string address = endpoint_string(*bound);
+    if (http.readyFile) {
+        if (auto written = write_ready_file(*http.readyFile, address); !written) {
+            log::error("cannot start", {{"message", written.error().message}, {"detail", written.error().detail}});
+            return 1;
+        }
+    }
+
+    signals.async_wait([&](const api::beast::error_code& ec, int signal_number) {
+        if (ec) {
+            return;
+        }
+        log::info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+        server.shutdown(http.shutdownGrace, [&ioc] { ioc.stop(); });
+        // A second signal means "now": stop without waiting for the grace period.
+        signals.async_wait([&ioc](const api::beast::error_code& again, int) {
+            if (!again) {
+                log::warn("second signal: stopping at once");
+                ioc.stop();
+            }
+        });
+    });
+
+    server.start();
+    log::info("listening", {{"address", address}, {"version", kVersion}, {"threads", http.threads}});
+
+    std::vector<std::thread> workers;
+    workers.reserve(http.threads - 1);
+    for (unsigned i = 1; i < http.threads; ++i) {
+        workers.emplace_back([&ioc] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& worker : workers) {
+        worker.join();
+    }
+
+    if (http.readyFile) {
+        std::error_code ignored;
+        std::filesystem::remove(*http.readyFile, ignored);
+    }
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace certdeploy::cli

@@ -1,0 +1,59 @@
+#pragma once
+// One error type for the whole code base: a stable machine code, a one-line message that is safe to show
+// a client, and an internal detail that only the log sees (OpenSSL's text, paths, errno strings).
+
+#include <boost/system/result.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace certdeploy {
+
+// X(enumerator, stable code, short title). The code strings are API: never rename one.
+#define CERTDEPLOY_ERROR_CODES(X)                                          \
+    X(invalid_config, "invalid-config", "Invalid configuration")           \
+    X(invalid_request, "invalid-request", "Malformed request")             \
+    X(not_found, "not-found", "Not found")                                 \
+    X(method_not_allowed, "method-not-allowed", "Method not allowed")      \
+    X(payload_too_large, "payload-too-large", "Request body too large")    \
+    X(headers_too_large, "headers-too-large", "Request headers too large") \
+    X(io_error, "io-error", "Input/output error")                          \
+    X(internal, "internal-error", "Internal error")
+
+enum class ErrorCode {
+#define CERTDEPLOY_ENUMERATOR(name, code, title) name,
+    CERTDEPLOY_ERROR_CODES(CERTDEPLOY_ENUMERATOR)
+#undef CERTDEPLOY_ENUMERATOR
+};
+
+// The stable string form, e.g. "invalid-config".
+std::string_view code_string(ErrorCode code) noexcept;
+// A short human title, e.g. "Invalid configuration".
+std::string_view code_title(ErrorCode code) noexcept;
+
+struct Error {
+    ErrorCode code = ErrorCode::internal;
+    std::string message;  // one line, safe for a client or a terminal
+    std::string detail;   // for the log only; may name files or carry a library's own text
+};
+
+inline Error make_error(ErrorCode code, std::string message, std::string detail = {}) {
+    return Error{code, std::move(message), std::move(detail)};
+}
+
+// Thrown only by Result<T>::value() on an error: code that wants exceptions gets one carrying the Error.
+class ErrorException : public std::runtime_error {
+  public:
+    explicit ErrorException(Error error) : std::runtime_error(error.message), error_(std::move(error)) {}
+    const Error& error() const noexcept { return error_; }
+
+  private:
+    Error error_;
+};
+
+[[noreturn]] void throw_exception_from_error(const Error& error, const boost::source_location& location);
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+
+}  // namespace certdeploy

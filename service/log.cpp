@@ -1,0 +1,82 @@
+#include "service/log.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <string>
+
+namespace certdeploy::log {
+namespace {
+
+spdlog::level::level_enum to_spdlog(Level level) noexcept {
+    switch (level) {
+        case Level::trace:
+            return spdlog::level::trace;
+        case Level::debug:
+            return spdlog::level::debug;
+        case Level::info:
+            return spdlog::level::info;
+        case Level::warn:
+            return spdlog::level::warn;
+        case Level::error:
+            return spdlog::level::err;
+        case Level::off:
+            return spdlog::level::off;
+    }
+    return spdlog::level::info;
+}
+
+// Invalid UTF-8 (a client's path, a file's subject) is replaced, never allowed to throw from a log call.
+std::string dump(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool parse_level(std::string_view text, Level& out) noexcept {
+    static constexpr std::array<std::pair<std::string_view, Level>, 6> kNames{{{"trace", Level::trace},
+                                                                               {"debug", Level::debug},
+                                                                               {"info", Level::info},
+                                                                               {"warn", Level::warn},
+                                                                               {"error", Level::error},
+                                                                               {"off", Level::off}}};
+    for (const auto& [name, level] : kNames) {
+        if (name == text) {
+            out = level;
+            return true;
+        }
+    }
+    return false;
+}
+
+void init(std::string_view component, Level level) {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto logger = std::make_shared<spdlog::logger>(std::string(component), std::move(sink));
+    // The payload (%v) is the event's JSON members without braces; spdlog supplies time, level and name.
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"%n",%v})",
+                        spdlog::pattern_time_type::utc);
+    logger->set_level(to_spdlog(level));
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+bool enabled(Level level) noexcept {
+    return spdlog::default_logger_raw()->should_log(to_spdlog(level));
+}
+
+void write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+    if (!enabled(level)) {
+        return;
+    }
+    std::string payload = "\"msg\":" + dump(nlohmann::json(msg));
+    for (const auto& [key, value] : fields) {
+        payload += ',';
+        payload += dump(nlohmann::json(key));
+        payload += ':';
+        payload += dump(value);
+    }
+    spdlog::default_logger_raw()->log(to_spdlog(level), spdlog::string_view_t(payload.data(), payload.size()));
+}
+
+}  // namespace certdeploy::log
