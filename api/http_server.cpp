@@ -1,5 +1,6 @@
 #include "api/http_server.hpp"
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -92,6 +93,14 @@ void HttpServer::start() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
+    struct AcceptDone {
+        HttpServer* server;
+        ~AcceptDone() {
+            std::unique_lock lock(server->mutex_);
+            server->accepting_ = false;
+            server->finish_if_drained(lock);
+        }
+    } done_on_exit{this};
     for (;;) {
         auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
@@ -119,12 +128,16 @@ asio::awaitable<void> HttpServer::accept_loop() {
             }
         });
     }
-    std::unique_lock lock(mutex_);
-    accepting_ = false;
-    finish_if_drained(lock);
 }
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
+    // Whatever ends this coroutine, even an exception, the connection leaves the registry, or a shutdown
+    // would wait for it for ever.
+    struct Untrack {
+        HttpServer* server;
+        const Connection* conn;
+        ~Untrack() { server->untrack(conn); }
+    } untrack_on_exit{this, conn.get()};
     beast::flat_buffer buffer;
     for (;;) {
         if (buffer.size() == 0) {
@@ -148,7 +161,6 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     beast::error_code ignored;
     conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     conn->stream.socket().close(ignored);
-    untrack(conn.get());
 }
 
 asio::awaitable<bool> HttpServer::serve_one(Connection& conn, beast::flat_buffer& buffer) {
@@ -163,7 +175,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, beast::flat_buffer
     }
     const unsigned version = parser.get().version();
     // curl sends "Expect: 100-continue" with uploads over 1 KiB and waits a second for this answer.
-    if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
+    if (version >= 11 && !conn.closing && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+        !parser.is_done()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [wec, wn] = co_await asio::async_write(conn.stream, asio::buffer(kContinue), use_nothrow);
         if (wec) {
@@ -216,9 +229,25 @@ asio::awaitable<bool> HttpServer::answer_read_error(Connection& conn, beast::err
     res.prepare_payload();
     conn.stream.expires_after(limits_.requestTimeout);
     co_await http::async_write(conn.stream, res, use_nothrow);
+    co_await linger(conn);
     log::info("request refused",
               {{"status", res.result_int()}, {"code", std::string(code_string(error.code))}, {"remote", conn.remote}});
     co_return false;
+}
+
+asio::awaitable<void> HttpServer::linger(Connection& conn) {
+    // Closing with unread request bytes makes the kernel send a reset, which can destroy the error response
+    // before the client reads it. Half-close, then discard what the client still sends, within bounds.
+    beast::error_code ec;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn.stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16 * 1024> sink{};
+    std::size_t discarded = 0;
+    while (!ec && discarded < 1024 * 1024) {
+        auto [read_ec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_nothrow);
+        ec = read_ec;
+        discarded += n;
+    }
 }
 
 asio::awaitable<Response> HttpServer::dispatch(Request& req) {
@@ -259,6 +288,8 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req) {
     } catch (const std::exception& e) {
         // A bug, not a client's mistake: the client gets a generic problem, the log keeps what happened.
         error = make_error(ErrorCode::internal, "the server failed to handle this request", e.what());
+    } catch (...) {
+        error = make_error(ErrorCode::internal, "the server failed to handle this request", "unknown exception");
     }
     log::info("request failed",
               {{"path", instance}, {"code", std::string(code_string(error.code))}, {"message", error.message}});
@@ -271,6 +302,10 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req) {
 bool HttpServer::track(const std::shared_ptr<Connection>& conn) {
     std::lock_guard lock(mutex_);
     if (stopping_) {
+        return false;
+    }
+    if (connections_.size() >= limits_.maxConnections) {
+        log::warn("connection refused: too many open connections", {{"limit", limits_.maxConnections}});
         return false;
     }
     connections_.emplace(conn.get(), conn);
@@ -316,22 +351,26 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
         grace_timer_.expires_after(grace);
         grace_timer_.async_wait([this](beast::error_code ec) {
             if (!ec) {
-                force_close_all();
+                force_close();
             }
         });
     });
     for (auto& conn : open) {
         asio::post(conn->stream.get_executor(), [conn] {
             conn->closing = true;
-            if (conn->idle) {
+            // Bytes already in the kernel are a request begun: let the pending read pick them up.
+            beast::error_code ec;
+            if (conn->idle && conn->stream.socket().available(ec) == 0) {
                 conn->stream.cancel();
             }
         });
     }
-    // With no connection open the acceptor's loop ends on its own and finishes the shutdown.
+    // With no accept loop running (never started, or already ended) nothing else would finish the shutdown.
+    std::unique_lock lock(mutex_);
+    finish_if_drained(lock);
 }
 
-void HttpServer::force_close_all() {
+void HttpServer::force_close() {
     std::vector<std::shared_ptr<Connection>> open;
     {
         std::lock_guard lock(mutex_);
@@ -345,7 +384,12 @@ void HttpServer::force_close_all() {
         log::warn("grace period over: closing connections with unfinished requests", {{"connections", open.size()}});
     }
     for (auto& conn : open) {
-        asio::post(conn->stream.get_executor(), [conn] { conn->stream.cancel(); });
+        asio::post(conn->stream.get_executor(), [conn] {
+            conn->closing = true;
+            beast::error_code ignored;
+            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            conn->stream.socket().close(ignored);
+        });
     }
 }
 

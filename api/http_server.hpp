@@ -26,6 +26,7 @@ struct ServerLimits {
     std::size_t maxHeaderBytes = 16 * 1024;
     std::chrono::milliseconds requestTimeout{30'000};
     std::chrono::milliseconds idleTimeout{60'000};
+    std::size_t maxConnections = 10'000;  // further connections are closed at once
 };
 
 class HttpServer {
@@ -44,6 +45,9 @@ class HttpServer {
     // Thread-safe and idempotent. `on_stopped` runs once the acceptor is closed and the last connection ended.
     void shutdown(std::chrono::milliseconds grace, std::function<void()> on_stopped);
 
+    // Closes every connection now, requests in flight or not (what the grace period's end does).
+    void force_close();
+
   private:
     struct Connection;
 
@@ -53,10 +57,10 @@ class HttpServer {
     asio::awaitable<bool> serve_one(Connection& conn, beast::flat_buffer& buffer);
     asio::awaitable<Response> dispatch(Request& req);
     asio::awaitable<bool> answer_read_error(Connection& conn, beast::error_code ec, unsigned version);
+    asio::awaitable<void> linger(Connection& conn);
 
     bool track(const std::shared_ptr<Connection>& conn);
     void untrack(const Connection* conn);
-    void force_close_all();
     void finish_if_drained(std::unique_lock<std::mutex>& lock);
 
     asio::io_context& ioc_;

@@ -18,6 +18,15 @@ http::status http_status(ErrorCode code) noexcept {
             return http::status::payload_too_large;
         case ErrorCode::headers_too_large:
             return http::status::request_header_fields_too_large;
+        case ErrorCode::wrong_password:
+        case ErrorCode::password_required:
+        case ErrorCode::unreadable_certificate:
+        case ErrorCode::unsupported_algorithm:
+        case ErrorCode::key_mismatch:
+        case ErrorCode::no_certificate:
+        case ErrorCode::ambiguous_leaf:
+        case ErrorCode::too_large:
+            return http::status::unprocessable_entity;
         case ErrorCode::io_error:
         case ErrorCode::internal:
             return http::status::internal_server_error;

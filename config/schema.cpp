@@ -21,14 +21,35 @@ Error config_error(std::string message) {
     return make_error(ErrorCode::invalid_config, std::move(message));
 }
 
-// Values are echoed in errors so the user sees what was read; long ones are cut to keep one short line.
+// Values are echoed in errors so the user sees what was read: as JSON, so that a newline in a value or a
+// key cannot break the one-line message, and cut (at a character boundary) when long.
 std::string shown(const nlohmann::json& value) {
-    std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string text = value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
     constexpr std::size_t kMax = 80;
     if (text.size() > kMax) {
         text = text.substr(0, kMax) + "...";
     }
     return text;
+}
+
+std::string shown(const std::string& text) {
+    return shown(nlohmann::json(text));
+}
+
+// A library's message that may quote user input: control characters replaced, so it stays one line.
+std::string one_line(std::string text) {
+    for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+            c = '?';
+        }
+    }
+    return text;
+}
+
+// The text of the last I/O error, or a generic one: errno is not reliable after a failed std::ifstream.
+std::string io_reason() {
+    const int saved = errno;
+    return saved != 0 ? std::strerror(saved) : "cannot be opened";
 }
 
 // A flag's or variable's text as JSON. Text that does not parse as the key's type stays a string, so
@@ -72,23 +93,23 @@ nlohmann::json from_text(const std::string& text, ValueType type) {
 }
 
 Result<nlohmann::json> read_config_file(const std::string& path) {
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return config_error("cannot read configuration file \"" + path +
-                            "\" (key \"config\"): " + std::strerror(errno));
+        return config_error("cannot read configuration file " + shown(path) + " (key \"config\"): " + io_reason());
     }
     std::stringstream text;
     text << in.rdbuf();
     try {
         auto parsed = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
         if (!parsed.is_object()) {
-            return config_error("configuration file \"" + path + "\" must hold one JSON object of keys");
+            return config_error("configuration file " + shown(path) + " must hold one JSON object of keys");
         }
         // nlohmann::json converts to anything, so the value alternative is named explicitly.
         return Result<nlohmann::json>(boost::system::in_place_value, std::move(parsed));
     } catch (const nlohmann::json::parse_error& e) {
         // e.what() carries the byte offset and what was expected, never a value from elsewhere.
-        return config_error("configuration file \"" + path + "\" is not valid JSON: " + e.what());
+        return config_error("configuration file " + shown(path) + " is not valid JSON: " + one_line(e.what()));
     }
 }
 
@@ -164,15 +185,18 @@ Result<std::vector<ResolvedValue>> resolve(const std::vector<KeyInfo>& keys, con
         options.add_options()("stray-arguments", po::value<std::vector<std::string>>());
         po::positional_options_description strays;
         strays.add("stray-arguments", -1);
-        po::store(po::command_line_parser(args).options(options).positional(strays).run(), flags);
+        // No guessing of abbreviated flags: --thread must not silently mean --threads.
+        const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+        po::store(po::command_line_parser(args).options(options).positional(strays).style(style).run(), flags);
     } catch (const po::error& e) {
         // program_options names the offending option, e.g. "unrecognised option '--lisen'".
-        return config_error(std::string(e.what()));
+        return config_error(one_line(e.what()));
     }
 
     if (flags.count("stray-arguments") != 0) {
-        return config_error("unexpected argument '" + flags["stray-arguments"].as<std::vector<std::string>>().front() +
-                            "': settings are given as --flag VALUE");
+        return config_error("unexpected argument " +
+                            shown(flags["stray-arguments"].as<std::vector<std::string>>().front()) +
+                            ": settings are given as --flag VALUE");
     }
 
     nlohmann::json file = nlohmann::json::object();
@@ -189,14 +213,14 @@ Result<std::vector<ResolvedValue>> resolve(const std::vector<KeyInfo>& keys, con
             return loaded.error();
         }
         file = std::move(*loaded);
-        file_origin = "configuration file \"" + *config_path + "\"";
+        file_origin = "configuration file " + shown(*config_path);
         for (const auto& [name, value] : file.items()) {
             bool known = false;
             for (const auto& key : keys) {
                 known = known || key.name == name;
             }
             if (!known) {
-                return config_error("unknown key \"" + name + "\" in " + file_origin + ": expected one of " +
+                return config_error("unknown key " + shown(name) + " in " + file_origin + ": expected one of " +
                                     key_list(keys));
             }
         }

@@ -10,14 +10,22 @@
 namespace certdeploy {
 
 // X(enumerator, stable code, short title). The code strings are API: never rename one.
-#define CERTDEPLOY_ERROR_CODES(X)                                          \
-    X(invalid_config, "invalid-config", "Invalid configuration")           \
-    X(invalid_request, "invalid-request", "Malformed request")             \
-    X(not_found, "not-found", "Not found")                                 \
-    X(method_not_allowed, "method-not-allowed", "Method not allowed")      \
-    X(payload_too_large, "payload-too-large", "Request body too large")    \
-    X(headers_too_large, "headers-too-large", "Request headers too large") \
-    X(io_error, "io-error", "Input/output error")                          \
+#define CERTDEPLOY_ERROR_CODES(X)                                                      \
+    X(invalid_config, "invalid-config", "Invalid configuration")                       \
+    X(invalid_request, "invalid-request", "Malformed request")                         \
+    X(not_found, "not-found", "Not found")                                             \
+    X(method_not_allowed, "method-not-allowed", "Method not allowed")                  \
+    X(payload_too_large, "payload-too-large", "Request body too large")                \
+    X(headers_too_large, "headers-too-large", "Request headers too large")             \
+    X(io_error, "io-error", "Input/output error")                                      \
+    X(wrong_password, "wrong-password", "Wrong password")                              \
+    X(password_required, "password-required", "Password required")                     \
+    X(unreadable_certificate, "unreadable-certificate", "Unreadable certificate file") \
+    X(unsupported_algorithm, "unsupported-algorithm", "Unsupported algorithm")         \
+    X(key_mismatch, "key-mismatch", "Private key does not match")                      \
+    X(no_certificate, "no-certificate", "No certificate in the file")                  \
+    X(ambiguous_leaf, "ambiguous-leaf", "Ambiguous certificate")                       \
+    X(too_large, "too-large", "File too large")                                        \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

@@ -82,11 +82,12 @@ int run_http_process(std::string_view role, const config::HttpSettings& http, lo
         }
         log::info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
         server.shutdown(http.shutdownGrace, [&ioc] { ioc.stop(); });
-        // A second signal means "now": stop without waiting for the grace period.
-        signals.async_wait([&ioc](const api::beast::error_code& again, int) {
+        // A second signal means "now": close every connection without waiting for the grace period. The
+        // io_context still stops only once the last connection has ended, so no coroutine outlives the server.
+        signals.async_wait([&server](const api::beast::error_code& again, int) {
             if (!again) {
-                log::warn("second signal: stopping at once");
-                ioc.stop();
+                log::warn("second signal: closing every connection now");
+                server.force_close();
             }
         });
     });
@@ -94,12 +95,24 @@ int run_http_process(std::string_view role, const config::HttpSettings& http, lo
     server.start();
     log::info("listening", {{"address", address}, {"version", kVersion}, {"threads", http.threads}});
 
+    // An exception escaping a handler (std::bad_alloc under memory pressure) is logged and the thread goes
+    // back to work, rather than terminating the process and every connection with it.
+    auto run = [&ioc] {
+        for (;;) {
+            try {
+                ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                log::error("I/O thread caught an exception", {{"error", e.what()}});
+            }
+        }
+    };
     std::vector<std::thread> workers;
     workers.reserve(http.threads - 1);
     for (unsigned i = 1; i < http.threads; ++i) {
-        workers.emplace_back([&ioc] { ioc.run(); });
+        workers.emplace_back(run);
     }
-    ioc.run();
+    run();
     for (auto& worker : workers) {
         worker.join();
     }

@@ -143,6 +143,8 @@ TEST_CASE("each kind of bad value is refused with one line naming the key, its o
         {"unknown flag", {"--lisen", "x"}, {}, "", {"--lisen"}},
         {"flag given twice", {"--listen", "127.0.0.1:1", "--listen", "127.0.0.1:2"}, {}, "", {"listen"}},
         {"positional argument", {"stray"}, {}, "", {"stray"}},
+        {"abbreviated flag", {"--thread", "4"}, {}, "", {"--thread"}},
+        {"key with a newline", {}, {}, R"({"a\nb": 1})", {"unknown key"}},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);
