@@ -6,6 +6,7 @@
 
 #include "certdeploy/version.hpp"
 #include "config/process_config.hpp"
+#include "service/cli/commands.hpp"
 #include "service/cli/http_process.hpp"
 
 namespace {
@@ -19,6 +20,8 @@ Deploys TLS certificates to fleets of servers.
 Commands:
   server    run the controller's REST API
   agent     run the agent that installs certificates on this server
+  inspect   read a certificate file and print its summary and status
+  pki init  create development certificates for mutual TLS
   version   print the version
 
 Run 'certdeploy COMMAND --help' for a command's options.
@@ -107,6 +110,12 @@ int main(int argc, char** argv) {
         }
         if (command == "agent") {
             return agent_command(args, env);
+        }
+        if (command == "inspect") {
+            return certdeploy::cli::inspect_command(args);
+        }
+        if (command == "pki") {
+            return certdeploy::cli::pki_command(args);
         }
         if (command == "version" || command == "--version") {
             return version_command(args);

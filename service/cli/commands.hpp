@@ -1,0 +1,15 @@
+#pragma once
+// The subcommands other than server and agent. Each returns the process's exit status.
+
+#include <string>
+#include <vector>
+
+namespace certdeploy::cli {
+
+// certdeploy inspect FILE [--password-file F | --password-stdin] [--ca-file PEM]...
+int inspect_command(const std::vector<std::string>& args);
+
+// certdeploy pki init DIR --agents NAME[,NAME...]
+int pki_command(const std::vector<std::string>& args);
+
+}  // namespace certdeploy::cli

@@ -1,0 +1,31 @@
+#pragma once
+// `certdeploy pki init`: a private CA and the certificates for mutual TLS between the controller and its
+// agents, for development, tests and trying certdeploy out.
+//
+//   DIR/ca.pem, DIR/ca.key                  the CA (EC P-256, ten years)
+//   DIR/controller.pem, DIR/controller.key  the controller's client certificate (clientAuth)
+//   DIR/agents/NAME.pem, NAME.key           each agent's server certificate, SANs NAME, localhost, 127.0.0.1
+//
+// Keys are mode 0600, directories 0700. Running it again adds what is missing and keeps what exists.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "service/error.hpp"
+#include "service/pki/pki_context.hpp"
+
+namespace certdeploy::pki {
+
+struct DevPkiReport {
+    std::vector<std::string> created;  // paths of the certificates made by this run
+    std::vector<std::string> kept;     // paths of the certificates that were there already
+};
+
+// A name usable as an agent's file name and DNS SAN: letters, digits, '-' and '.', 1 to 253 characters.
+bool valid_agent_name(const std::string& name);
+
+Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
+                                  const PkiContext& ctx);
+
+}  // namespace certdeploy::pki
