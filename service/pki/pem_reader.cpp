@@ -111,6 +111,7 @@ Result<Contents> read_pem(std::string_view text, const Secret* password, const P
     contents.format = Format::pem;
     BioPtr bio = memory_bio(text.data(), text.size());
     int blocks = 0;
+    int pkcs7_blocks = 0;
     for (;;) {
         Block block;
         char* name = nullptr;
@@ -145,6 +146,7 @@ Result<Contents> read_pem(std::string_view text, const Secret* password, const P
             }
             contents.certs.push_back({Certificate(std::move(cert)), {}, {}});
         } else if (kind == "PKCS7") {
+            ++pkcs7_blocks;
             Pkcs7Ptr p7(d2i_PKCS7(nullptr, &der, block.length));
             if (!p7) {
                 return unreadable("the file is damaged: a PKCS7 block does not hold a PKCS #7 structure");
@@ -167,6 +169,9 @@ Result<Contents> read_pem(std::string_view text, const Secret* password, const P
             contents.keys.push_back({std::move(*key), {}, {}});
         }
         // Other blocks (CERTIFICATE REQUEST, PUBLIC KEY, parameters) are not part of a deployment: skipped.
+    }
+    if (pkcs7_blocks > 0 && pkcs7_blocks == blocks) {
+        contents.format = Format::pkcs7;  // a .p7b in its text form is still a PKCS #7 chain
     }
     return contents;
 }

@@ -50,7 +50,8 @@ std::filesystem::path certdeploy_binary() {
 
 ChildProcess::ChildProcess(const std::filesystem::path& binary, const std::vector<std::string>& args,
                            const std::filesystem::path& output_dir,
-                           const std::map<std::string, std::optional<std::string>>& env) {
+                           const std::map<std::string, std::optional<std::string>>& env,
+                           const std::filesystem::path& stdin_path) {
     const int sequence = ++g_sequence;
     stdout_path_ = output_dir / ("stdout." + std::to_string(sequence));
     stderr_path_ = output_dir / ("stderr." + std::to_string(sequence));
@@ -71,7 +72,7 @@ ChildProcess::ChildProcess(const std::filesystem::path& binary, const std::vecto
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());

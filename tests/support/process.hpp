@@ -23,10 +23,11 @@ struct ExitStatus {
 class ChildProcess {
   public:
     // Runs `binary args...` with the current environment plus `env` (a value of nullopt removes a variable).
-    // stdout and stderr go to files in `output_dir`, readable at any time.
+    // stdout and stderr go to files in `output_dir`, readable at any time; stdin reads `stdin_path`.
     ChildProcess(const std::filesystem::path& binary, const std::vector<std::string>& args,
                  const std::filesystem::path& output_dir,
-                 const std::map<std::string, std::optional<std::string>>& env = {});
+                 const std::map<std::string, std::optional<std::string>>& env = {},
+                 const std::filesystem::path& stdin_path = "/dev/null");
     ~ChildProcess();  // SIGKILLs a child still running
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
