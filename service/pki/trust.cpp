@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -93,8 +94,15 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::create(std::shared_ptr<con
     if (!store) {
         return make_error(ErrorCode::internal, "cannot create a certificate store", drain_errors());
     }
-    if (use_system_roots && X509_STORE_set_default_paths_ex(store.get(), ctx->libctx(), nullptr) != 1) {
-        drain_errors();  // no system roots installed: only the extra CA files are trusted
+    if (use_system_roots) {
+        // The hashed directory (Debian's /etc/ssl/certs, or $SSL_CERT_DIR) is searched lazily, per issuer,
+        // where X509_STORE_set_default_paths would also parse the whole CA bundle file up front (~24 ms).
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store.get(), X509_LOOKUP_hash_dir());
+        const char* env_dir = std::getenv(X509_get_default_cert_dir_env());  // NOLINT(concurrency-mt-unsafe)
+        const char* dir = env_dir != nullptr ? env_dir : X509_get_default_cert_dir();
+        if (lookup == nullptr || X509_LOOKUP_add_dir(lookup, dir, X509_FILETYPE_PEM) != 1) {
+            drain_errors();  // no system roots installed: only the extra CA files are trusted
+        }
     }
     for (const auto& file : ca_files) {
         std::ifstream in(file, std::ios::binary);

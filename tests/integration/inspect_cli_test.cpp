@@ -138,3 +138,21 @@ TEST_CASE("pki init makes a CA, a controller and agents; a rerun keeps them and 
     CHECK(bad_name.status.code == 1);
     CHECK_FALSE(std::filesystem::exists(dir / "escape.pem"));
 }
+
+TEST_CASE("inspect trusts the system's roots: a root in the hashed system directory makes the chain Valid") {
+    TempDir dir;
+    const auto roots = dir / "roots";
+    std::filesystem::create_directories(roots);
+    std::filesystem::copy_file(kCorpus / "root.pem", roots / "fabrikam-root.pem");
+    ChildProcess rehash("/usr/bin/openssl", {"rehash", roots.string()}, dir.path());
+    REQUIRE(rehash.wait_for_exit(std::chrono::seconds(20)).has_value());
+
+    auto with_root = run_certdeploy({"inspect", corpus("chain.p7c")}, dir.path(), {{"SSL_CERT_DIR", roots.string()}});
+    REQUIRE(with_root.status.code == 0);
+    CHECK(nlohmann::json::parse(with_root.out)["status"] == "Valid");
+
+    auto refused = run_certdeploy({"inspect", corpus("chain.p7c"), "--no-system-trust"}, dir.path(),
+                                  {{"SSL_CERT_DIR", roots.string()}});
+    REQUIRE(refused.status.code == 0);
+    CHECK(nlohmann::json::parse(refused.out)["status"] == "Untrusted");
+}
