@@ -1,5 +1,7 @@
 #include "api/http_server.hpp"
 
+#include <openssl/ssl.h>
+
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -12,9 +14,14 @@
 namespace certdeploy::api {
 
 struct HttpServer::Connection {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
+    explicit Connection(tcp::socket socket) : executor(socket.get_executor()), plain(std::move(socket)) {}
+    asio::any_io_executor executor;  // the connection's strand
+    beast::tcp_stream plain;         // moved into `tls` when the server speaks TLS
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
     std::string remote;
+    std::string client;  // the client certificate's subject, under mutual TLS
+
+    beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
     // Both touched only on the connection's strand.
     bool idle = true;      // waiting for the first byte of a request: shutdown may close it at once
     bool closing = false;  // shutdown began: answer the current request, then close
@@ -27,16 +34,29 @@ std::string endpoint_string(const tcp::endpoint& ep) {
     return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
 }
 
+// "CN=certdeploy controller, O=certdeploy" of the verified client certificate, for the log.
+std::string peer_subject(SSL* ssl) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    if (cert == nullptr) {
+        return {};
+    }
+    char buf[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+    return buf;
+}
+
 bool is_http_syntax_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::bad_target).category();
 }
 
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& ioc, Router router, ServerLimits limits)
+HttpServer::HttpServer(asio::io_context& ioc, Router router, ServerLimits limits,
+                       std::shared_ptr<asio::ssl::context> tls)
     : ioc_(ioc),
       router_(std::move(router)),
       limits_(limits),
+      tls_(std::move(tls)),
       control_(asio::make_strand(ioc)),
       acceptor_(control_),
       grace_timer_(control_) {}
@@ -116,13 +136,13 @@ asio::awaitable<void> HttpServer::accept_loop() {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)));
-        auto peer = conn->stream.socket().remote_endpoint(ignored);
+        auto peer = conn->plain.socket().remote_endpoint(ignored);
         conn->remote = ignored ? std::string("unknown") : endpoint_string(peer);
         if (!track(conn)) {
-            conn->stream.socket().close(ignored);
+            conn->plain.socket().close(ignored);
             continue;
         }
-        asio::co_spawn(conn->stream.get_executor(), serve(conn), [](const std::exception_ptr& e) {
+        asio::co_spawn(conn->executor, serve(conn), [](const std::exception_ptr& e) {
             if (e) {
                 log::error("connection ended by an exception");
             }
@@ -138,55 +158,74 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
         const Connection* conn;
         ~Untrack() { server->untrack(conn); }
     } untrack_on_exit{this, conn.get()};
+    if (tls_) {
+        conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *tls_);
+        conn->lowest().expires_after(limits_.requestTimeout);
+        auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+        if (ec) {
+            // No certificate, one from another CA, or not TLS at all: refused before any request is read.
+            log::info("TLS handshake refused", {{"remote", conn->remote}, {"error", ec.message()}});
+        } else {
+            conn->client = peer_subject(conn->tls->native_handle());
+            co_await serve_loop(*conn, *conn->tls);
+        }
+    } else {
+        co_await serve_loop(*conn, conn->plain);
+    }
+    beast::error_code ignored;
+    conn->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->lowest().socket().close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::serve_loop(Connection& conn, Stream& stream) {
     beast::flat_buffer buffer;
     for (;;) {
         if (buffer.size() == 0) {
             // Idle until the first byte of the next request: in this state shutdown closes the connection.
-            conn->idle = true;
-            if (conn->closing) {
+            conn.idle = true;
+            if (conn.closing) {
                 break;
             }
-            conn->stream.expires_after(limits_.idleTimeout);
-            auto [ec, n] = co_await conn->stream.async_read_some(buffer.prepare(4096), use_nothrow);
+            conn.lowest().expires_after(limits_.idleTimeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
             if (ec) {
                 break;  // the peer closed, the idle timeout passed, or shutdown cancelled the read
             }
             buffer.commit(n);
         }
-        conn->idle = false;
-        if (!co_await serve_one(*conn, buffer) || conn->closing) {
+        conn.idle = false;
+        if (!co_await serve_one(conn, stream, buffer) || conn.closing) {
             break;
         }
     }
-    beast::error_code ignored;
-    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn->stream.socket().close(ignored);
 }
 
-asio::awaitable<bool> HttpServer::serve_one(Connection& conn, beast::flat_buffer& buffer) {
+template <class Stream>
+asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, beast::flat_buffer& buffer) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(limits_.maxBodyBytes);
     parser.header_limit(static_cast<std::uint32_t>(limits_.maxHeaderBytes));
 
-    conn.stream.expires_after(limits_.requestTimeout);
-    auto [ec, n] = co_await http::async_read_header(conn.stream, buffer, parser, use_nothrow);
+    conn.lowest().expires_after(limits_.requestTimeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
     if (ec) {
-        co_return co_await answer_read_error(conn, ec, 11);
+        co_return co_await answer_read_error(conn, stream, ec, 11);
     }
     const unsigned version = parser.get().version();
     // curl sends "Expect: 100-continue" with uploads over 1 KiB and waits a second for this answer.
     if (version >= 11 && !conn.closing && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
         !parser.is_done()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        auto [wec, wn] = co_await asio::async_write(conn.stream, asio::buffer(kContinue), use_nothrow);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
         if (wec) {
             co_return false;
         }
     }
     if (!parser.is_done()) {
-        auto [bec, bn] = co_await http::async_read(conn.stream, buffer, parser, use_nothrow);
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_nothrow);
         if (bec) {
-            co_return co_await answer_read_error(conn, bec, version);
+            co_return co_await answer_read_error(conn, stream, bec, version);
         }
     }
 
@@ -194,22 +233,26 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, beast::flat_buffer
     Request req;
     req.message = parser.release();
     req.remote = conn.remote;
+    req.client = conn.client;
     Response res = co_await dispatch(req);
     res.keep_alive(req.message.keep_alive() && !conn.closing);
     res.prepare_payload();
 
-    conn.stream.expires_after(limits_.requestTimeout);
-    auto [wec, wn] = co_await http::async_write(conn.stream, res, use_nothrow);
+    conn.lowest().expires_after(limits_.requestTimeout);
+    auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
     const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
     log::info("request", {{"method", std::string(req.message.method_string())},
                           {"path", std::string(req.target.path())},
                           {"status", res.result_int()},
                           {"durationMs", elapsed.count()},
-                          {"remote", conn.remote}});
+                          {"remote", conn.remote},
+                          {"client", conn.client}});
     co_return !wec && res.keep_alive();
 }
 
-asio::awaitable<bool> HttpServer::answer_read_error(Connection& conn, beast::error_code ec, unsigned version) {
+template <class Stream>
+asio::awaitable<bool> HttpServer::answer_read_error(Connection& conn, Stream& stream, beast::error_code ec,
+                                                    unsigned version) {
     Error error;
     if (ec == http::error::body_limit) {
         error = make_error(ErrorCode::payload_too_large,
@@ -227,24 +270,25 @@ asio::awaitable<bool> HttpServer::answer_read_error(Connection& conn, beast::err
     auto res = problem_response(error, version, "");
     res.keep_alive(false);
     res.prepare_payload();
-    conn.stream.expires_after(limits_.requestTimeout);
-    co_await http::async_write(conn.stream, res, use_nothrow);
-    co_await linger(conn);
+    conn.lowest().expires_after(limits_.requestTimeout);
+    co_await http::async_write(stream, res, use_nothrow);
+    co_await linger(conn, stream);
     log::info("request refused",
               {{"status", res.result_int()}, {"code", std::string(code_string(error.code))}, {"remote", conn.remote}});
     co_return false;
 }
 
-asio::awaitable<void> HttpServer::linger(Connection& conn) {
+template <class Stream>
+asio::awaitable<void> HttpServer::linger(Connection& conn, Stream& stream) {
     // Closing with unread request bytes makes the kernel send a reset, which can destroy the error response
     // before the client reads it. Half-close, then discard what the client still sends, within bounds.
     beast::error_code ec;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    conn.stream.expires_after(std::chrono::seconds(2));
+    conn.lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn.lowest().expires_after(std::chrono::seconds(2));
     std::array<char, 16 * 1024> sink{};
     std::size_t discarded = 0;
     while (!ec && discarded < 1024 * 1024) {
-        auto [read_ec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_nothrow);
+        auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
         ec = read_ec;
         discarded += n;
     }
@@ -356,12 +400,12 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
         });
     });
     for (auto& conn : open) {
-        asio::post(conn->stream.get_executor(), [conn] {
+        asio::post(conn->executor, [conn] {
             conn->closing = true;
             // Bytes already in the kernel are a request begun: let the pending read pick them up.
             beast::error_code ec;
-            if (conn->idle && conn->stream.socket().available(ec) == 0) {
-                conn->stream.cancel();
+            if (conn->idle && conn->lowest().socket().available(ec) == 0) {
+                conn->lowest().cancel();
             }
         });
     }
@@ -384,11 +428,11 @@ void HttpServer::force_close() {
         log::warn("grace period over: closing connections with unfinished requests", {{"connections", open.size()}});
     }
     for (auto& conn : open) {
-        asio::post(conn->stream.get_executor(), [conn] {
+        asio::post(conn->executor, [conn] {
             conn->closing = true;
             beast::error_code ignored;
-            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-            conn->stream.socket().close(ignored);
+            conn->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+            conn->lowest().socket().close(ignored);
         });
     }
 }

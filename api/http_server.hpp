@@ -5,8 +5,10 @@
 // lets requests already begun finish (answered with Connection: close), and forces the rest closed when
 // the grace period ends.
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,7 +33,10 @@ struct ServerLimits {
 
 class HttpServer {
   public:
-    HttpServer(asio::io_context& ioc, Router router, ServerLimits limits);
+    // With `tls`, every connection must complete a TLS handshake first (the context decides whether a client
+    // certificate is required); without it the server speaks plain HTTP.
+    HttpServer(asio::io_context& ioc, Router router, ServerLimits limits,
+               std::shared_ptr<asio::ssl::context> tls = nullptr);
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
     ~HttpServer();
@@ -53,11 +58,16 @@ class HttpServer {
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+    template <class Stream>
+    asio::awaitable<void> serve_loop(Connection& conn, Stream& stream);
     // Reads, handles and answers one request; false when the connection must close afterwards.
-    asio::awaitable<bool> serve_one(Connection& conn, beast::flat_buffer& buffer);
+    template <class Stream>
+    asio::awaitable<bool> serve_one(Connection& conn, Stream& stream, beast::flat_buffer& buffer);
     asio::awaitable<Response> dispatch(Request& req);
-    asio::awaitable<bool> answer_read_error(Connection& conn, beast::error_code ec, unsigned version);
-    asio::awaitable<void> linger(Connection& conn);
+    template <class Stream>
+    asio::awaitable<bool> answer_read_error(Connection& conn, Stream& stream, beast::error_code ec, unsigned version);
+    template <class Stream>
+    asio::awaitable<void> linger(Connection& conn, Stream& stream);
 
     bool track(const std::shared_ptr<Connection>& conn);
     void untrack(const Connection* conn);
@@ -66,6 +76,7 @@ class HttpServer {
     asio::io_context& ioc_;
     Router router_;
     ServerLimits limits_;
+    std::shared_ptr<asio::ssl::context> tls_;
     asio::strand<asio::io_context::executor_type> control_;  // serialises the acceptor and the grace timer
     tcp::acceptor acceptor_;
     asio::steady_timer grace_timer_;

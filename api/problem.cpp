@@ -26,7 +26,24 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::no_certificate:
         case ErrorCode::ambiguous_leaf:
         case ErrorCode::too_large:
+        case ErrorCode::thumbprint_mismatch:
+        case ErrorCode::unknown_service:
             return http::status::unprocessable_entity;
+        case ErrorCode::invalid_thumbprint:
+            return http::status::bad_request;
+        case ErrorCode::certificate_not_found:
+            return http::status::not_found;
+        case ErrorCode::no_private_key:
+        case ErrorCode::not_exportable:
+        case ErrorCode::certificate_in_use:
+            return http::status::conflict;
+        case ErrorCode::reload_failed:
+            return http::status::bad_gateway;
+        case ErrorCode::disk_full:
+            return http::status::insufficient_storage;
+        case ErrorCode::read_only_storage:
+        case ErrorCode::permission_denied:
+            return http::status::service_unavailable;
         case ErrorCode::io_error:
         case ErrorCode::internal:
             return http::status::internal_server_error;

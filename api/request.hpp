@@ -14,6 +14,7 @@ struct Request {
     boost::urls::url target;                    // origin-form, parsed once by the session
     std::map<std::string, std::string> params;  // "{thumbprint}" segments, percent-decoded
     std::string remote;                         // peer address, for the log
+    std::string client;  // the verified client certificate's subject under mutual TLS, else empty
 };
 
 }  // namespace certdeploy::api

@@ -1,5 +1,7 @@
 #include "config/process_config.hpp"
 
+#include <unistd.h>
+
 #include <thread>
 
 namespace certdeploy::config {
@@ -67,10 +69,86 @@ const Schema<ServerConfig>& server_schema() {
     return schema;
 }
 
+namespace {
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+        return "localhost";
+    }
+    return buf;
+}
+
+bool decode_required_path(const json& v, std::filesystem::path& out) {
+    std::optional<std::filesystem::path> path;
+    if (!decode_optional_path(v, path) || !path) {
+        return false;
+    }
+    out = *path;
+    return true;
+}
+
+}  // namespace
+
 const Schema<AgentConfig>& agent_schema() {
     static const Schema<AgentConfig> schema = [] {
         Schema<AgentConfig> s;
         add_http_keys(s, "127.0.0.1:9001");
+        s.entries.push_back({{"name", ValueType::string, "a host name: letters, digits, '-' and '.'",
+                              "this server's name, used for the default certificate (default: the host name)", nullptr},
+                             [](const json& v, AgentConfig& c) {
+                                 if (v.is_null()) {
+                                     c.name = host_name();
+                                     return true;
+                                 }
+                                 if (!v.is_string() || v.get<std::string>().empty() ||
+                                     v.get<std::string>().find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+                                         std::string::npos) {
+                                     return false;
+                                 }
+                                 c.name = v.get<std::string>();
+                                 return true;
+                             }});
+        s.entries.push_back({{"store", ValueType::string, "a directory path", "the certificate store (mode 0700)",
+                              "/var/lib/certdeploy/agent"},
+                             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.store); }});
+        s.entries.push_back({{"tlsCert", ValueType::string, "a PEM file path (required: the agent serves HTTPS only)",
+                              "the agent's certificate chain, PEM (certdeploy pki init makes one)", nullptr},
+                             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.tlsCert); }});
+        s.entries.push_back({{"tlsKey", ValueType::string, "a PEM file path (required: the agent serves HTTPS only)",
+                              "the private key of tlsCert, PEM", nullptr},
+                             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.tlsKey); }});
+        s.entries.push_back(
+            {{"clientCa", ValueType::string, "a PEM file path (required: only clients it issued are accepted)",
+              "the CA that issued the controller's client certificate", nullptr},
+             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.clientCa); }});
+        s.entries.push_back({{"caFile", ValueType::json, "a PEM file path, or an array of them",
+                              "extra trusted roots when judging a certificate's status", nullptr},
+                             [](const json& v, AgentConfig& c) {
+                                 c.caFiles.clear();
+                                 if (v.is_null()) {
+                                     return true;
+                                 }
+                                 const json list = v.is_array() ? v : json::array({v});
+                                 for (const auto& item : list) {
+                                     if (!item.is_string() || item.get<std::string>().empty()) {
+                                         return false;
+                                     }
+                                     c.caFiles.emplace_back(item.get<std::string>());
+                                 }
+                                 return true;
+                             }});
+        s.entries.push_back({{"services", ValueType::json,
+                              "an object of services, each with certFile, layout, reload... (see config/examples)",
+                              "the services of this server that certificates can be bound to", json::object()},
+                             [](const json& v, AgentConfig& c) {
+                                 if (!v.is_object()) {
+                                     return false;
+                                 }
+                                 c.services = v;
+                                 return true;
+                             }});
         return s;
     }();
     return schema;

@@ -33,6 +33,13 @@ struct ServerConfig {
 struct AgentConfig {
     HttpSettings http;
     log::Level logLevel = log::Level::info;
+    std::string name;                                    // this server's name (default: the host name)
+    std::filesystem::path store;                         // the certificate store directory
+    std::filesystem::path tlsCert;                       // the agent's certificate chain (PEM)
+    std::filesystem::path tlsKey;                        // its private key (PEM)
+    std::filesystem::path clientCa;                      // the CA whose clients (the controller) are accepted
+    std::vector<std::filesystem::path> caFiles;          // extra trusted roots for status
+    nlohmann::json services = nlohmann::json::object();  // validated by agent::parse_services
 };
 
 const Schema<ServerConfig>& server_schema();

@@ -10,22 +10,33 @@
 namespace certdeploy {
 
 // X(enumerator, stable code, short title). The code strings are API: never rename one.
-#define CERTDEPLOY_ERROR_CODES(X)                                                      \
-    X(invalid_config, "invalid-config", "Invalid configuration")                       \
-    X(invalid_request, "invalid-request", "Malformed request")                         \
-    X(not_found, "not-found", "Not found")                                             \
-    X(method_not_allowed, "method-not-allowed", "Method not allowed")                  \
-    X(payload_too_large, "payload-too-large", "Request body too large")                \
-    X(headers_too_large, "headers-too-large", "Request headers too large")             \
-    X(io_error, "io-error", "Input/output error")                                      \
-    X(wrong_password, "wrong-password", "Wrong password")                              \
-    X(password_required, "password-required", "Password required")                     \
-    X(unreadable_certificate, "unreadable-certificate", "Unreadable certificate file") \
-    X(unsupported_algorithm, "unsupported-algorithm", "Unsupported algorithm")         \
-    X(key_mismatch, "key-mismatch", "Private key does not match")                      \
-    X(no_certificate, "no-certificate", "No certificate in the file")                  \
-    X(ambiguous_leaf, "ambiguous-leaf", "Ambiguous certificate")                       \
-    X(too_large, "too-large", "File too large")                                        \
+#define CERTDEPLOY_ERROR_CODES(X)                                                       \
+    X(invalid_config, "invalid-config", "Invalid configuration")                        \
+    X(invalid_request, "invalid-request", "Malformed request")                          \
+    X(not_found, "not-found", "Not found")                                              \
+    X(method_not_allowed, "method-not-allowed", "Method not allowed")                   \
+    X(payload_too_large, "payload-too-large", "Request body too large")                 \
+    X(headers_too_large, "headers-too-large", "Request headers too large")              \
+    X(io_error, "io-error", "Input/output error")                                       \
+    X(wrong_password, "wrong-password", "Wrong password")                               \
+    X(password_required, "password-required", "Password required")                      \
+    X(unreadable_certificate, "unreadable-certificate", "Unreadable certificate file")  \
+    X(unsupported_algorithm, "unsupported-algorithm", "Unsupported algorithm")          \
+    X(key_mismatch, "key-mismatch", "Private key does not match")                       \
+    X(no_certificate, "no-certificate", "No certificate in the file")                   \
+    X(ambiguous_leaf, "ambiguous-leaf", "Ambiguous certificate")                        \
+    X(too_large, "too-large", "File too large")                                         \
+    X(invalid_thumbprint, "invalid-thumbprint", "Invalid thumbprint")                   \
+    X(thumbprint_mismatch, "thumbprint-mismatch", "Thumbprint does not match the file") \
+    X(certificate_not_found, "certificate-not-found", "Certificate not found")          \
+    X(unknown_service, "unknown-service", "Unknown service")                            \
+    X(no_private_key, "no-private-key", "Certificate has no private key")               \
+    X(not_exportable, "not-exportable", "Private key not exportable")                   \
+    X(certificate_in_use, "certificate-in-use", "Certificate in use")                   \
+    X(reload_failed, "reload-failed", "Service reload failed")                          \
+    X(disk_full, "disk-full", "Disk full")                                              \
+    X(read_only_storage, "read-only-storage", "Read-only storage")                      \
+    X(permission_denied, "permission-denied", "Permission denied")                      \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

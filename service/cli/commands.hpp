@@ -4,7 +4,12 @@
 #include <string>
 #include <vector>
 
+#include "config/process_config.hpp"
+
 namespace certdeploy::cli {
+
+// certdeploy agent, once its configuration has loaded.
+int run_agent(const config::AgentConfig& cfg);
 
 // certdeploy inspect FILE [--password-file F | --password-stdin] [--ca-file PEM]...
 int inspect_command(const std::vector<std::string>& args);

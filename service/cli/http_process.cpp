@@ -44,10 +44,9 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
 
 }  // namespace
 
-int run_http_process(std::string_view role, const config::HttpSettings& http, log::Level level,
-                     const std::function<void(api::Router&)>& add_routes) {
-    log::init(role, level);
-
+int run_http_process(std::string_view role, const config::HttpSettings& http,
+                     const std::function<void(api::Router&)>& add_routes,
+                     std::shared_ptr<boost::asio::ssl::context> tls) {
     api::asio::io_context ioc(static_cast<int>(http.threads));
     // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
     api::asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -61,7 +60,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http, lo
     limits.maxBodyBytes = http.maxBodyBytes;
     limits.requestTimeout = http.requestTimeout;
     limits.idleTimeout = http.idleTimeout;
-    api::HttpServer server(ioc, std::move(router), limits);
+    api::HttpServer server(ioc, std::move(router), limits, std::move(tls));
 
     auto bound = server.listen(http.listen.host, http.listen.port);
     if (!bound) {

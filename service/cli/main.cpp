@@ -64,7 +64,8 @@ int server_command(const std::vector<std::string>& args, const EnvLookup& env) {
     if (!cfg) {
         return config_failure("server", cfg.error());
     }
-    return certdeploy::cli::run_http_process("server", cfg->http, cfg->logLevel, [](auto&) {});
+    certdeploy::log::init("server", cfg->logLevel);
+    return certdeploy::cli::run_http_process("server", cfg->http, [](auto&) {});
 }
 
 int agent_command(const std::vector<std::string>& args, const EnvLookup& env) {
@@ -77,7 +78,7 @@ int agent_command(const std::vector<std::string>& args, const EnvLookup& env) {
     if (!cfg) {
         return config_failure("agent", cfg.error());
     }
-    return certdeploy::cli::run_http_process("agent", cfg->http, cfg->logLevel, [](auto&) {});
+    return certdeploy::cli::run_agent(*cfg);
 }
 
 int version_command(const std::vector<std::string>& args) {

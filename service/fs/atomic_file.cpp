@@ -8,11 +8,17 @@
 #include <cstring>
 #include <random>
 
+#include "service/fs/storage_error.hpp"
+
 namespace certdeploy::fs {
 namespace {
 
 Error io_failure(const std::string& what, const std::filesystem::path& path, int err) {
-    return make_error(ErrorCode::io_error, what + " " + path.string() + ": " + std::strerror(err));
+    Error error = storage_error(err, what + " " + path.string() + ": " + std::strerror(err));
+    if (error.code == ErrorCode::io_error) {
+        error.message = what + " " + path.string() + ": " + std::strerror(err);
+    }
+    return error;
 }
 
 class Fd {

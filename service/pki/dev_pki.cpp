@@ -226,3 +226,25 @@ Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::v
 }
 
 }  // namespace certdeploy::pki
+
+namespace certdeploy::pki {
+
+Result<Bundle> make_self_signed(const std::string& name, const PkiContext& ctx) {
+    ScopedDefaultContext scope(ctx);
+    EvpPkeyPtr key(EVP_PKEY_Q_keygen(ctx.libctx(), nullptr, "RSA", static_cast<size_t>(2048)));
+    if (!key) {
+        return crypto_failure("generate a key");
+    }
+    auto cert = make_certificate(ctx, name, key.get(), nullptr, key.get(), 5 * 365,
+                                 {{NID_basic_constraints, "critical,CA:FALSE"},
+                                  {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                                  {NID_ext_key_usage, "serverAuth"},
+                                  {NID_subject_key_identifier, "hash"},
+                                  {NID_subject_alt_name, "DNS:" + name}});
+    if (!cert) {
+        return cert.error();
+    }
+    return Bundle{Certificate(std::move(*cert)), {}, std::move(key), "certdeploy default certificate", Format::pem};
+}
+
+}  // namespace certdeploy::pki

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "service/error.hpp"
+#include "service/pki/bundle.hpp"
 #include "service/pki/pki_context.hpp"
 
 namespace certdeploy::pki {
@@ -27,5 +28,13 @@ bool valid_agent_name(const std::string& name);
 
 Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
                                   const PkiContext& ctx);
+
+}  // namespace certdeploy::pki
+
+namespace certdeploy::pki {
+
+// A self-signed RSA 2048 certificate with its key, CN and DNS SAN `name`, valid five years: what the agent
+// installs on first start, as Exchange installs one on every new server.
+Result<Bundle> make_self_signed(const std::string& name, const PkiContext& ctx);
 
 }  // namespace certdeploy::pki

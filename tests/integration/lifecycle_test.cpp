@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/dev_pki.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -20,6 +21,8 @@ struct Running {
     TempDir dir;
     std::unique_ptr<ChildProcess> child;
     std::string address;
+    std::optional<DevPki> pki;          // the agent serves HTTPS only
+    std::optional<TlsClientFiles> tls;  // what a client of this process presents
 
     explicit Running(const std::string& role, const std::string& grace_seconds = "10",
                      const std::string& listen = "127.0.0.1:0") {
@@ -31,11 +34,19 @@ struct Running {
     void start(const std::string& role, const std::string& grace_seconds, const std::string& listen) {
         const auto ready = dir / (role + ".addr");
         std::filesystem::remove(ready);
-        child = std::make_unique<ChildProcess>(
-            certdeploy_binary(),
-            std::vector<std::string>{role, "--listen", listen, "--ready-file", ready.string(), "--log-level", "debug",
-                                     "--shutdown-grace-seconds", grace_seconds},
-            dir.path());
+        std::vector<std::string> args{role,           "--listen",    listen,  "--ready-file",
+                                      ready.string(), "--log-level", "debug", "--shutdown-grace-seconds",
+                                      grace_seconds};
+        if (role == "agent") {
+            if (!pki) {
+                pki.emplace(dir / "pki", std::vector<std::string>{"ex01"});
+                tls = pki->controller();
+            }
+            const auto flags = pki->agent_flags("ex01");
+            args.insert(args.end(), flags.begin(), flags.end());
+            args.insert(args.end(), {"--name", "ex01", "--store", (dir / "store").string()});
+        }
+        child = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir.path());
         address = wait_for_ready_file(ready, 10s);
         INFO("stderr: " << child->stderr_text());
         REQUIRE_FALSE(address.empty());
@@ -53,7 +64,7 @@ TEST_CASE("server and agent write the ready file, answer /healthz, and stop with
         CHECK(proc.address.rfind("127.0.0.1:", 0) == 0);
         CHECK(proc.port() != 0);
 
-        auto res = http_get(proc.address, "/healthz");
+        auto res = http_get(proc.address, "/healthz", proc.tls);
         CHECK(res.result() == http::status::ok);
         CHECK(res[http::field::content_type] == "application/json");
         auto body = nlohmann::json::parse(res.body());
@@ -62,7 +73,7 @@ TEST_CASE("server and agent write the ready file, answer /healthz, and stop with
         CHECK(body["version"].is_string());
 
         // A keep-alive client that has finished a request and holds the connection open.
-        HttpClient idle(proc.address);
+        HttpClient idle(proc.address, proc.tls);
         CHECK(idle.request(http::verb::get, "/healthz").keep_alive());
 
         const auto signalled = std::chrono::steady_clock::now();
@@ -80,7 +91,7 @@ TEST_CASE("server and agent write the ready file, answer /healthz, and stop with
         const auto port = proc.port();
         proc.start(role, "10", "127.0.0.1:" + std::to_string(port));
         CHECK(proc.port() == port);
-        CHECK(http_get(proc.address, "/healthz").result() == http::status::ok);
+        CHECK(http_get(proc.address, "/healthz", proc.tls).result() == http::status::ok);
         proc.child->signal(SIGINT);
         auto second = proc.child->wait_for_exit(2s);
         REQUIRE(second.has_value());
@@ -107,7 +118,7 @@ TEST_CASE("a request begun before SIGTERM is answered, with Connection: close") 
 }
 
 TEST_CASE("a request that never completes is cut off when the grace period ends") {
-    Running proc("agent", "1");
+    Running proc("server", "1");
     HttpClient client(proc.address);
     client.send_raw("GET /healthz HTTP/1.1\r\nHost: test\r\n");  // and nothing more, ever
     std::this_thread::sleep_for(100ms);

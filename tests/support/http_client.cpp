@@ -9,7 +9,16 @@ namespace certdeploy::test {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-HttpClient::HttpClient(const std::string& address) : socket_(ioc_), host_(address) {
+template <class F>
+decltype(auto) HttpClient::with_stream(F&& f) {
+    if (tls_) {
+        return f(*tls_);
+    }
+    return f(socket_);
+}
+
+HttpClient::HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls)
+    : socket_(ioc_), host_(address) {
     const auto colon = address.rfind(':');
     if (colon == std::string::npos) {
         throw std::invalid_argument("address without a port: " + address);
@@ -20,6 +29,23 @@ HttpClient::HttpClient(const std::string& address) : socket_(ioc_), host_(addres
     }
     tcp::resolver resolver(ioc_);
     asio::connect(socket_, resolver.resolve(host, address.substr(colon + 1)));
+    if (tls) {
+        namespace ssl = asio::ssl;
+        tls_context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+        tls_context_->load_verify_file(tls->ca);
+        tls_context_->set_verify_mode(ssl::verify_peer);
+        if (!tls->cert.empty()) {
+            tls_context_->use_certificate_chain_file(tls->cert);
+            tls_context_->use_private_key_file(tls->key, ssl::context::pem);
+        }
+        tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+        run_with_deadline(
+            [&](auto handler) {
+                tls_->async_handshake(ssl::stream_base::client,
+                                      [handler](boost::system::error_code ec) mutable { handler(ec, 0); });
+            },
+            std::chrono::seconds(5));
+    }
 }
 
 template <class Op>
@@ -45,7 +71,9 @@ void HttpClient::send_raw(std::string_view bytes) {
 
 Response HttpClient::read_response(std::chrono::milliseconds timeout) {
     Response res;
-    run_with_deadline([&](auto handler) { http::async_read(socket_, buffer_, res, handler); }, timeout);
+    run_with_deadline(
+        [&](auto handler) { with_stream([&](auto& stream) { http::async_read(stream, buffer_, res, handler); }); },
+        timeout);
     return res;
 }
 
@@ -58,24 +86,30 @@ Response HttpClient::request(http::verb method, const std::string& target, const
     }
     req.body() = body;
     req.prepare_payload();
-    http::write(socket_, req);
+    with_stream([&](auto& stream) { http::write(stream, req); });
     return read_response();
 }
 
 bool HttpClient::closed_by_peer(std::chrono::milliseconds timeout) {
     char byte = 0;
     try {
-        run_with_deadline([&](auto handler) { socket_.async_read_some(asio::buffer(&byte, 1), handler); }, timeout);
+        run_with_deadline(
+            [&](auto handler) {
+                with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(&byte, 1), handler); });
+            },
+            timeout);
     } catch (const boost::system::system_error& e) {
-        return e.code() == asio::error::eof || e.code() == asio::error::connection_reset;
+        // Over TLS a peer that closes without close_notify reads as a truncated stream: closed all the same.
+        return e.code() == asio::error::eof || e.code() == asio::error::connection_reset ||
+               e.code() == asio::ssl::error::stream_truncated;
     } catch (const std::runtime_error&) {
         return false;  // still open when the deadline passed
     }
     return false;  // the server sent a byte: not closed
 }
 
-Response http_get(const std::string& address, const std::string& target) {
-    HttpClient client(address);
+Response http_get(const std::string& address, const std::string& target, const std::optional<TlsClientFiles>& tls) {
+    HttpClient client(address, tls);
     return client.request(http::verb::get, target);
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 // A blocking HTTP/1.1 client over a real TCP connection, with a deadline on every read, for tests.
 
+#include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,10 +15,18 @@ namespace certdeploy::test {
 namespace http = boost::beast::http;
 using Response = http::response<http::string_body>;
 
+// Client side of mutual TLS: the CA to trust and, optionally, the certificate and key to present.
+struct TlsClientFiles {
+    std::string ca;
+    std::string cert;  // empty: present no certificate
+    std::string key;
+};
+
 class HttpClient {
   public:
-    // `address` is HOST:PORT, as a ready file holds it.
-    explicit HttpClient(const std::string& address);
+    // `address` is HOST:PORT, as a ready file holds it. With `tls`, the connection speaks HTTPS; a refused
+    // handshake throws.
+    explicit HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls = std::nullopt);
 
     void send_raw(std::string_view bytes);
     Response read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -28,13 +39,19 @@ class HttpClient {
     template <class Op>
     void run_with_deadline(Op&& op, std::chrono::milliseconds timeout);
 
+    template <class F>
+    decltype(auto) with_stream(F&& f);
+
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::socket socket_;
+    std::unique_ptr<boost::asio::ssl::context> tls_context_;
+    std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
     boost::beast::flat_buffer buffer_;
     std::string host_;
 };
 
 // One request on a fresh connection.
-Response http_get(const std::string& address, const std::string& target);
+Response http_get(const std::string& address, const std::string& target,
+                  const std::optional<TlsClientFiles>& tls = std::nullopt);
 
 }  // namespace certdeploy::test

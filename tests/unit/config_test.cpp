@@ -42,9 +42,29 @@ TEST_CASE("defaults apply when nothing is set") {
     CHECK(server->http.requestTimeout == std::chrono::seconds(30));
     CHECK(server->http.shutdownGrace == std::chrono::milliseconds(1500));
 
-    auto agent = load_agent_config({}, kNoEnv);
+    // The agent serves HTTPS only: without its TLS files it does not start.
+    auto no_tls = load_agent_config({}, kNoEnv);
+    REQUIRE_FALSE(no_tls.has_value());
+    CHECK(no_tls.error().message.find("\"tlsCert\"") != std::string::npos);
+    CHECK(no_tls.error().message.find("HTTPS only") != std::string::npos);
+
+    auto agent = load_agent_config(
+        {"--tls-cert", "/pki/a.pem", "--tls-key", "/pki/a.key", "--client-ca", "/pki/ca.pem"}, kNoEnv);
     REQUIRE(agent.has_value());
     CHECK(agent->http.listen.to_string() == "127.0.0.1:9001");
+    CHECK(agent->store == "/var/lib/certdeploy/agent");
+    CHECK_FALSE(agent->name.empty());  // the host name
+    CHECK(agent->services.empty());
+    CHECK(agent->caFiles.empty());
+
+    auto with_cas =
+        load_agent_config({"--tls-cert", "/a", "--tls-key", "/b", "--client-ca", "/c", "--ca-file", "/r.pem"}, kNoEnv);
+    REQUIRE(with_cas.has_value());
+    CHECK(with_cas->caFiles == std::vector<std::filesystem::path>{"/r.pem"});
+    auto bad_name =
+        load_agent_config({"--tls-cert", "/a", "--tls-key", "/b", "--client-ca", "/c", "--name", "ex 01"}, kNoEnv);
+    REQUIRE_FALSE(bad_name.has_value());
+    CHECK(bad_name.error().message.find("\"name\"") != std::string::npos);
 }
 
 TEST_CASE("a flag beats the environment, which beats the file, which beats the default") {

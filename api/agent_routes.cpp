@@ -1,0 +1,158 @@
+#include "api/agent_routes.hpp"
+
+#include "api/blocking.hpp"
+#include "api/json_body.hpp"
+#include "api/problem.hpp"
+#include "service/codec/base64.hpp"
+
+namespace certdeploy::api {
+namespace {
+
+using Awaitable = asio::awaitable<Result<Response>>;
+
+Response json_ok(const Request& req, http::status status, const nlohmann::json& body) {
+    auto res = json_response(status, body, req.message.version());
+    res.set(http::field::cache_control, "no-store");
+    return res;
+}
+
+// A Result<T>'s error as the handler's Result<Response>.
+template <class T>
+Result<Response> fail(const Result<T>& r) {
+    return r.error();
+}
+
+}  // namespace
+
+void add_agent_routes(Router& router, agent::AgentService& service, asio::thread_pool& pool) {
+    // Import-ExchangeCertificate.
+    router.add(http::verb::put, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
+        auto body = json_object_body(req);
+        if (!body) {
+            co_return fail(body);
+        }
+        auto file_data = string_field(*body, "fileData");
+        auto password = secret_field(*body, "password");
+        auto exportable = bool_field(*body, "privateKeyExportable");
+        auto friendly_name = string_field(*body, "friendlyName");
+        if (!file_data || !password || !exportable || !friendly_name) {
+            co_return !file_data ? fail(file_data)
+            : !password          ? fail(password)
+            : !exportable        ? fail(exportable)
+                                 : fail(friendly_name);
+        }
+        if (!*file_data) {
+            co_return make_error(ErrorCode::invalid_request, "\"fileData\" (the certificate file, base64) is required");
+        }
+        auto bytes = codec::base64_decode(**file_data);
+        if (!bytes) {
+            co_return make_error(ErrorCode::invalid_request, "\"fileData\" is not base64");
+        }
+        const std::string thumbprint = req.params.at("thumbprint");
+        auto outcome = co_await run_blocking(pool, [&] {
+            return service.install(thumbprint, *bytes, *password ? &**password : nullptr, exportable->value_or(false),
+                                   friendly_name->value_or(""));
+        });
+        wipe(*bytes);
+        if (!outcome) {
+            co_return fail(outcome);
+        }
+        auto res = json_ok(
+            req, outcome->installed ? http::status::created : http::status::ok,
+            {{"result", outcome->installed ? "installed" : "alreadyInstalled"}, {"certificate", outcome->certificate}});
+        res.set(http::field::location,
+                "/agent/v1/certificates/" + outcome->certificate["thumbprint"].get<std::string>());
+        co_return res;
+    });
+
+    // Get-ExchangeCertificate, with its where {$_.Status -eq "Valid"} filter.
+    router.add(http::verb::get, "/agent/v1/certificates", [&](Request& req) -> Awaitable {
+        std::optional<pki::Status> status;
+        if (auto param = req.target.params().find("status"); param != req.target.params().end()) {
+            pki::Status parsed{};
+            if (!pki::parse_status((*param).value, parsed)) {
+                co_return make_error(ErrorCode::invalid_request,
+                                     "status must be one of Valid, Untrusted, DateInvalid, Invalid");
+            }
+            status = parsed;
+        }
+        co_return json_ok(req, http::status::ok, {{"certificates", service.list(status)}});
+    });
+
+    router.add(http::verb::get, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
+        auto found = service.get(req.params.at("thumbprint"));
+        if (!found) {
+            co_return fail(found);
+        }
+        co_return json_ok(req, http::status::ok, *found);
+    });
+
+    // Enable-ExchangeCertificate.
+    router.add(http::verb::post, "/agent/v1/certificates/{thumbprint}/enable", [&](Request& req) -> Awaitable {
+        auto body = json_object_body(req);
+        if (!body) {
+            co_return fail(body);
+        }
+        auto services = string_list_field(*body, "services");
+        if (!services) {
+            co_return fail(services);
+        }
+        if (!*services || (*services)->empty()) {
+            co_return make_error(ErrorCode::invalid_request, "\"services\" must name at least one service");
+        }
+        const std::string thumbprint = req.params.at("thumbprint");
+        auto enabled = co_await run_blocking(pool, [&] { return service.enable(thumbprint, **services); });
+        if (!enabled) {
+            co_return fail(enabled);
+        }
+        co_return json_ok(req, http::status::ok, *enabled);
+    });
+
+    // Export-ExchangeCertificate.
+    router.add(http::verb::post, "/agent/v1/certificates/{thumbprint}/export", [&](Request& req) -> Awaitable {
+        auto body = json_object_body(req);
+        if (!body) {
+            co_return fail(body);
+        }
+        auto password = secret_field(*body, "password");
+        auto profile_text = string_field(*body, "profile");
+        if (!password || !profile_text) {
+            co_return !password ? fail(password) : fail(profile_text);
+        }
+        if (!*password || (*password)->empty()) {
+            co_return make_error(ErrorCode::invalid_request,
+                                 "\"password\" is required: an exported private key is always protected");
+        }
+        pki::Pkcs12Profile profile = pki::Pkcs12Profile::modern;
+        if (*profile_text && !pki::parse_profile(**profile_text, profile)) {
+            co_return make_error(ErrorCode::invalid_request, "\"profile\" must be \"modern\" or \"legacy\"");
+        }
+        const std::string thumbprint = req.params.at("thumbprint");
+        auto exported =
+            co_await run_blocking(pool, [&] { return service.export_pkcs12(thumbprint, **password, profile); });
+        if (!exported) {
+            co_return fail(exported);
+        }
+        Response res{http::status::ok, req.message.version()};
+        res.set(http::field::content_type, "application/x-pkcs12");
+        res.set(http::field::content_disposition, "attachment; filename=\"" + thumbprint + ".pfx\"");
+        res.set(http::field::cache_control, "no-store");
+        res.body() = std::move(*exported);
+        co_return res;
+    });
+
+    // Remove-ExchangeCertificate.
+    router.add(http::verb::delete_, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
+        const std::string thumbprint = req.params.at("thumbprint");
+        auto removed = co_await run_blocking(pool, [&] { return service.remove(thumbprint); });
+        if (!removed) {
+            co_return fail(removed);
+        }
+        co_return Response{http::status::no_content, req.message.version()};
+    });
+
+    router.add(http::verb::get, "/agent/v1/health",
+               [&](Request& req) -> Awaitable { co_return json_ok(req, http::status::ok, service.health()); });
+}
+
+}  // namespace certdeploy::api

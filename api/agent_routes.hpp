@@ -1,0 +1,14 @@
+#pragma once
+// The agent's API under /agent/v1 (openapi.yaml, tag agent): thin HTTP glue over agent::AgentService.
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/router.hpp"
+#include "service/agent/agent_service.hpp"
+
+namespace certdeploy::api {
+
+// `pool` runs the service's blocking work (disk, reload commands, key derivation).
+void add_agent_routes(Router& router, agent::AgentService& service, boost::asio::thread_pool& pool);
+
+}  // namespace certdeploy::api

@@ -1,0 +1,35 @@
+#pragma once
+// Runs blocking domain work (disk writes with fsync, reload commands, key derivations) on a thread pool
+// and resumes the calling coroutine on its own executor, so I/O threads never wait on disks or children.
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <exception>
+#include <optional>
+#include <type_traits>
+
+#include "api/net.hpp"
+
+namespace certdeploy::api {
+
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F f) {
+    auto home = co_await asio::this_coro::executor;
+    co_await asio::post(pool.get_executor(), asio::use_awaitable);
+    // An exception is carried home too: it must not unwind the coroutine on a pool thread.
+    std::optional<std::invoke_result_t<F>> result;
+    std::exception_ptr failure;
+    try {
+        result.emplace(f());
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_await asio::post(home, asio::use_awaitable);
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    co_return std::move(*result);
+}
+
+}  // namespace certdeploy::api

@@ -1,0 +1,26 @@
+#pragma once
+// Decoding JSON request bodies with errors that name the field and never quote a value (it may be a
+// password).
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/request.hpp"
+#include "service/error.hpp"
+#include "service/pki/secret.hpp"
+
+namespace certdeploy::api {
+
+// The body as a JSON object; the body's text is wiped afterwards (it may hold a password).
+Result<nlohmann::json> json_object_body(Request& req);
+
+// Optional fields: nothing when absent or null; an invalid-request error when of the wrong type.
+Result<std::optional<std::string>> string_field(const nlohmann::json& body, const char* name);
+Result<std::optional<bool>> bool_field(const nlohmann::json& body, const char* name);
+Result<std::optional<std::vector<std::string>>> string_list_field(const nlohmann::json& body, const char* name);
+// A password moved into a Secret; the JSON's copy is wiped.
+Result<std::optional<Secret>> secret_field(nlohmann::json& body, const char* name);
+
+}  // namespace certdeploy::api

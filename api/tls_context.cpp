@@ -1,0 +1,65 @@
+#include "api/tls_context.hpp"
+
+#include <openssl/ssl.h>
+
+namespace certdeploy::api {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+Error tls_error(const std::string& what, const boost::system::error_code& ec) {
+    return make_error(ErrorCode::invalid_config, what, ec.message());
+}
+
+Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, const std::filesystem::path& cert_chain,
+                                                   const std::filesystem::path& key,
+                                                   const std::filesystem::path& peer_ca, bool server) {
+    auto ctx = std::make_shared<ssl::context>(method);
+    boost::system::error_code ec;
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::no_compression |
+                         ssl::context::single_dh_use,
+                     ec);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->use_certificate_chain_file(cert_chain.string(), ec);
+    if (ec) {
+        return tls_error("cannot use the certificate " + cert_chain.string() + " (tlsCert)", ec);
+    }
+    ctx->use_private_key_file(key.string(), ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        return tls_error("cannot use the private key " + key.string() + " (tlsKey) with " + cert_chain.string(), ec);
+    }
+    ctx->load_verify_file(peer_ca.string(), ec);
+    if (ec) {
+        return tls_error("cannot read the CA file " + peer_ca.string(), ec);
+    }
+    if (server) {
+        // Tell clients which CA to present a certificate from.
+        if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(peer_ca.c_str())) {
+            SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
+        }
+        ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    } else {
+        ctx->set_verify_mode(ssl::verify_peer, ec);
+    }
+    if (ec) {
+        return tls_error("cannot configure peer verification", ec);
+    }
+    return ctx;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ssl::context>> make_mutual_tls_server(const std::filesystem::path& cert_chain,
+                                                             const std::filesystem::path& key,
+                                                             const std::filesystem::path& client_ca) {
+    return make_context(ssl::context::tls_server, cert_chain, key, client_ca, true);
+}
+
+Result<std::shared_ptr<ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,
+                                                             const std::filesystem::path& key,
+                                                             const std::filesystem::path& server_ca) {
+    return make_context(ssl::context::tls_client, cert_chain, key, server_ca, false);
+}
+
+}  // namespace certdeploy::api

@@ -1,0 +1,24 @@
+#pragma once
+// TLS contexts for mutual TLS between the controller and its agents: TLS 1.2 or later, and a peer that
+// must present a certificate issued by the given CA, refused at the handshake otherwise.
+
+#include <boost/asio/ssl/context.hpp>
+#include <filesystem>
+#include <memory>
+
+#include "service/error.hpp"
+
+namespace certdeploy::api {
+
+// The agent's side: serves `cert_chain` (PEM, leaf first) with `key`, requires a client certificate
+// issued by `client_ca`.
+Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_server(const std::filesystem::path& cert_chain,
+                                                                          const std::filesystem::path& key,
+                                                                          const std::filesystem::path& client_ca);
+
+// The controller's side: presents `cert_chain` with `key`, and trusts only servers issued by `server_ca`.
+Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,
+                                                                          const std::filesystem::path& key,
+                                                                          const std::filesystem::path& server_ca);
+
+}  // namespace certdeploy::api

@@ -1,0 +1,339 @@
+#include "service/agent/agent_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "certdeploy/version.hpp"
+#include "service/agent/thumbprint.hpp"
+#include "service/fs/storage_error.hpp"
+#include "service/log.hpp"
+#include "service/pki/dev_pki.hpp"
+#include "service/pki/reader.hpp"
+#include "service/pki/summary.hpp"
+
+namespace certdeploy::agent {
+namespace {
+
+// The files of one entry in the store.
+constexpr const char* kCertFile = "certificate.pem";
+constexpr const char* kChainFile = "chain.pem";
+constexpr const char* kKeyFile = "key.pem";
+constexpr const char* kMetaFile = "metadata.json";
+
+Error from_store(const store::StoreError& error) {
+    return fs::storage_error(error.err, error.what);
+}
+
+Error not_found(const std::string& thumbprint) {
+    return make_error(ErrorCode::certificate_not_found,
+                      "no certificate with thumbprint " + thumbprint + " on this server");
+}
+
+std::vector<store::StoredFile> to_files(const AgentService::Entry& entry) {
+    std::vector<store::StoredFile> files;
+    files.push_back({kCertFile, entry.bundle.leaf.to_pem(), 0600});
+    std::string chain;
+    for (const auto& cert : entry.bundle.chain) {
+        chain += cert.to_pem();
+    }
+    files.push_back({kChainFile, std::move(chain), 0600});
+    if (entry.bundle.key) {
+        auto key = pki::private_key_pem(entry.bundle.key.get());
+        if (key) {
+            files.push_back({kKeyFile, std::string(key->reveal()), 0600});  // wiped by the store once written
+        }
+    }
+    const nlohmann::json meta = {{"thumbprint", entry.bundle.leaf.thumbprint()},
+                                 {"friendlyName", entry.bundle.friendly_name},
+                                 {"privateKeyExportable", entry.exportable},
+                                 {"services", entry.services},
+                                 {"installedAt", entry.installedAt},
+                                 {"format", entry.format}};
+    files.push_back({kMetaFile, meta.dump(2), 0600});
+    return files;
+}
+
+// nlohmann::json converts to anything, so the value alternative is named explicitly.
+Result<nlohmann::json> json_result(nlohmann::json value) {
+    return Result<nlohmann::json>(boost::system::in_place_value, std::move(value));
+}
+
+std::string now_rfc3339() {
+    return pki::rfc3339(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+AgentService::AgentService(AgentOptions options, std::shared_ptr<const pki::PkiContext> ctx,
+                           std::shared_ptr<const pki::TrustStore> trust)
+    : options_(std::move(options)), ctx_(std::move(ctx)), trust_(std::move(trust)), store_(options_.storeDir) {}
+
+Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
+                                                         std::shared_ptr<const pki::PkiContext> ctx) {
+    auto trust = pki::TrustStore::create(ctx, options.caFiles, options.useSystemRoots);
+    if (!trust) {
+        return trust.error();
+    }
+    auto service = std::make_unique<AgentService>(std::move(options), std::move(ctx), std::move(*trust));
+    if (auto loaded = service->load(); !loaded) {
+        return loaded.error();
+    }
+    if (service->entries_.empty()) {
+        auto bundle = pki::make_self_signed(service->options_.name, *service->ctx_);
+        if (!bundle) {
+            return bundle.error();
+        }
+        Entry entry{std::move(*bundle), false, {}, now_rfc3339(), "pem"};
+        const std::string thumbprint = entry.bundle.leaf.thumbprint();
+        if (auto saved = service->save(thumbprint, entry); !saved) {
+            return saved.error();
+        }
+        log::info("default certificate created",
+                  {{"thumbprint", thumbprint}, {"subject", entry.bundle.leaf.subject()}});
+        service->entries_.emplace(thumbprint, std::move(entry));
+    }
+    return service;
+}
+
+Result<void> AgentService::load() {
+    if (auto opened = store_.open(); !opened) {
+        return from_store(opened.error());
+    }
+    auto ids = store_.list();
+    if (!ids) {
+        return from_store(ids.error());
+    }
+    for (const auto& id : *ids) {
+        auto files = store_.get(id);
+        if (!files) {
+            return from_store(files.error());
+        }
+        if (!*files) {
+            continue;
+        }
+        std::string pem;
+        nlohmann::json meta;
+        for (auto& file : **files) {
+            if (file.name == kMetaFile) {
+                meta = nlohmann::json::parse(file.bytes, nullptr, false);
+            } else {
+                pem += file.bytes;
+            }
+            wipe(file.bytes);
+        }
+        auto bundle = pki::read_bundle(pem, nullptr, *ctx_);
+        wipe(pem);
+        if (!bundle || !meta.is_object() || bundle->leaf.thumbprint() != id) {
+            // Never guessed at: an entry that does not read back is left on disk for an administrator.
+            log::error("store entry unreadable, skipped", {{"entry", id}});
+            continue;
+        }
+        bundle->friendly_name = meta.value("friendlyName", "");
+        Entry entry{std::move(*bundle), meta.value("privateKeyExportable", false),
+                    meta.value("services", std::vector<std::string>{}), meta.value("installedAt", ""),
+                    meta.value("format", "pem")};
+        entries_.emplace(id, std::move(entry));
+    }
+    return {};
+}
+
+Result<void> AgentService::save(const std::string& thumbprint, const Entry& entry) {
+    if (auto put = store_.put(thumbprint, to_files(entry)); !put) {
+        return from_store(put.error());
+    }
+    return {};
+}
+
+nlohmann::json AgentService::describe(const Entry& entry) const {
+    auto summary = pki::summarize(entry.bundle, trust_->evaluate(entry.bundle));
+    summary["format"] = entry.format;
+    summary["services"] = entry.services;
+    summary["privateKeyExportable"] = entry.exportable;
+    summary["installedAt"] = entry.installedAt;
+    return summary;
+}
+
+Result<std::string> AgentService::existing(std::string_view thumbprint) const {
+    auto normalized = normalize_thumbprint(thumbprint);
+    if (!normalized) {
+        return make_error(ErrorCode::invalid_thumbprint,
+                          "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
+    }
+    if (entries_.count(*normalized) == 0) {
+        return not_found(*normalized);
+    }
+    return *normalized;
+}
+
+Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::string_view file_bytes,
+                                             const Secret* password, bool exportable,
+                                             const std::string& friendly_name) {
+    auto expected = normalize_thumbprint(thumbprint);
+    if (!expected) {
+        return make_error(ErrorCode::invalid_thumbprint,
+                          "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
+    }
+    auto bundle = pki::read_bundle(file_bytes, password, *ctx_);
+    if (!bundle) {
+        return bundle.error();
+    }
+    if (bundle->leaf.thumbprint() != *expected) {
+        return make_error(ErrorCode::thumbprint_mismatch,
+                          "the file's certificate has thumbprint " + bundle->leaf.thumbprint() + ", not " + *expected);
+    }
+    std::unique_lock lock(mutex_);
+    if (auto found = entries_.find(*expected); found != entries_.end()) {
+        return InstallOutcome{false, describe(found->second)};
+    }
+    if (!friendly_name.empty()) {
+        bundle->friendly_name = friendly_name;
+    }
+    const std::string format(pki::format_name(bundle->format));
+    Entry entry{std::move(*bundle), exportable, {}, now_rfc3339(), format};
+    if (auto saved = save(*expected, entry); !saved) {
+        return saved.error();
+    }
+    auto it = entries_.emplace(*expected, std::move(entry)).first;
+    log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", exportable}});
+    return InstallOutcome{true, describe(it->second)};
+}
+
+nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
+    std::shared_lock lock(mutex_);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [thumbprint, entry] : entries_) {
+        if (status && trust_->evaluate(entry.bundle) != *status) {
+            continue;
+        }
+        out.push_back(describe(entry));
+    }
+    return out;
+}
+
+Result<nlohmann::json> AgentService::get(std::string_view thumbprint) const {
+    std::shared_lock lock(mutex_);
+    auto id = existing(thumbprint);
+    if (!id) {
+        return id.error();
+    }
+    return json_result(describe(entries_.at(*id)));
+}
+
+Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const std::vector<std::string>& services) {
+    std::unique_lock lock(mutex_);
+    auto id = existing(thumbprint);
+    if (!id) {
+        return id.error();
+    }
+    std::vector<std::string> unknown;
+    for (const auto& name : services) {
+        if (options_.services.count(name) == 0) {
+            unknown.push_back(name);
+        }
+    }
+    if (services.empty() || !unknown.empty()) {
+        std::string known;
+        for (const auto& [name, binding] : options_.services) {
+            known += (known.empty() ? "" : ", ") + name;
+        }
+        std::string names;
+        for (const auto& name : unknown) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        return make_error(
+            ErrorCode::unknown_service,
+            (services.empty() ? std::string("no service named") : "no such service on this server: " + names) +
+                " (this server has: " + (known.empty() ? "none" : known) + ")");
+    }
+    Entry& entry = entries_.at(*id);
+    if (!entry.bundle.key) {
+        return make_error(ErrorCode::no_private_key, "the certificate has no private key, so no service can use it");
+    }
+    for (const auto& name : services) {
+        if (std::find(entry.services.begin(), entry.services.end(), name) != entry.services.end()) {
+            continue;  // bound already: enabling again changes nothing
+        }
+        if (auto applied = apply_binding(options_.services.at(name), entry.bundle, *ctx_); !applied) {
+            return applied.error();
+        }
+        // The service now uses this certificate: record it here, and no longer on the one it used before.
+        entry.services.push_back(name);
+        if (auto saved = save(*id, entry); !saved) {
+            entry.services.pop_back();  // memory stays what the disk says
+            return saved.error();
+        }
+        for (auto& [other_id, other] : entries_) {
+            auto it = std::find(other.services.begin(), other.services.end(), name);
+            if (other_id == *id || it == other.services.end()) {
+                continue;
+            }
+            other.services.erase(it);
+            if (auto saved = save(other_id, other); !saved) {
+                return saved.error();
+            }
+        }
+        log::info("certificate enabled for a service", {{"thumbprint", *id}, {"service", name}});
+    }
+    return json_result(describe(entry));
+}
+
+Result<std::string> AgentService::export_pkcs12(std::string_view thumbprint, const Secret& password,
+                                                pki::Pkcs12Profile profile) const {
+    std::shared_lock lock(mutex_);
+    auto id = existing(thumbprint);
+    if (!id) {
+        return id.error();
+    }
+    const Entry& entry = entries_.at(*id);
+    if (!entry.bundle.key) {
+        return make_error(ErrorCode::no_private_key, "the certificate has no private key to export");
+    }
+    // Enforced here, on every export: the flag is not merely recorded.
+    if (!entry.exportable) {
+        return make_error(ErrorCode::not_exportable,
+                          "the private key was installed as not exportable (privateKeyExportable: false)");
+    }
+    return pki::write_pkcs12(entry.bundle, password, profile, *ctx_);
+}
+
+Result<void> AgentService::remove(std::string_view thumbprint) {
+    std::unique_lock lock(mutex_);
+    auto id = existing(thumbprint);
+    if (!id) {
+        return id.error();
+    }
+    const Entry& entry = entries_.at(*id);
+    if (!entry.services.empty()) {
+        std::string names;
+        for (const auto& name : entry.services) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        return make_error(ErrorCode::certificate_in_use,
+                          "the certificate is bound to " + names + "; enable another certificate for them first");
+    }
+    if (auto removed = store_.remove(*id); !removed) {
+        return from_store(removed.error());
+    }
+    entries_.erase(*id);
+    log::info("certificate removed", {{"thumbprint", *id}});
+    return {};
+}
+
+nlohmann::json AgentService::health() const {
+    std::shared_lock lock(mutex_);
+    std::optional<std::chrono::system_clock::time_point> soonest;
+    for (const auto& [id, entry] : entries_) {
+        const auto not_after = entry.bundle.leaf.not_after();
+        if (!soonest || not_after < *soonest) {
+            soonest = not_after;
+        }
+    }
+    return {{"status", "ok"},
+            {"name", options_.name},
+            {"version", kVersion},
+            {"certificates", entries_.size()},
+            {"soonestNotAfter", soonest ? nlohmann::json(pki::rfc3339(*soonest)) : nlohmann::json(nullptr)}};
+}
+
+}  // namespace certdeploy::agent

@@ -1,0 +1,48 @@
+// certdeploy agent: the per-server agent over HTTPS with mutual TLS.
+
+#include <boost/asio/thread_pool.hpp>
+#include <iostream>
+
+#include "api/agent_routes.hpp"
+#include "api/tls_context.hpp"
+#include "service/agent/agent_service.hpp"
+#include "service/cli/commands.hpp"
+#include "service/cli/http_process.hpp"
+#include "service/log.hpp"
+
+namespace certdeploy::cli {
+
+int run_agent(const config::AgentConfig& cfg) {
+    auto services = agent::parse_services(cfg.services);
+    if (!services) {
+        std::cerr << "certdeploy agent: invalid value for key \"services\": " << services.error().message << '\n';
+        return 2;
+    }
+    auto tls = api::make_mutual_tls_server(cfg.tlsCert, cfg.tlsKey, cfg.clientCa);
+    if (!tls) {
+        std::cerr << "certdeploy agent: " << tls.error().message << '\n';
+        return 2;
+    }
+    log::init("agent", cfg.logLevel);
+    auto ctx = pki::PkiContext::create();
+    if (!ctx) {
+        log::error("cannot start", {{"message", ctx.error().message}, {"detail", ctx.error().detail}});
+        return 1;
+    }
+    agent::AgentOptions options{cfg.name, cfg.store, cfg.caFiles, true, std::move(*services)};
+    auto service = agent::AgentService::open(std::move(options), *ctx);
+    if (!service) {
+        log::error("cannot open the certificate store",
+                   {{"message", service.error().message}, {"detail", service.error().detail}});
+        return 1;
+    }
+    // Disk writes with fsync, reload commands and key derivations run here, never on the I/O threads.
+    boost::asio::thread_pool blocking(2);
+    const int status = run_http_process(
+        "agent", cfg.http, [&](api::Router& router) { api::add_agent_routes(router, **service, blocking); },
+        std::move(*tls));
+    blocking.join();
+    return status;
+}
+
+}  // namespace certdeploy::cli

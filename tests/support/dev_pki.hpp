@@ -1,0 +1,25 @@
+#pragma once
+// Mutual-TLS material for tests, made by the real `certdeploy pki init`.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/support/http_client.hpp"
+
+namespace certdeploy::test {
+
+struct DevPki {
+    std::filesystem::path dir;
+    // Runs `certdeploy pki init DIR --agents ...`; throws when it fails.
+    DevPki(std::filesystem::path dir, const std::vector<std::string>& agents);
+
+    // The flags that make `certdeploy agent` serve `agent`'s certificate and accept the controller.
+    std::vector<std::string> agent_flags(const std::string& agent) const;
+    // What the controller presents: trusted by the agents.
+    TlsClientFiles controller() const;
+    // A client with no certificate at all.
+    TlsClientFiles anonymous() const;
+};
+
+}  // namespace certdeploy::test
