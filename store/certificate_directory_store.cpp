@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <system_error>
 
 namespace certdeploy::store {
 namespace {
@@ -75,6 +76,10 @@ bool valid_id(const std::string& id) {
 }
 
 }  // namespace
+
+void throw_exception_from_error(const StoreError& error, const boost::source_location& /*location*/) {
+    throw std::system_error(error.err, std::generic_category(), error.what);
+}
 
 CertificateDirectoryStore::CertificateDirectoryStore(std::filesystem::path root) : root_(std::move(root)) {}
 

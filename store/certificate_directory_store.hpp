@@ -25,6 +25,9 @@ struct StoreError {
     std::string what;  // "cannot write /var/lib/.../key.pem", for the log
 };
 
+// What StoreResult<T>::value() throws on an error.
+[[noreturn]] void throw_exception_from_error(const StoreError& error, const boost::source_location& location);
+
 template <class T>
 using StoreResult = boost::system::result<T, StoreError>;
 
