@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: installs packages, builds a release, then runs the controller and a
-# local agent on loopback in the foreground until Ctrl-C (which stops both cleanly).
-#   controller: http://127.0.0.1:8080   agent: http://127.0.0.1:9001
+# The main job, from a fresh clone: installs packages, builds a release, makes development certificates for
+# mutual TLS on first run (run/pki), then runs the controller and a local agent on loopback in the
+# foreground until Ctrl-C (which stops both cleanly).
+#   controller: http://127.0.0.1:8080   agent: https://127.0.0.1:9001 (mutual TLS, store in run/agent-store)
 # Ports can be changed with CERTDEPLOY_SERVER_LISTEN and CERTDEPLOY_AGENT_LISTEN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,12 @@ bin=build/release/service/cli/certdeploy
 state=run
 mkdir -p "$state"
 rm -f "$state/server.addr" "$state/agent.addr"
+# Kept across runs: a rerun adds what is missing and keeps the CA the agent already trusts.
+"$bin" pki init "$state/pki" --agents local >/dev/null
 
-"$bin" agent --listen "${CERTDEPLOY_AGENT_LISTEN:-127.0.0.1:9001}" --ready-file "$state/agent.addr" &
+"$bin" agent --listen "${CERTDEPLOY_AGENT_LISTEN:-127.0.0.1:9001}" --ready-file "$state/agent.addr" \
+    --name local --store "$state/agent-store" --tls-cert "$state/pki/agents/local.pem" \
+    --tls-key "$state/pki/agents/local.key" --client-ca "$state/pki/ca.pem" &
 agent=$!
 "$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" &
 server=$!
@@ -37,8 +42,10 @@ for f in server agent; do
     done
 done
 cat >&2 <<INFO
-run: controller at http://$(cat "$state/server.addr")  agent at http://$(cat "$state/agent.addr")
-run: try  curl -s http://$(cat "$state/server.addr")/healthz ; Ctrl-C stops both
+run: controller at http://$(cat "$state/server.addr")  agent at https://$(cat "$state/agent.addr") (mutual TLS)
+run: try  curl -s http://$(cat "$state/server.addr")/healthz
+run:      curl -s --cacert $state/pki/ca.pem --cert $state/pki/controller.pem --key $state/pki/controller.key https://$(cat "$state/agent.addr")/agent/v1/certificates
+run: Ctrl-C stops both
 INFO
 status=0
 wait -n "$server" "$agent" || status=$?

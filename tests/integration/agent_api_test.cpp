@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "service/codec/base64.hpp"
@@ -30,9 +31,22 @@ std::string file_data(const std::string& name) {
     return certdeploy::codec::base64_encode(read_file(kCorpus / name));
 }
 
+int run_tool(const std::string& binary, const std::vector<std::string>& args, const std::filesystem::path& dir) {
+    ChildProcess child(binary, args, dir);
+    auto status = child.wait_for_exit(10s);
+    return status ? status->code : -1;
+}
+
 class Agent {
   public:
-    explicit Agent(const json& services = json::object()) : pki_(dir_ / "pki", {"ex01"}) {
+    // `before_start` runs once the directories exist and before the process starts (e.g. to mount the store).
+    explicit Agent(const json& services = json::object(),
+                   const std::function<void(const std::filesystem::path& store)>& before_start = {})
+        : pki_(dir_ / "pki", {"ex01"}) {
+        if (before_start) {
+            std::filesystem::create_directories(dir_ / "store");
+            before_start(dir_ / "store");
+        }
         write_file(dir_ / "agent.json", json{{"name", "ex01"},
                                              {"store", (dir_ / "store").string()},
                                              {"caFile", (kCorpus / "root.pem").string()},
@@ -307,4 +321,37 @@ TEST_CASE("clients without a certificate, or with one from another CA, are refus
     // Plain HTTP is not served at all.
     CHECK_THROWS(HttpClient(agent.address()).request(http::verb::get, "/agent/v1/health"));
     CHECK(agent.call(http::verb::get, "/agent/v1/health").result() == http::status::ok);
+}
+
+TEST_CASE("a full disk and a read-only store each get their own code, and nothing changes") {
+    TempDir tools;  // where mount and dd write their output
+    std::filesystem::path mounted;
+    Agent agent(json::object(), [&](const std::filesystem::path& store) {
+        REQUIRE(run_tool("/bin/mount", {"-t", "tmpfs", "-o", "size=256k", "tmpfs", store.string()}, tools.path()) == 0);
+        mounted = store;
+    });
+    // Unmounted before the agent's directory is removed (declared after the agent).
+    struct Unmount {
+        std::filesystem::path* path;
+        const TempDir* tools;
+        ~Unmount() {
+            if (!path->empty()) {
+                run_tool("/bin/umount", {"-l", path->string()}, tools->path());
+            }
+        }
+    } unmount{&mounted, &tools};
+    // Fill the store's file system to the last byte.
+    run_tool("/bin/dd", {"if=/dev/zero", "of=" + (mounted / ".filler").string(), "bs=4k"}, tools.path());
+    const auto before = agent.count();
+    auto full = agent.install("modern.pfx", "leaf.thumbprint", {{"password", "P@ssw0rd1"}});
+    CHECK(full["status"] == 507);
+    CHECK(full["body"]["code"] == "disk-full");
+    CHECK(agent.count() == before);
+
+    std::filesystem::remove(mounted / ".filler");
+    REQUIRE(run_tool("/bin/mount", {"-o", "remount,ro", mounted.string()}, tools.path()) == 0);
+    auto read_only = agent.install("modern.pfx", "leaf.thumbprint", {{"password", "P@ssw0rd1"}});
+    CHECK(read_only["status"] == 503);
+    CHECK(read_only["body"]["code"] == "read-only-storage");
+    CHECK(agent.count() == before);
 }
