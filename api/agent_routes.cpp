@@ -45,15 +45,20 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
             co_return make_error(ErrorCode::invalid_request, "\"fileData\" (the certificate file, base64) is required");
         }
         auto bytes = codec::base64_decode(**file_data);
+        wipe(**file_data);  // a PEM upload holds its private key in clear
+        wipe(body->at("fileData").get_ref<std::string&>());
         if (!bytes) {
             co_return make_error(ErrorCode::invalid_request, "\"fileData\" is not base64");
         }
         const std::string thumbprint = req.params.at("thumbprint");
+        struct WipeOnExit {
+            std::string& bytes;
+            ~WipeOnExit() { wipe(bytes); }
+        } wipe_bytes{*bytes};
         auto outcome = co_await run_blocking(pool, [&] {
             return service.install(thumbprint, *bytes, *password ? &**password : nullptr, exportable->value_or(false),
                                    friendly_name->value_or(""));
         });
-        wipe(*bytes);
         if (!outcome) {
             co_return fail(outcome);
         }
@@ -76,11 +81,14 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
             }
             status = parsed;
         }
-        co_return json_ok(req, http::status::ok, {{"certificates", service.list(status)}});
+        // Reads go to the pool as well: they wait on the lock that an enable holds through a reload.
+        auto list = co_await run_blocking(pool, [&] { return service.list(status); });
+        co_return json_ok(req, http::status::ok, {{"certificates", std::move(list)}});
     });
 
     router.add(http::verb::get, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
-        auto found = service.get(req.params.at("thumbprint"));
+        const std::string thumbprint = req.params.at("thumbprint");
+        auto found = co_await run_blocking(pool, [&] { return service.get(thumbprint); });
         if (!found) {
             co_return fail(found);
         }

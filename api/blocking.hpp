@@ -2,6 +2,7 @@
 // Runs blocking domain work (disk writes with fsync, reload commands, key derivations) on a thread pool
 // and resumes the calling coroutine on its own executor, so I/O threads never wait on disks or children.
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -16,7 +17,9 @@ namespace certdeploy::api {
 template <class F>
 asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F f) {
     auto home = co_await asio::this_coro::executor;
-    co_await asio::post(pool.get_executor(), asio::use_awaitable);
+    // bind_executor: without it the completion would run on the coroutine's own executor (the connection's
+    // strand), and the work would never leave the I/O thread.
+    co_await asio::post(asio::bind_executor(pool.get_executor(), asio::use_awaitable));
     // An exception is carried home too: it must not unwind the coroutine on a pool thread.
     std::optional<std::invoke_result_t<F>> result;
     std::exception_ptr failure;

@@ -1,5 +1,6 @@
 #include "api/http_server.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <array>
@@ -199,6 +200,10 @@ asio::awaitable<void> HttpServer::serve_loop(Connection& conn, Stream& stream) {
             break;
         }
     }
+    // Request bytes (passwords, keys) may still sit in the buffer's storage.
+    buffer.consume(buffer.size());
+    auto storage = buffer.prepare(buffer.capacity());  // the whole allocation, now that it holds nothing
+    OPENSSL_cleanse(storage.data(), storage.size());
 }
 
 template <class Stream>

@@ -21,6 +21,9 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
                          ssl::context::single_dh_use,
                      ec);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    // Plaintext (request bodies carry passwords and keys) is wiped from OpenSSL's buffers once consumed;
+    // renegotiation is never needed between controller and agents.
+    SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_RENEGOTIATION);
     ctx->use_certificate_chain_file(cert_chain.string(), ec);
     if (ec) {
         return tls_error("cannot use the certificate " + cert_chain.string() + " (tlsCert)", ec);
@@ -39,8 +42,13 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
             SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
         }
         ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+        // Verified session resumption needs a session id context, or OpenSSL fails the resumed handshake.
+        static constexpr unsigned char kSessionContext[] = "certdeploy-agent";
+        SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1);
+        SSL_CTX_set_purpose(ctx->native_handle(), X509_PURPOSE_SSL_CLIENT);  // a clientAuth certificate
     } else {
         ctx->set_verify_mode(ssl::verify_peer, ec);
+        SSL_CTX_set_purpose(ctx->native_handle(), X509_PURPOSE_SSL_SERVER);
     }
     if (ec) {
         return tls_error("cannot configure peer verification", ec);

@@ -107,12 +107,6 @@ StoreResult<void> CertificateDirectoryStore::open() {
 }
 
 StoreResult<void> CertificateDirectoryStore::put(const std::string& id, std::vector<StoredFile> files) {
-    if (!valid_id(id)) {
-        errno = EINVAL;
-        return failure("invalid entry name", id);
-    }
-    const auto target = root_ / id;
-    const auto temp = root_ / (std::string(kTempPrefix) + id + "-" + random_suffix());
     auto wipe_all = [&files] {
         for (auto& file : files) {
             if (file.bytes.capacity() > 0) {
@@ -120,6 +114,13 @@ StoreResult<void> CertificateDirectoryStore::put(const std::string& id, std::vec
             }
         }
     };
+    if (!valid_id(id)) {
+        wipe_all();
+        errno = EINVAL;
+        return failure("invalid entry name", id);
+    }
+    const auto target = root_ / id;
+    const auto temp = root_ / (std::string(kTempPrefix) + id + "-" + random_suffix());
     if (::mkdir(temp.c_str(), 0700) != 0) {
         wipe_all();
         return failure("cannot create", temp);

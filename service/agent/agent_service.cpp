@@ -182,7 +182,7 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
         return make_error(ErrorCode::thumbprint_mismatch,
                           "the file's certificate has thumbprint " + bundle->leaf.thumbprint() + ", not " + *expected);
     }
-    std::unique_lock lock(mutex_);
+    std::lock_guard change(change_mutex_);  // entries_ changes only under this; reading it here is safe
     if (auto found = entries_.find(*expected); found != entries_.end()) {
         return InstallOutcome{false, describe(found->second)};
     }
@@ -194,6 +194,7 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     if (auto saved = save(*expected, entry); !saved) {
         return saved.error();
     }
+    std::unique_lock lock(mutex_);
     auto it = entries_.emplace(*expected, std::move(entry)).first;
     log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", exportable}});
     return InstallOutcome{true, describe(it->second)};
@@ -221,7 +222,9 @@ Result<nlohmann::json> AgentService::get(std::string_view thumbprint) const {
 }
 
 Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const std::vector<std::string>& services) {
-    std::unique_lock lock(mutex_);
+    // Changes are made one at a time; readers are not held up while a reload command runs (up to twice its
+    // timeout), only for the moment the bindings are recorded.
+    std::lock_guard change(change_mutex_);
     auto id = existing(thumbprint);
     if (!id) {
         return id.error();
@@ -258,6 +261,7 @@ Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const s
             return applied.error();
         }
         // The service now uses this certificate: record it here, and no longer on the one it used before.
+        std::unique_lock lock(mutex_);
         entry.services.push_back(name);
         if (auto saved = save(*id, entry); !saved) {
             entry.services.pop_back();  // memory stays what the disk says
@@ -275,6 +279,7 @@ Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const s
         }
         log::info("certificate enabled for a service", {{"thumbprint", *id}, {"service", name}});
     }
+    std::shared_lock lock(mutex_);
     return json_result(describe(entry));
 }
 
@@ -298,7 +303,7 @@ Result<std::string> AgentService::export_pkcs12(std::string_view thumbprint, con
 }
 
 Result<void> AgentService::remove(std::string_view thumbprint) {
-    std::unique_lock lock(mutex_);
+    std::lock_guard change(change_mutex_);
     auto id = existing(thumbprint);
     if (!id) {
         return id.error();
@@ -315,6 +320,7 @@ Result<void> AgentService::remove(std::string_view thumbprint) {
     if (auto removed = store_.remove(*id); !removed) {
         return from_store(removed.error());
     }
+    std::unique_lock lock(mutex_);
     entries_.erase(*id);
     log::info("certificate removed", {{"thumbprint", *id}});
     return {};

@@ -1,11 +1,13 @@
 #pragma once
 // What the agent does, independent of HTTP: Import-, Get-, Enable-, Export- and Remove-ExchangeCertificate
 // for this server, over a certificate store on disk and the services the configuration names.
-// Thread-safe: reads share a lock; changes are made one at a time.
+// Thread-safe: reads share a lock; changes are made one at a time, and hold the readers' lock only while
+// they record their result (never while a reload command runs).
 
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <shared_mutex>
@@ -75,7 +77,8 @@ class AgentService {
     std::shared_ptr<const pki::PkiContext> ctx_;
     std::shared_ptr<const pki::TrustStore> trust_;
     store::CertificateDirectoryStore store_;
-    mutable std::shared_mutex mutex_;
+    std::mutex change_mutex_;               // one change at a time: install, enable, remove
+    mutable std::shared_mutex mutex_;       // entries_: shared to read, unique (briefly) to change
     std::map<std::string, Entry> entries_;  // by thumbprint
 };
 

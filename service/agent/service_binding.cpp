@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,20 +47,35 @@ struct Previous {
 
 Result<Previous> snapshot(const std::filesystem::path& path) {
     Previous previous{path, false, Secret(), 0600, 0, 0};
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
+    // Never follow a link or block on a FIFO planted where a service file belongs: only a regular file counts.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         if (errno == ENOENT) {
             return previous;
         }
+        if (errno == ELOOP) {
+            return make_error(ErrorCode::io_error,
+                              path.string() + " is a symbolic link; certdeploy will not write through it");
+        }
         return fs::storage_error(errno, "cannot read " + path.string());
     }
-    auto bytes = fs::read_file(path, 16 * 1024 * 1024);
-    if (!bytes) {
-        return bytes.error();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return make_error(ErrorCode::io_error,
+                          path.string() + " is not a regular file; certdeploy will not replace it");
     }
+    std::string bytes;
+    char buf[16 * 1024];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && bytes.size() < 16 * 1024 * 1024) {
+        bytes.append(buf, static_cast<std::size_t>(n));
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    ::close(fd);
     previous.existed = true;
-    previous.bytes.assign(*bytes);
-    wipe(*bytes);
+    previous.bytes.assign(bytes);
+    wipe(bytes);
     previous.mode = st.st_mode & 07777;
     previous.uid = st.st_uid;
     previous.gid = st.st_gid;
@@ -110,9 +126,13 @@ Result<std::vector<PlannedFile>> plan(const ServiceBinding& b, const pki::Bundle
             files.push_back({*b.chainFile, Secret(pem->chain)});
             files.push_back({*b.keyFile, Secret(pem->key.reveal())});
             break;
-        case Layout::pem_combined:
-            files.push_back({b.certFile, Secret(std::string(pem->key.reveal()) + pem->certificate + pem->chain)});
-            break;
+        case Layout::pem_combined: {
+            std::string combined;
+            combined.reserve(pem->key.size() + pem->certificate.size() + pem->chain.size());
+            combined.append(pem->key.reveal()).append(pem->certificate).append(pem->chain);
+            files.push_back({b.certFile, Secret(combined)});
+            wipe(combined);
+        } break;
         case Layout::pkcs12: {
             auto password_text = fs::read_file(*b.passwordFile, 4096);
             if (!password_text) {

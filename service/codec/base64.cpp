@@ -11,6 +11,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
     if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), " \t\r\n",
                           &length, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != text.data() + text.size()) {
+        sodium_memzero(out.data(), out.size());  // partly decoded bytes may be key material
         return std::nullopt;
     }
     out.resize(length);

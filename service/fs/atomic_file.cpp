@@ -1,6 +1,7 @@
 #include "service/fs/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,7 +50,8 @@ std::string random_suffix() {
 
 }  // namespace
 
-Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode) {
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
+                                   std::optional<uid_t> owner, std::optional<gid_t> group) {
     const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     const auto tmp = dir / ("." + path.filename().string() + ".tmp-" + random_suffix());
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
@@ -61,9 +63,15 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
         ::unlink(tmp.c_str());
         return io_failure(what, path, err);
     };
-    // The umask may have narrowed the mode; set exactly what was asked.
+    // The umask may have narrowed the mode; set exactly what was asked. Owner and mode are set on the
+    // descriptor before the rename: nothing is ever done by path to what ends up at `path`, which a service
+    // user could have replaced with a symbolic link.
     if (::fchmod(fd.get(), mode) != 0) {
         return fail("cannot set the mode of");
+    }
+    if ((owner || group) &&
+        ::fchown(fd.get(), owner.value_or(static_cast<uid_t>(-1)), group.value_or(static_cast<gid_t>(-1))) != 0) {
+        return fail("cannot set the owner of");
     }
     std::size_t written = 0;
     while (written < bytes.size()) {
@@ -108,6 +116,7 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t max
             return io_failure("cannot read", path, errno);
         }
         if (n == 0) {
+            OPENSSL_cleanse(buf, sizeof buf);  // the file may have been a key
             return out;
         }
         if (out.size() + static_cast<std::size_t>(n) > max_bytes) {

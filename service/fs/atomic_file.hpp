@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include "service/error.hpp"
@@ -13,7 +14,10 @@ namespace certdeploy::fs {
 
 // Creates or replaces `path` with `bytes` and permission bits `mode` (e.g. 0600 for a key: the mode is
 // set when the file is created, so the bytes are never readable by others, not even for an instant).
-Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode);
+// Owner and group, when given, are set on the new file before it replaces the old one.
+Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
+                                   std::optional<uid_t> owner = std::nullopt,
+                                   std::optional<gid_t> group = std::nullopt);
 
 // Reads a whole file, refusing one larger than `max_bytes` (too-large).
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes);

@@ -14,6 +14,14 @@ Secret::~Secret() {
     wipe();
 }
 
+Secret& Secret::operator=(Secret&& other) noexcept {
+    if (this != &other) {
+        wipe();  // the bytes being replaced are wiped before they are freed
+        value_ = std::move(other.value_);
+    }
+    return *this;
+}
+
 void Secret::assign(std::string_view value) {
     wipe();
     value_ = std::make_unique<std::string>();

@@ -14,7 +14,7 @@ class Secret {
     explicit Secret(std::string_view value);
     ~Secret();
     Secret(Secret&&) noexcept = default;
-    Secret& operator=(Secret&&) noexcept = default;
+    Secret& operator=(Secret&& other) noexcept;
     Secret(const Secret&) = delete;
     Secret& operator=(const Secret&) = delete;
 

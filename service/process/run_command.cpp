@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 extern char** environ;  // NOLINT: POSIX
@@ -64,6 +66,9 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+    // Asio's sockets are not close-on-exec: without this the command (and any daemon it starts) would inherit
+    // the agent's listening socket and its clients' connections.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -90,16 +95,29 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
     CommandResult result;
     std::string output;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    bool reaped = false;
+    // Once the command itself has exited, its output is read for at most this long more: a daemon it
+    // started may keep the pipe open for ever, and must not turn a success into a timeout.
+    std::optional<std::chrono::steady_clock::time_point> drain_until;
     bool open = true;
     while (open) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!reaped && ::waitpid(pid, &status, WNOHANG) == pid) {
+            reaped = true;
+            drain_until = now + std::chrono::seconds(1);
+        }
+        if (drain_until && now >= *drain_until) {
+            break;
+        }
+        if (!reaped && now >= deadline) {
             result.timed_out = true;
             break;
         }
+        const auto limit = drain_until ? *drain_until : deadline;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count();
         pollfd pfd{pipe_fds[0], POLLIN, 0};
-        const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        const int ready = ::poll(&pfd, 1, static_cast<int>(std::clamp<long long>(left, 1, 50)));
         if (ready < 0 && errno != EINTR) {
             break;
         }
@@ -112,13 +130,12 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
                     output = output.substr(output.size() - 32 * 1024);  // only the tail matters
                 }
             } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-                open = false;  // every writer closed: the command (and its children) are done with output
+                open = false;  // every writer closed
             }
         }
     }
     ::close(pipe_fds[0]);
 
-    int status = 0;
     if (result.timed_out) {
         ::kill(-pid, SIGTERM);
         for (int i = 0; i < 40 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) {
@@ -126,11 +143,10 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
         }
         ::kill(-pid, SIGKILL);
         ::waitpid(pid, &status, 0);
-    } else {
-        // Output closed; the command exits now, or within the time it has left.
+    } else if (!reaped) {
+        // Output closed before the command exited: wait for it within the time it has left.
         for (;;) {
-            const pid_t done = ::waitpid(pid, &status, WNOHANG);
-            if (done == pid) {
+            if (::waitpid(pid, &status, WNOHANG) == pid) {
                 break;
             }
             if (std::chrono::steady_clock::now() >= deadline) {

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "service/codec/base64.hpp"
 #include "tests/support/dev_pki.hpp"
@@ -354,4 +355,24 @@ TEST_CASE("a full disk and a read-only store each get their own code, and nothin
     CHECK(read_only["status"] == 503);
     CHECK(read_only["body"]["code"] == "read-only-storage");
     CHECK(agent.count() == before);
+}
+
+TEST_CASE("reads are answered while a slow reload command runs") {
+    TempDir files;
+    Agent agent(json{{"slow",
+                      {{"certFile", (files / "slow.pem").string()},
+                       {"layout", "pem-combined"},
+                       {"reload", {"/bin/sh", "-c", "sleep 3"}}}}});
+    const auto leaf = first_line("leaf.thumbprint");
+    REQUIRE(agent.install("modern.pfx", "leaf.thumbprint", {{"password", "P@ssw0rd1"}})["status"] == 201);
+    std::thread enabling([&] {
+        auto res = agent.call(http::verb::post, "/agent/v1/certificates/" + leaf + "/enable", {{"services", {"slow"}}});
+        CHECK(res.result() == http::status::ok);
+    });
+    std::this_thread::sleep_for(500ms);  // the reload is now running
+    const auto asked = std::chrono::steady_clock::now();
+    CHECK(agent.call(http::verb::get, "/agent/v1/health").result() == http::status::ok);
+    CHECK(agent.call(http::verb::get, "/agent/v1/certificates/" + leaf).result() == http::status::ok);
+    CHECK(std::chrono::steady_clock::now() - asked < 2s);  // well before the 3 s reload ends
+    enabling.join();
 }

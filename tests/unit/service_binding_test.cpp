@@ -4,7 +4,9 @@
 #include "service/agent/service_binding.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "service/fs/atomic_file.hpp"
 #include "service/pki/reader.hpp"
@@ -173,4 +175,44 @@ TEST_CASE("a file that did not exist before is removed again when the reload fai
     REQUIRE_FALSE(no_key.has_value());
     CHECK(no_key.error().code == ErrorCode::no_private_key);
     CHECK_FALSE(std::filesystem::exists(dir / "new.pem"));
+}
+
+TEST_CASE("a symbolic link planted at a service file is refused, and what it points to is untouched") {
+    TempDir dir;
+    test::write_file(dir / "victim", "precious\n");
+    std::filesystem::create_symlink(dir / "victim", dir / "site.crt");
+    auto web = binding({{"certFile", (dir / "site.crt").string()},
+                        {"keyFile", (dir / "site.key").string()},
+                        {"layout", "pem-fullchain"}});
+    auto result = agent::apply_binding(web, corpus_bundle("modern.pfx", true), context());
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().message.find("symbolic link") != std::string::npos);
+    CHECK(text(dir / "victim") == "precious\n");
+    CHECK(std::filesystem::is_symlink(dir / "site.crt"));
+    CHECK_FALSE(std::filesystem::exists(dir / "site.key"));
+}
+
+TEST_CASE("the reload command inherits no descriptor but its standard ones, and a daemon it starts does not hang it") {
+    TempDir dir;
+    // A descriptor open in this process without close-on-exec, as Asio's sockets are.
+    const int leaked = ::open((dir / "leak").c_str(), O_WRONLY | O_CREAT, 0600);
+    REQUIRE(leaked > 2);
+    const auto fds = dir / "fds";
+    auto listing = binding({{"certFile", (dir / "c.pem").string()},
+                            {"layout", "pem-combined"},
+                            {"reload", {"/bin/sh", "-c", "ls /proc/self/fd > " + fds.string()}}});
+    REQUIRE(agent::apply_binding(listing, corpus_bundle("modern.pfx", true), context()).has_value());
+    ::close(leaked);
+    // ls sees 0, 1, 2 and the directory it is reading; not the leaked descriptor.
+    CHECK(text(fds).find(std::to_string(leaked) + "\n") == std::string::npos);
+
+    // A reload that starts a daemon holding its output open succeeds when the command itself exits 0.
+    auto daemonizing = binding({{"certFile", (dir / "d.pem").string()},
+                                {"layout", "pem-combined"},
+                                {"reload", {"/bin/sh", "-c", "sleep 20 & echo started"}},
+                                {"reloadTimeoutSeconds", 10}});
+    const auto started = std::chrono::steady_clock::now();
+    auto result = agent::apply_binding(daemonizing, corpus_bundle("modern.pfx", true), context());
+    CHECK_MESSAGE(result.has_value(), (result ? "" : result.error().message));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
 }
