@@ -32,6 +32,7 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::invalid_thumbprint:
             return http::status::bad_request;
         case ErrorCode::certificate_not_found:
+        case ErrorCode::server_not_found:
             return http::status::not_found;
         case ErrorCode::no_private_key:
         case ErrorCode::not_exportable:

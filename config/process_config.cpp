@@ -60,15 +60,6 @@ void add_http_keys(Schema<Cfg>& schema, const char* default_listen) {
 
 }  // namespace
 
-const Schema<ServerConfig>& server_schema() {
-    static const Schema<ServerConfig> schema = [] {
-        Schema<ServerConfig> s;
-        add_http_keys(s, "127.0.0.1:8080");
-        return s;
-    }();
-    return schema;
-}
-
 namespace {
 
 std::string host_name() {
@@ -89,6 +80,29 @@ bool decode_required_path(const json& v, std::filesystem::path& out) {
 }
 
 }  // namespace
+
+const Schema<ServerConfig>& server_schema() {
+    static const Schema<ServerConfig> schema = [] {
+        Schema<ServerConfig> s;
+        add_http_keys(s, "127.0.0.1:8080");
+        s.entries.push_back({{"dataDir", ValueType::string, "a directory path",
+                              "where the controller keeps its database (mode 0700)", "/var/lib/certdeploy/controller"},
+                             [](const json& v, ServerConfig& c) { return decode_required_path(v, c.dataDir); }});
+        s.entries.push_back(
+            {{"servers", ValueType::json,
+              "an object of server names, each {\"agentUrl\": \"https://HOST:PORT\", \"labels\": {...}}",
+              "servers to register at start (PUT /v1/servers/{name} registers more)", json::object()},
+             [](const json& v, ServerConfig& c) {
+                 if (!v.is_object()) {
+                     return false;
+                 }
+                 c.servers = v;
+                 return true;
+             }});
+        return s;
+    }();
+    return schema;
+}
 
 const Schema<AgentConfig>& agent_schema() {
     static const Schema<AgentConfig> schema = [] {

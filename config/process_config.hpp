@@ -28,6 +28,8 @@ struct HttpSettings {
 struct ServerConfig {
     HttpSettings http;
     log::Level logLevel = log::Level::info;
+    std::filesystem::path dataDir;                      // controller.db (SQLite, WAL) lives here
+    nlohmann::json servers = nlohmann::json::object();  // registered at start: name -> {agentUrl, labels}
 };
 
 struct AgentConfig {

@@ -2,7 +2,8 @@
 # The main job, from a fresh clone: installs packages, builds a release, makes development certificates for
 # mutual TLS on first run (run/pki), then runs the controller and a local agent on loopback in the
 # foreground until Ctrl-C (which stops both cleanly).
-#   controller: http://127.0.0.1:8080   agent: https://127.0.0.1:9001 (mutual TLS, store in run/agent-store)
+#   controller: http://127.0.0.1:8080 (database in run/controller, the local agent registered as "local")
+#   agent: https://127.0.0.1:9001 (mutual TLS, store in run/agent-store)
 # Ports can be changed with CERTDEPLOY_SERVER_LISTEN and CERTDEPLOY_AGENT_LISTEN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,9 @@ rm -f "$state/server.addr" "$state/agent.addr"
     --name local --store "$state/agent-store" --tls-cert "$state/pki/agents/local.pem" \
     --tls-key "$state/pki/agents/local.key" --client-ca "$state/pki/ca.pem" &
 agent=$!
-"$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" &
+agent_listen=${CERTDEPLOY_AGENT_LISTEN:-127.0.0.1:9001}
+"$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
+    --data-dir "$state/controller" --servers "{\"local\": {\"agentUrl\": \"https://$agent_listen\"}}" &
 server=$!
 
 stop() {
@@ -43,7 +46,7 @@ for f in server agent; do
 done
 cat >&2 <<INFO
 run: controller at http://$(cat "$state/server.addr")  agent at https://$(cat "$state/agent.addr") (mutual TLS)
-run: try  curl -s http://$(cat "$state/server.addr")/healthz
+run: try  curl -s http://$(cat "$state/server.addr")/v1/servers
 run:      curl -s --cacert $state/pki/ca.pem --cert $state/pki/controller.pem --key $state/pki/controller.key https://$(cat "$state/agent.addr")/agent/v1/certificates
 run: Ctrl-C stops both
 INFO

@@ -37,6 +37,7 @@ namespace certdeploy {
     X(disk_full, "disk-full", "Disk full")                                              \
     X(read_only_storage, "read-only-storage", "Read-only storage")                      \
     X(permission_denied, "permission-denied", "Permission denied")                      \
+    X(server_not_found, "server-not-found", "Server not found")                         \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

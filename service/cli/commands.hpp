@@ -11,6 +11,9 @@ namespace certdeploy::cli {
 // certdeploy agent, once its configuration has loaded.
 int run_agent(const config::AgentConfig& cfg);
 
+// certdeploy server, once its configuration has loaded.
+int run_server(const config::ServerConfig& cfg);
+
 // certdeploy inspect FILE [--password-file F | --password-stdin] [--ca-file PEM]...
 int inspect_command(const std::vector<std::string>& args);
 

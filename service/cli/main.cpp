@@ -64,8 +64,7 @@ int server_command(const std::vector<std::string>& args, const EnvLookup& env) {
     if (!cfg) {
         return config_failure("server", cfg.error());
     }
-    certdeploy::log::init("server", cfg->logLevel);
-    return certdeploy::cli::run_http_process("server", cfg->http, [](auto&) {});
+    return certdeploy::cli::run_server(*cfg);
 }
 
 int agent_command(const std::vector<std::string>& args, const EnvLookup& env) {

@@ -24,10 +24,10 @@ nlohmann::json problem_of(const Response& res) {
 
 TEST_CASE("problem+json answers for unknown paths, wrong methods, oversized and malformed requests") {
     TempDir dir;
-    ChildProcess server(
-        certdeploy_binary(),
-        {"server", "--listen", "127.0.0.1:0", "--ready-file", (dir / "addr").string(), "--max-body-bytes", "2048"},
-        dir.path());
+    ChildProcess server(certdeploy_binary(),
+                        {"server", "--listen", "127.0.0.1:0", "--ready-file", (dir / "addr").string(),
+                         "--max-body-bytes", "2048", "--data-dir", (dir / "data").string()},
+                        dir.path());
     const auto address = wait_for_ready_file(dir / "addr", 10s);
     REQUIRE_FALSE(address.empty());
 

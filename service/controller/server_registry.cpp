@@ -1,0 +1,146 @@
+#include "service/controller/server_registry.hpp"
+
+#include <boost/url/parse.hpp>
+#include <chrono>
+
+#include "service/fs/storage_error.hpp"
+#include "service/pki/certificate.hpp"
+#include "service/pki/dev_pki.hpp"
+
+namespace certdeploy::controller {
+namespace {
+
+Error from_store(const store::StoreError& error) {
+    return fs::storage_error(error.err, error.what);
+}
+
+Error invalid(const std::string& message) {
+    return make_error(ErrorCode::invalid_request, message);
+}
+
+bool valid_label_key(const std::string& key) {
+    return !key.empty() && key.size() <= 63 &&
+           key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") ==
+               std::string::npos;
+}
+
+Result<void> check_name(const std::string& name) {
+    if (!pki::valid_agent_name(name)) {
+        return invalid("a server name is a host name: letters, digits, '-' and '.', up to 253 characters");
+    }
+    return {};
+}
+
+nlohmann::json view(const store::ServerRow& row) {
+    auto labels = nlohmann::json::parse(row.labelsJson, nullptr, false);
+    return {{"name", row.name},
+            {"agentUrl", row.agentUrl},
+            {"labels", labels.is_object() ? labels : nlohmann::json::object()},
+            {"createdAt", row.createdAt},
+            {"updatedAt", row.updatedAt},
+            {"reachable", row.reachable ? nlohmann::json(*row.reachable) : nlohmann::json(nullptr)},
+            {"agentVersion", row.agentVersion ? nlohmann::json(*row.agentVersion) : nlohmann::json(nullptr)},
+            {"lastContact", row.lastContact ? nlohmann::json(*row.lastContact) : nlohmann::json(nullptr)}};
+}
+
+Result<nlohmann::json> json_result(nlohmann::json value) {
+    return Result<nlohmann::json>(boost::system::in_place_value, std::move(value));
+}
+
+}  // namespace
+
+Result<ServerSpec> parse_server_spec(const nlohmann::json& body) {
+    if (!body.is_object()) {
+        return invalid("the body must be a JSON object");
+    }
+    for (const auto& [key, value] : body.items()) {
+        if (key != "agentUrl" && key != "labels") {
+            return invalid("unknown field \"" + key + "\": expected agentUrl and labels");
+        }
+    }
+    if (!body.contains("agentUrl") || !body["agentUrl"].is_string()) {
+        return invalid("\"agentUrl\" is required: the agent's address, https://HOST:PORT");
+    }
+    const auto url_text = body["agentUrl"].get<std::string>();
+    auto url = boost::urls::parse_absolute_uri(url_text);
+    if (!url || url->scheme() != "https" || url->host().empty() || !url->has_port() || url->port_number() == 0 ||
+        (!url->path().empty() && url->path() != "/") || url->has_query() || url->has_userinfo()) {
+        return invalid("\"agentUrl\" must be https://HOST:PORT (agents speak HTTPS only)");
+    }
+    ServerSpec spec;
+    spec.agentUrl = "https://" + std::string(url->encoded_host_and_port());
+    if (body.contains("labels")) {
+        const auto& labels = body["labels"];
+        if (!labels.is_object()) {
+            return invalid("\"labels\" must be an object of strings, e.g. {\"role\": \"mailbox\"}");
+        }
+        for (const auto& [key, value] : labels.items()) {
+            if (!valid_label_key(key) || !value.is_string() || value.get<std::string>().size() > 253) {
+                return invalid("\"labels\" must map names (letters, digits, '.', '_', '-', '/') to strings");
+            }
+            spec.labels[key] = value.get<std::string>();
+        }
+    }
+    return spec;
+}
+
+ServerRegistry::ServerRegistry(std::shared_ptr<store::ControllerStore> store) : store_(std::move(store)) {}
+
+Result<PutOutcome> ServerRegistry::put(const std::string& name, const ServerSpec& spec) {
+    if (auto ok = check_name(name); !ok) {
+        return ok.error();
+    }
+    store::ServerRow row;
+    row.name = name;
+    row.agentUrl = spec.agentUrl;
+    row.labelsJson = nlohmann::json(spec.labels).dump();
+    row.updatedAt = pki::rfc3339(std::chrono::system_clock::now());
+    auto created = store_->upsert_server(row);
+    if (!created) {
+        return from_store(created.error());
+    }
+    auto stored = store_->get_server(name);
+    if (!stored || !*stored) {
+        return stored ? make_error(ErrorCode::internal, "a server vanished while it was registered")
+                      : from_store(stored.error());
+    }
+    return PutOutcome{*created, view(**stored)};
+}
+
+Result<nlohmann::json> ServerRegistry::get(const std::string& name) const {
+    auto row = store_->get_server(name);
+    if (!row) {
+        return from_store(row.error());
+    }
+    if (!*row) {
+        return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
+    }
+    return json_result(view(**row));
+}
+
+Result<nlohmann::json> ServerRegistry::list(const std::string& after, std::size_t limit) const {
+    auto rows = store_->list_servers(after, limit + 1);  // one more tells whether a next page exists
+    if (!rows) {
+        return from_store(rows.error());
+    }
+    nlohmann::json servers = nlohmann::json::array();
+    for (std::size_t i = 0; i < rows->size() && i < limit; ++i) {
+        servers.push_back(view((*rows)[i]));
+    }
+    const bool more = rows->size() > limit;
+    return json_result({{"servers", std::move(servers)},
+                        {"next", more ? nlohmann::json((*rows)[limit - 1].name) : nlohmann::json(nullptr)}});
+}
+
+Result<void> ServerRegistry::remove(const std::string& name) {
+    auto removed = store_->delete_server(name);
+    if (!removed) {
+        return from_store(removed.error());
+    }
+    if (!*removed) {
+        return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
+    }
+    return {};
+}
+
+}  // namespace certdeploy::controller

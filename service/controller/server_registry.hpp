@@ -1,0 +1,46 @@
+#pragma once
+// The servers the controller deploys to: each a name (a host name), its agent's HTTPS URL and labels that
+// selectors match. Registered over the API or from the configuration file at start.
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "service/error.hpp"
+#include "store/controller_store.hpp"
+
+namespace certdeploy::controller {
+
+struct ServerSpec {
+    std::string agentUrl;  // https://HOST:PORT
+    std::map<std::string, std::string> labels;
+};
+
+// {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}}; errors name the field.
+Result<ServerSpec> parse_server_spec(const nlohmann::json& body);
+
+struct PutOutcome {
+    bool created = false;
+    nlohmann::json server;
+};
+
+class ServerRegistry {
+  public:
+    explicit ServerRegistry(std::shared_ptr<store::ControllerStore> store);
+
+    Result<PutOutcome> put(const std::string& name, const ServerSpec& spec);
+    Result<nlohmann::json> get(const std::string& name) const;
+    // {"servers": [...], "next": cursor or null}, ordered by name; `after` is a previous page's `next`.
+    Result<nlohmann::json> list(const std::string& after, std::size_t limit) const;
+    Result<void> remove(const std::string& name);
+
+    static constexpr std::size_t kDefaultPageSize = 100;
+    static constexpr std::size_t kMaxPageSize = 1000;
+
+  private:
+    std::shared_ptr<store::ControllerStore> store_;
+};
+
+}  // namespace certdeploy::controller

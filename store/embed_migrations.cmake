@@ -1,0 +1,15 @@
+# Turns store/migrations/NNN_name.sql into a C++ table, so the SQL stays in reviewable .sql files and the
+# binary carries it: cmake -DOUT=... -DDIR=... -P embed_migrations.cmake
+file(GLOB files "${DIR}/*.sql")
+list(SORT files)
+set(body "// Generated from store/migrations by store/embed_migrations.cmake. Do not edit.\n#include \"store/sqlite_database.hpp\"\n\nnamespace certdeploy::store {\n\nconst std::vector<Migration>& controller_migrations() {\n    static const std::vector<Migration> migrations = {\n")
+foreach(file ${files})
+    get_filename_component(name "${file}" NAME_WE)
+    string(REGEX MATCH "^[0-9]+" number "${name}")
+    math(EXPR version "${number}")
+    file(READ "${file}" sql)
+    set(body "${body}        {${version}, \"${name}\", R\"certdeploy_sql(${sql})certdeploy_sql\"},\n")
+endforeach()
+set(body "${body}    };\n    return migrations;\n}\n\n}  // namespace certdeploy::store\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,157 @@
+// ControllerStore on SQLite. The SQL sits in named constants beside the code that runs it.
+
+#include <mutex>
+
+#include "store/controller_store.hpp"
+
+namespace certdeploy::store {
+namespace {
+
+constexpr std::string_view kUpsertServer = R"sql(
+INSERT INTO servers (name, agent_url, labels, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+ON CONFLICT (name) DO UPDATE SET agent_url = excluded.agent_url, labels = excluded.labels,
+                                 updated_at = excluded.updated_at)sql";
+
+constexpr std::string_view kServerExists = "SELECT 1 FROM servers WHERE name = ?1";
+
+constexpr std::string_view kServerColumns =
+    "name, agent_url, labels, created_at, updated_at, last_contact, reachable, agent_version";
+
+constexpr std::string_view kDeleteServer = "DELETE FROM servers WHERE name = ?1";
+
+constexpr std::string_view kRecordContact = R"sql(
+UPDATE servers SET reachable = ?2, last_contact = CASE WHEN ?2 THEN ?4 ELSE last_contact END,
+                   agent_version = COALESCE(?3, agent_version)
+WHERE name = ?1)sql";
+
+ServerRow read_server(const Statement& s) {
+    ServerRow row;
+    row.name = s.text(0);
+    row.agentUrl = s.text(1);
+    row.labelsJson = s.text(2);
+    row.createdAt = s.text(3);
+    row.updatedAt = s.text(4);
+    if (!s.is_null(5)) {
+        row.lastContact = s.text(5);
+    }
+    if (!s.is_null(6)) {
+        row.reachable = s.integer(6) != 0;
+    }
+    if (!s.is_null(7)) {
+        row.agentVersion = s.text(7);
+    }
+    return row;
+}
+
+class SqliteControllerStore final : public ControllerStore {
+  public:
+    explicit SqliteControllerStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+
+    StoreResult<bool> upsert_server(const ServerRow& row) override {
+        std::lock_guard lock(mutex_);  // the existence check and the write happen as one
+        auto exists = db_->prepare(kServerExists);
+        if (!exists) {
+            return exists.error();
+        }
+        exists->bind(1, row.name);
+        auto found = exists->step();
+        if (!found) {
+            return found.error();
+        }
+        auto s = db_->prepare(kUpsertServer);
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, row.name).bind(2, row.agentUrl).bind(3, row.labelsJson).bind(4, row.updatedAt);
+        if (auto done = s->run(); !done) {
+            return done.error();
+        }
+        return StoreResult<bool>(boost::system::in_place_value, !*found);
+    }
+
+    StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override {
+        std::lock_guard lock(mutex_);
+        auto s = db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1");
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, name);
+        auto step = s->step();
+        if (!step) {
+            return step.error();
+        }
+        return *step ? std::optional<ServerRow>(read_server(*s)) : std::optional<ServerRow>();
+    }
+
+    StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) override {
+        std::lock_guard lock(mutex_);
+        auto s = db_->prepare("SELECT " + std::string(kServerColumns) +
+                              " FROM servers WHERE name > ?1 ORDER BY name LIMIT ?2");
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+        std::vector<ServerRow> rows;
+        for (;;) {
+            auto step = s->step();
+            if (!step) {
+                return step.error();
+            }
+            if (!*step) {
+                return rows;
+            }
+            rows.push_back(read_server(*s));
+        }
+    }
+
+    StoreResult<bool> delete_server(const std::string& name) override {
+        std::lock_guard lock(mutex_);
+        auto s = db_->prepare(kDeleteServer);
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, name);
+        if (auto done = s->run(); !done) {
+            return done.error();
+        }
+        return StoreResult<bool>(boost::system::in_place_value, sqlite3_changes(db_->handle()) > 0);
+    }
+
+    StoreResult<void> record_contact(const std::string& name, bool reachable,
+                                     const std::optional<std::string>& agent_version, const std::string& at) override {
+        std::lock_guard lock(mutex_);
+        auto s = db_->prepare(kRecordContact);
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, name).bind(2, static_cast<std::int64_t>(reachable ? 1 : 0)).bind(4, at);
+        if (agent_version) {
+            s->bind(3, *agent_version);
+        } else {
+            s->bind_null(3);
+        }
+        return s->run();
+    }
+
+  private:
+    std::mutex mutex_;  // one connection; statements and sqlite3_changes() must not interleave
+    std::unique_ptr<SqliteDatabase> db_;
+};
+
+}  // namespace
+
+StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) {
+        return StoreError{ec.value(), "cannot create the data directory " + data_dir.string() + ": " + ec.message()};
+    }
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+    auto db = SqliteDatabase::open(data_dir / "controller.db", controller_migrations());
+    if (!db) {
+        return db.error();
+    }
+    return std::unique_ptr<ControllerStore>(std::make_unique<SqliteControllerStore>(std::move(*db)));
+}
+
+}  // namespace certdeploy::store

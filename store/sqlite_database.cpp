@@ -1,0 +1,176 @@
+#include "store/sqlite_database.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+namespace certdeploy::store {
+namespace {
+
+int errno_for(int sqlite_code) {
+    switch (sqlite_code & 0xFF) {
+        case SQLITE_FULL:
+            return ENOSPC;
+        case SQLITE_READONLY:
+            return EROFS;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+        case SQLITE_CANTOPEN:
+            return EACCES;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return EBUSY;
+        case SQLITE_CONSTRAINT:
+            return EEXIST;
+        default:
+            return EIO;
+    }
+}
+
+}  // namespace
+
+Statement::~Statement() {
+    if (stmt_ != nullptr) {
+        sqlite3_finalize(stmt_);
+    }
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+}
+
+StoreResult<bool> Statement::step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) {
+        return StoreResult<bool>(boost::system::in_place_value, true);
+    }
+    if (rc == SQLITE_DONE) {
+        return StoreResult<bool>(boost::system::in_place_value, false);
+    }
+    return db_->error("statement failed");
+}
+
+StoreResult<void> Statement::run() {
+    for (;;) {
+        auto more = step();
+        if (!more) {
+            return more.error();
+        }
+        if (!*more) {
+            return {};
+        }
+    }
+}
+
+std::string Statement::text(int column) const {
+    const auto* data = sqlite3_column_text(stmt_, column);
+    return data == nullptr ? std::string()
+                           : std::string(reinterpret_cast<const char*>(data),
+                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::int64_t Statement::integer(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
+
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::filesystem::path& file,
+                                                                  const std::vector<Migration>& migrations) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+    if (rc != SQLITE_OK) {
+        return db->error("cannot open the database " + file.string());
+    }
+    ::chmod(file.c_str(), 0600);
+    sqlite3_busy_timeout(raw, 5000);
+    sqlite3_extended_result_codes(raw, 1);
+    // WAL: readers never wait for the writer; synchronous=FULL: a committed transition survives a power cut.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+        if (auto done = db->exec(pragma); !done) {
+            return done.error();
+        }
+    }
+    if (auto migrated = db->migrate(migrations); !migrated) {
+        return migrated.error();
+    }
+    return db;
+}
+
+SqliteDatabase::~SqliteDatabase() {
+    sqlite3_close_v2(db_);
+}
+
+StoreResult<Statement> SqliteDatabase::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+        return error("cannot prepare a statement");
+    }
+    return StoreResult<Statement>(boost::system::in_place_value, *this, stmt);
+}
+
+StoreResult<void> SqliteDatabase::exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        sqlite3_free(message);
+        return error("cannot execute SQL");
+    }
+    return {};
+}
+
+StoreError SqliteDatabase::error(const std::string& what) const {
+    const int code = db_ != nullptr ? sqlite3_extended_errcode(db_) : SQLITE_CANTOPEN;
+    return StoreError{errno_for(code), what + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory")};
+}
+
+StoreResult<void> SqliteDatabase::migrate(const std::vector<Migration>& migrations) {
+    if (auto made = exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+                         "NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
+        !made) {
+        return made.error();
+    }
+    auto current = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!current) {
+        return current.error();
+    }
+    if (auto row = current->step(); !row) {
+        return row.error();
+    }
+    schema_version_ = static_cast<int>(current->integer(0));
+    for (const auto& migration : migrations) {
+        if (migration.version <= schema_version_) {
+            continue;
+        }
+        // Each migration and its record commit together, or not at all.
+        const std::string sql = "BEGIN IMMEDIATE;\n" + std::string(migration.sql) +
+                                "\nINSERT INTO schema_migrations(version, name) VALUES (" +
+                                std::to_string(migration.version) + ", '" + std::string(migration.name) +
+                                "');\nCOMMIT;";
+        if (auto applied = exec(sql); !applied) {
+            exec("ROLLBACK");
+            auto error = applied.error();
+            error.what = "migration " + std::to_string(migration.version) + " (" + std::string(migration.name) +
+                         ") failed: " + error.what;
+            return error;
+        }
+        schema_version_ = migration.version;
+    }
+    return {};
+}
+
+}  // namespace certdeploy::store

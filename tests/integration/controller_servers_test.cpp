@@ -1,0 +1,155 @@
+// The controller's server registry over its real HTTP API, persisted in SQLite across restarts.
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace certdeploy::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+class Controller {
+  public:
+    explicit Controller(const TempDir& dir, std::vector<std::string> extra = {}) : dir_(dir) {
+        const auto ready = dir.path() / "server.addr";
+        std::filesystem::remove(ready);
+        std::vector<std::string> args{"server",
+                                      "--listen",
+                                      "127.0.0.1:0",
+                                      "--ready-file",
+                                      ready.string(),
+                                      "--data-dir",
+                                      (dir.path() / "data").string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir.path());
+        address_ = wait_for_ready_file(ready, 20s);
+        INFO(child_->stderr_text());
+        REQUIRE_FALSE(address_.empty());
+    }
+    ~Controller() {
+        child_->signal(SIGTERM);
+        child_->wait_for_exit(10s);
+    }
+    Response call(http::verb method, const std::string& target, const json& body = nullptr) {
+        HttpClient client(address_);
+        return client.request(method, target, body.is_null() ? "" : body.dump(),
+                              body.is_null() ? "" : "application/json");
+    }
+    json body(http::verb method, const std::string& target, const json& body = nullptr) {
+        return json::parse(call(method, target, body).body());
+    }
+
+  private:
+    const TempDir& dir_;
+    std::unique_ptr<ChildProcess> child_;
+    std::string address_;
+};
+
+}  // namespace
+
+TEST_CASE("servers: register, update, read, page through, delete; kept across a restart") {
+    TempDir dir;
+    {
+        Controller controller(dir);
+        auto created = controller.call(http::verb::put, "/v1/servers/ex01",
+                                       {{"agentUrl", "https://127.0.0.1:9001"}, {"labels", {{"role", "mailbox"}}}});
+        CHECK(created.result() == http::status::created);
+        CHECK(created[http::field::location] == "/v1/servers/ex01");
+        auto server = json::parse(created.body());
+        CHECK(server["name"] == "ex01");
+        CHECK(server["agentUrl"] == "https://127.0.0.1:9001");
+        CHECK(server["labels"] == json{{"role", "mailbox"}});
+        CHECK(server["reachable"].is_null());  // never probed yet
+        CHECK(server["createdAt"].get<std::string>().back() == 'Z');
+
+        auto updated = controller.call(http::verb::put, "/v1/servers/ex01",
+                                       {{"agentUrl", "https://127.0.0.1:9002"}, {"labels", {{"role", "edge"}}}});
+        CHECK(updated.result() == http::status::ok);
+        CHECK(json::parse(updated.body())["agentUrl"] == "https://127.0.0.1:9002");
+        CHECK(json::parse(updated.body())["createdAt"] == server["createdAt"]);
+
+        for (const std::string name : {"ex02", "ex03", "ex04", "ex05"}) {
+            CHECK(controller.call(http::verb::put, "/v1/servers/" + name, {{"agentUrl", "https://" + name + ":9001"}})
+                      .result() == http::status::created);
+        }
+        auto first = controller.body(http::verb::get, "/v1/servers?limit=2");
+        REQUIRE(first["servers"].size() == 2);
+        CHECK(first["servers"][0]["name"] == "ex01");
+        CHECK(first["next"] == "ex02");
+        auto second = controller.body(http::verb::get, "/v1/servers?limit=2&after=ex02");
+        CHECK(second["servers"][0]["name"] == "ex03");
+        auto last = controller.body(http::verb::get, "/v1/servers?limit=2&after=ex04");
+        CHECK(last["servers"].size() == 1);
+        CHECK(last["next"].is_null());
+
+        CHECK(controller.call(http::verb::delete_, "/v1/servers/ex05").result() == http::status::no_content);
+        auto gone = controller.call(http::verb::get, "/v1/servers/ex05");
+        CHECK(gone.result() == http::status::not_found);
+        CHECK(json::parse(gone.body())["code"] == "server-not-found");
+        CHECK(controller.call(http::verb::delete_, "/v1/servers/ex05").result() == http::status::not_found);
+    }
+    struct stat st {};
+    ::stat((dir / "data").c_str(), &st);
+    CHECK((st.st_mode & 0777) == 0700);
+    ::stat((dir / "data" / "controller.db").c_str(), &st);
+    CHECK((st.st_mode & 0777) == 0600);
+    Controller restarted(dir);
+    auto all = restarted.body(http::verb::get, "/v1/servers");
+    CHECK(all["servers"].size() == 4);
+    CHECK(restarted.body(http::verb::get, "/v1/servers/ex01")["agentUrl"] == "https://127.0.0.1:9002");
+}
+
+TEST_CASE("servers: bad names, URLs, labels and bodies are refused with invalid-request, and nothing is stored") {
+    TempDir dir;
+    Controller controller(dir);
+    struct Case {
+        std::string name;
+        json body;
+    };
+    const std::vector<Case> cases = {
+        {"ex01", {{"agentUrl", "http://127.0.0.1:9001"}}},  // agents speak HTTPS only
+        {"ex01", {{"agentUrl", "https://127.0.0.1"}}},      // no port
+        {"ex01", {{"agentUrl", "https://127.0.0.1:9001/x"}}},
+        {"ex01", {{"agentUrl", "not a url"}}},
+        {"ex01", json::object()},
+        {"ex01", {{"agentUrl", "https://a:1"}, {"labels", {{"role", 5}}}}},
+        {"ex01", {{"agentUrl", "https://a:1"}, {"labels", json::array()}}},
+        {"ex01", {{"agentUrl", "https://a:1"}, {"agentURL", "typo"}}},
+        {"-bad-name-", {{"agentUrl", "https://a:1"}}},
+        {"under_score", {{"agentUrl", "https://a:1"}}},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.body.dump());
+        auto res = controller.call(http::verb::put, "/v1/servers/" + c.name, c.body);
+        CHECK(res.result() == http::status::bad_request);
+        CHECK(json::parse(res.body())["code"] == "invalid-request");
+    }
+    CHECK(controller.call(http::verb::get, "/v1/servers?limit=0").result() == http::status::bad_request);
+    CHECK(controller.call(http::verb::get, "/v1/servers?limit=5000").result() == http::status::bad_request);
+    CHECK(controller.body(http::verb::get, "/v1/servers")["servers"].empty());
+}
+
+TEST_CASE("servers from the configuration are registered at start; a bad one stops the controller") {
+    TempDir dir;
+    {
+        Controller controller(
+            dir, {"--servers", R"({"ex01": {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}}})"});
+        auto server = controller.body(http::verb::get, "/v1/servers/ex01");
+        CHECK(server["labels"]["role"] == "mailbox");
+    }
+    auto bad = run_certdeploy({"server", "--data-dir", (dir / "data").string(), "--servers",
+                               R"({"ex01": {"agentUrl": "http://insecure:80"}})"},
+                              dir.path());
+    CHECK(bad.status.code == 2);
+    CHECK(bad.err.find("\"servers\"") != std::string::npos);
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+}
