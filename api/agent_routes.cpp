@@ -10,12 +10,6 @@ namespace {
 
 using Awaitable = asio::awaitable<Result<Response>>;
 
-Response json_ok(const Request& req, http::status status, const nlohmann::json& body) {
-    auto res = json_response(status, body, req.message.version());
-    res.set(http::field::cache_control, "no-store");
-    return res;
-}
-
 // A Result<T>'s error as the handler's Result<Response>.
 template <class T>
 Result<Response> fail(const Result<T>& r) {
@@ -62,7 +56,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         if (!outcome) {
             co_return fail(outcome);
         }
-        auto res = json_ok(
+        auto res = json_reply(
             req, outcome->installed ? http::status::created : http::status::ok,
             {{"result", outcome->installed ? "installed" : "alreadyInstalled"}, {"certificate", outcome->certificate}});
         res.set(http::field::location,
@@ -83,7 +77,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         }
         // Reads go to the pool as well: they wait on the lock that an enable holds through a reload.
         auto list = co_await run_blocking(pool, [&] { return service.list(status); });
-        co_return json_ok(req, http::status::ok, {{"certificates", std::move(list)}});
+        co_return json_reply(req, http::status::ok, {{"certificates", std::move(list)}});
     });
 
     router.add(http::verb::get, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
@@ -92,7 +86,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         if (!found) {
             co_return fail(found);
         }
-        co_return json_ok(req, http::status::ok, *found);
+        co_return json_reply(req, http::status::ok, *found);
     });
 
     // Enable-ExchangeCertificate.
@@ -113,7 +107,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         if (!enabled) {
             co_return fail(enabled);
         }
-        co_return json_ok(req, http::status::ok, *enabled);
+        co_return json_reply(req, http::status::ok, *enabled);
     });
 
     // Export-ExchangeCertificate.
@@ -160,7 +154,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
     });
 
     router.add(http::verb::get, "/agent/v1/health",
-               [&](Request& req) -> Awaitable { co_return json_ok(req, http::status::ok, service.health()); });
+               [&](Request& req) -> Awaitable { co_return json_reply(req, http::status::ok, service.health()); });
 }
 
 }  // namespace certdeploy::api

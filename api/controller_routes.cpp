@@ -12,12 +12,6 @@ namespace {
 
 using Awaitable = asio::awaitable<Result<Response>>;
 
-Response json_ok(const Request& req, http::status status, const nlohmann::json& body) {
-    auto res = json_response(status, body, req.message.version());
-    res.set(http::field::cache_control, "no-store");
-    return res;
-}
-
 // ?limit=N&after=CURSOR, with the limit bounded.
 Result<std::pair<std::size_t, std::string>> page(const Request& req, std::size_t default_limit, std::size_t max_limit) {
     std::size_t limit = default_limit;
@@ -54,7 +48,7 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!outcome) {
             co_return outcome.error();
         }
-        auto res = json_ok(req, outcome->created ? http::status::created : http::status::ok, outcome->server);
+        auto res = json_reply(req, outcome->created ? http::status::created : http::status::ok, outcome->server);
         res.set(http::field::location, "/v1/servers/" + name);
         co_return res;
     });
@@ -68,7 +62,7 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!list) {
             co_return list.error();
         }
-        co_return json_ok(req, http::status::ok, *list);
+        co_return json_reply(req, http::status::ok, *list);
     });
 
     router.add(http::verb::get, "/v1/servers/{name}", [&](Request& req) -> Awaitable {
@@ -77,7 +71,7 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!found) {
             co_return found.error();
         }
-        co_return json_ok(req, http::status::ok, *found);
+        co_return json_reply(req, http::status::ok, *found);
     });
 
     router.add(http::verb::delete_, "/v1/servers/{name}", [&](Request& req) -> Awaitable {

@@ -30,11 +30,6 @@ struct HttpServer::Connection {
 
 namespace {
 
-std::string endpoint_string(const tcp::endpoint& ep) {
-    const auto address = ep.address().to_string();
-    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
-}
-
 // "CN=certdeploy controller, O=certdeploy" of the verified client certificate, for the log.
 std::string peer_subject(SSL* ssl) {
     X509* cert = SSL_get0_peer_certificate(ssl);

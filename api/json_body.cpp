@@ -1,5 +1,7 @@
 #include "api/json_body.hpp"
 
+#include "service/json_result.hpp"
+
 namespace certdeploy::api {
 namespace {
 
@@ -20,7 +22,7 @@ Result<nlohmann::json> json_object_body(Request& req) {
     if (!body.is_object()) {
         return make_error(ErrorCode::invalid_request, "the body must be a JSON object");
     }
-    return Result<nlohmann::json>(boost::system::in_place_value, std::move(body));
+    return json_result(std::move(body));
 }
 
 Result<std::optional<std::string>> string_field(const nlohmann::json& body, const char* name) {

@@ -59,6 +59,12 @@ Response json_response(http::status status, const nlohmann::json& body, unsigned
     return res;
 }
 
+Response json_reply(const Request& req, http::status status, const nlohmann::json& body) {
+    auto res = json_response(status, body, req.message.version());
+    res.set(http::field::cache_control, "no-store");
+    return res;
+}
+
 Response problem_response(const Error& error, unsigned http_version, std::string_view instance) {
     const auto status = http_status(error.code);
     const std::string code(code_string(error.code));

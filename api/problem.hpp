@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "api/net.hpp"
+#include "api/request.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {
@@ -17,5 +18,8 @@ Response problem_response(const Error& error, unsigned http_version, std::string
 
 // A JSON body with the given status.
 Response json_response(http::status status, const nlohmann::json& body, unsigned http_version);
+
+// A handler's JSON answer to `req`: never cached (certificates, servers and jobs change under it).
+Response json_reply(const Request& req, http::status status, const nlohmann::json& body);
 
 }  // namespace certdeploy::api

@@ -7,6 +7,7 @@
 #include "certdeploy/version.hpp"
 #include "service/agent/thumbprint.hpp"
 #include "service/fs/storage_error.hpp"
+#include "service/json_result.hpp"
 #include "service/log.hpp"
 #include "service/pki/dev_pki.hpp"
 #include "service/pki/reader.hpp"
@@ -52,11 +53,6 @@ std::vector<store::StoredFile> to_files(const AgentService::Entry& entry) {
                                  {"format", entry.format}};
     files.push_back({kMetaFile, meta.dump(2), 0600});
     return files;
-}
-
-// nlohmann::json converts to anything, so the value alternative is named explicitly.
-Result<nlohmann::json> json_result(nlohmann::json value) {
-    return Result<nlohmann::json>(boost::system::in_place_value, std::move(value));
 }
 
 std::string now_rfc3339() {

@@ -17,11 +17,6 @@
 namespace certdeploy::cli {
 namespace {
 
-std::string endpoint_string(const api::tcp::endpoint& ep) {
-    const auto address = ep.address().to_string();
-    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
-}
-
 // Written beside the target and renamed over it, so a reader never sees half a line.
 Result<void> write_ready_file(const std::filesystem::path& path, const std::string& address) {
     const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
@@ -67,7 +62,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         log::error("cannot start", {{"message", bound.error().message}, {"detail", bound.error().detail}});
         return 1;
     }
-    const std::string address = endpoint_string(*bound);
+    const std::string address = api::endpoint_string(*bound);
     if (http.readyFile) {
         if (auto written = write_ready_file(*http.readyFile, address); !written) {
             log::error("cannot start", {{"message", written.error().message}, {"detail", written.error().detail}});

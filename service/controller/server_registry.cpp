@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "service/fs/storage_error.hpp"
+#include "service/json_result.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/dev_pki.hpp"
 
@@ -41,10 +42,6 @@ nlohmann::json view(const store::ServerRow& row) {
             {"reachable", row.reachable ? nlohmann::json(*row.reachable) : nlohmann::json(nullptr)},
             {"agentVersion", row.agentVersion ? nlohmann::json(*row.agentVersion) : nlohmann::json(nullptr)},
             {"lastContact", row.lastContact ? nlohmann::json(*row.lastContact) : nlohmann::json(nullptr)}};
-}
-
-Result<nlohmann::json> json_result(nlohmann::json value) {
-    return Result<nlohmann::json>(boost::system::in_place_value, std::move(value));
 }
 
 }  // namespace
