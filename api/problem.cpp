@@ -39,6 +39,7 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::certificate_in_use:
             return http::status::conflict;
         case ErrorCode::reload_failed:
+        case ErrorCode::agent_unreachable:
             return http::status::bad_gateway;
         case ErrorCode::disk_full:
             return http::status::insufficient_storage;

@@ -99,6 +99,24 @@ const Schema<ServerConfig>& server_schema() {
                  c.servers = v;
                  return true;
              }});
+        s.entries.push_back({{"agentCa", ValueType::string, "a PEM file path",
+                              "the CA that issued the agents' certificates (certdeploy pki init: ca.pem)", nullptr},
+                             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentCa); }});
+        s.entries.push_back(
+            {{"agentClientCert", ValueType::string, "a PEM file path",
+              "the certificate the controller presents to agents (pki init: controller.pem)", nullptr},
+             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentClientCert); }});
+        s.entries.push_back({{"agentClientKey", ValueType::string, "a PEM file path",
+                              "the private key of agentClientCert (pki init: controller.key)", nullptr},
+                             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentClientKey); }});
+        s.entries.push_back(
+            {{"probeIntervalSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
+              "how often each agent's health is asked (reachability, version, last contact)", 30},
+             [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 3600, c.probeInterval); }});
+        s.entries.push_back(
+            {{"agentTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 600",
+              "deadline of each step (connect, handshake, request) with an agent", 10},
+             [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 600, c.agentTimeout); }});
         return s;
     }();
     return schema;

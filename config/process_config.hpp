@@ -30,6 +30,12 @@ struct ServerConfig {
     log::Level logLevel = log::Level::info;
     std::filesystem::path dataDir;                      // controller.db (SQLite, WAL) lives here
     nlohmann::json servers = nlohmann::json::object();  // registered at start: name -> {agentUrl, labels}
+    // Mutual TLS to the agents: all three, or none (then agents are not contacted).
+    std::optional<std::filesystem::path> agentCa;          // the CA that issued the agents' certificates
+    std::optional<std::filesystem::path> agentClientCert;  // what the controller presents
+    std::optional<std::filesystem::path> agentClientKey;
+    std::chrono::milliseconds probeInterval{};  // how often each agent's health is asked
+    std::chrono::milliseconds agentTimeout{};   // per connect, handshake, write and read with an agent
 };
 
 struct AgentConfig {

@@ -23,7 +23,9 @@ rm -f "$state/server.addr" "$state/agent.addr"
 agent=$!
 agent_listen=${CERTDEPLOY_AGENT_LISTEN:-127.0.0.1:9001}
 "$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
-    --data-dir "$state/controller" --servers "{\"local\": {\"agentUrl\": \"https://$agent_listen\"}}" &
+    --data-dir "$state/controller" --servers "{\"local\": {\"agentUrl\": \"https://$agent_listen\"}}" \
+    --agent-ca "$state/pki/ca.pem" --agent-client-cert "$state/pki/controller.pem" \
+    --agent-client-key "$state/pki/controller.key" --probe-interval-seconds 5 &
 server=$!
 
 stop() {

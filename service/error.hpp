@@ -38,6 +38,7 @@ namespace certdeploy {
     X(read_only_storage, "read-only-storage", "Read-only storage")                      \
     X(permission_denied, "permission-denied", "Permission denied")                      \
     X(server_not_found, "server-not-found", "Server not found")                         \
+    X(agent_unreachable, "agent-unreachable", "Agent unreachable")                      \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

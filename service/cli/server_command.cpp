@@ -3,7 +3,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
+#include "api/agent_prober.hpp"
 #include "api/controller_routes.hpp"
+#include "api/tls_context.hpp"
 #include "service/cli/commands.hpp"
 #include "service/cli/http_process.hpp"
 #include "service/controller/server_registry.hpp"
@@ -24,6 +26,21 @@ int run_server(const config::ServerConfig& cfg) {
         }
         configured.emplace_back(name, std::move(*parsed));
     }
+    const int tls_files = (cfg.agentCa ? 1 : 0) + (cfg.agentClientCert ? 1 : 0) + (cfg.agentClientKey ? 1 : 0);
+    if (tls_files != 0 && tls_files != 3) {
+        std::cerr << "certdeploy server: keys \"agentCa\", \"agentClientCert\" and \"agentClientKey\" go together: "
+                     "give all three (mutual TLS to the agents) or none\n";
+        return 2;
+    }
+    std::shared_ptr<boost::asio::ssl::context> agent_tls;
+    if (tls_files == 3) {
+        auto tls = api::make_mutual_tls_client(*cfg.agentClientCert, *cfg.agentClientKey, *cfg.agentCa);
+        if (!tls) {
+            std::cerr << "certdeploy server: " << tls.error().message << '\n';
+            return 2;
+        }
+        agent_tls = std::move(*tls);
+    }
     log::init("server", cfg.logLevel);
     auto store = store::open_sqlite_controller_store(cfg.dataDir);
     if (!store) {
@@ -38,9 +55,20 @@ int run_server(const config::ServerConfig& cfg) {
             return 1;
         }
     }
+    // Without the agents' TLS material the controller cannot talk to agents: servers stay "reachable": null.
+    std::unique_ptr<api::AgentProber> prober;
+    if (agent_tls) {
+        prober = std::make_unique<api::AgentProber>(agent_tls, servers, cfg.probeInterval, cfg.agentTimeout);
+        prober->start();
+    } else {
+        log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");
+    }
     boost::asio::thread_pool blocking(2);  // SQLite writes (fsync) never run on the I/O threads
     const int status = run_http_process(
         "server", cfg.http, [&](api::Router& router) { api::add_controller_routes(router, servers, blocking); });
+    if (prober) {
+        prober->stop();
+    }
     blocking.join();
     return status;
 }

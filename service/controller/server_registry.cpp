@@ -140,4 +140,31 @@ Result<void> ServerRegistry::remove(const std::string& name) {
     return {};
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> ServerRegistry::agents() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string after;
+    for (;;) {
+        auto rows = store_->list_servers(after, kMaxPageSize);
+        if (!rows) {
+            return from_store(rows.error());
+        }
+        for (const auto& row : *rows) {
+            out.emplace_back(row.name, row.agentUrl);
+        }
+        if (rows->size() < kMaxPageSize) {
+            return out;
+        }
+        after = rows->back().name;
+    }
+}
+
+Result<void> ServerRegistry::record_contact(const std::string& name, bool reachable,
+                                            const std::optional<std::string>& version) {
+    if (auto done = store_->record_contact(name, reachable, version, pki::rfc3339(std::chrono::system_clock::now()));
+        !done) {
+        return from_store(done.error());
+    }
+    return {};
+}
+
 }  // namespace certdeploy::controller

@@ -6,7 +6,10 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "service/error.hpp"
 #include "store/controller_store.hpp"
@@ -35,6 +38,11 @@ class ServerRegistry {
     // {"servers": [...], "next": cursor or null}, ordered by name; `after` is a previous page's `next`.
     Result<nlohmann::json> list(const std::string& after, std::size_t limit) const;
     Result<void> remove(const std::string& name);
+
+    // Every registered server's name and agent URL, for the prober.
+    Result<std::vector<std::pair<std::string, std::string>>> agents() const;
+    // What a probe learned: reachable (with the agent's version), or not (lastContact stays the last success).
+    Result<void> record_contact(const std::string& name, bool reachable, const std::optional<std::string>& version);
 
     static constexpr std::size_t kDefaultPageSize = 100;
     static constexpr std::size_t kMaxPageSize = 1000;

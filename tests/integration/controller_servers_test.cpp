@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "tests/support/dev_pki.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -152,4 +154,86 @@ TEST_CASE("servers from the configuration are registered at start; a bad one sto
     CHECK(bad.status.code == 2);
     CHECK(bad.err.find("\"servers\"") != std::string::npos);
     CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+}
+
+namespace {
+
+// Polls GET /v1/servers/{name} until `done` accepts it, for at most `limit`.
+template <class Pred>
+json wait_for_server(Controller& controller, const std::string& name, Pred done, std::chrono::seconds limit = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    json server;
+    while (std::chrono::steady_clock::now() < deadline) {
+        server = controller.body(http::verb::get, "/v1/servers/" + name);
+        if (done(server)) {
+            break;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return server;
+}
+
+}  // namespace
+
+TEST_CASE("the controller probes each agent over mutual TLS: reachability, agent version and last contact") {
+    TempDir dir;
+    DevPki pki(dir / "pki", {"ex01"});
+    // A real agent.
+    const auto agent_ready = dir / "agent.addr";
+    std::vector<std::string> agent_args{
+        "agent",  "--listen", "127.0.0.1:0", "--ready-file",          agent_ready.string(),
+        "--name", "ex01",     "--store",     (dir / "store").string()};
+    const auto flags = pki.agent_flags("ex01");
+    agent_args.insert(agent_args.end(), flags.begin(), flags.end());
+    auto agent = std::make_unique<ChildProcess>(certdeploy_binary(), agent_args, dir.path());
+    const auto agent_address = wait_for_ready_file(agent_ready, 20s);
+    REQUIRE_FALSE(agent_address.empty());
+
+    const json servers = {{"ex01", {{"agentUrl", "https://" + agent_address}}},
+                          {"down", {{"agentUrl", "https://127.0.0.1:1"}}}};
+    Controller controller(
+        dir, {"--servers", servers.dump(), "--agent-ca", (pki.dir / "ca.pem").string(), "--agent-client-cert",
+              (pki.dir / "controller.pem").string(), "--agent-client-key", (pki.dir / "controller.key").string(),
+              "--probe-interval-seconds", "0.2", "--agent-timeout-seconds", "2"});
+
+    auto up = wait_for_server(controller, "ex01", [](const json& s) { return s["reachable"] == true; });
+    CHECK(up["reachable"] == true);
+    CHECK(up["agentVersion"] == "0.1.0");
+    CHECK(up["lastContact"].is_string());
+    auto down = wait_for_server(controller, "down", [](const json& s) { return s["reachable"] == false; });
+    CHECK(down["reachable"] == false);
+    CHECK(down["lastContact"].is_null());  // never reached
+
+    // The agent goes away: the server turns unreachable, its last contact stays the last success.
+    agent->signal(SIGTERM);
+    REQUIRE(agent->wait_for_exit(10s).has_value());
+    auto gone = wait_for_server(controller, "ex01", [](const json& s) { return s["reachable"] == false; });
+    CHECK(gone["reachable"] == false);
+    CHECK(gone["lastContact"].is_string());
+}
+
+TEST_CASE("agent TLS keys go together; a controller whose certificate the agents' CA did not issue is refused") {
+    TempDir dir;
+    auto half =
+        run_certdeploy({"server", "--data-dir", (dir / "data").string(), "--agent-ca", "/x/ca.pem"}, dir.path());
+    CHECK(half.status.code == 2);
+    CHECK(half.err.find("agentClientCert") != std::string::npos);
+
+    DevPki pki(dir / "pki", {"ex01"});
+    DevPki stranger(dir / "other", {"x"});
+    const auto agent_ready = dir / "agent.addr";
+    std::vector<std::string> agent_args{
+        "agent", "--listen", "127.0.0.1:0", "--ready-file", agent_ready.string(), "--store", (dir / "store").string()};
+    const auto flags = pki.agent_flags("ex01");
+    agent_args.insert(agent_args.end(), flags.begin(), flags.end());
+    ChildProcess agent(certdeploy_binary(), agent_args, dir.path());
+    const auto agent_address = wait_for_ready_file(agent_ready, 20s);
+    REQUIRE_FALSE(agent_address.empty());
+    // Trusts the agent, but presents a certificate from another CA.
+    Controller controller(
+        dir, {"--servers", json{{"ex01", {{"agentUrl", "https://" + agent_address}}}}.dump(), "--agent-ca",
+              (pki.dir / "ca.pem").string(), "--agent-client-cert", (stranger.dir / "controller.pem").string(),
+              "--agent-client-key", (stranger.dir / "controller.key").string(), "--probe-interval-seconds", "0.2"});
+    auto refused = wait_for_server(controller, "ex01", [](const json& s) { return !s["reachable"].is_null(); });
+    CHECK(refused["reachable"] == false);
 }

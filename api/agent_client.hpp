@@ -1,0 +1,53 @@
+#pragma once
+// The controller's client of its agents: HTTPS with mutual TLS (the controller's certificate, the agents'
+// CA), a deadline on every step, and kept-alive connections reused per agent, so that deploying to many
+// servers does not pay a TCP and TLS handshake per call.
+//
+// Lifetime: coroutines hold a shared_ptr to the client, so a suspended one never outlives what it uses.
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/net.hpp"
+#include "service/error.hpp"
+
+namespace certdeploy::api {
+
+class AgentClient : public std::enable_shared_from_this<AgentClient> {
+  public:
+    AgentClient(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls,
+                std::chrono::milliseconds timeout);
+
+    struct Reply {
+        unsigned status = 0;
+        std::string body;
+    };
+
+    // `agent_url` is https://HOST:PORT as registered. Errors: agent-unreachable (resolve, connect, handshake,
+    // read or write failed or timed out), naming the agent.
+    asio::awaitable<Result<Reply>> request(std::string agent_url, http::verb method, std::string target,
+                                           std::string body = {});
+
+    // Drops the kept-alive connections (at shutdown).
+    void close_idle();
+
+  private:
+    using Stream = beast::ssl_stream<beast::tcp_stream>;
+    asio::awaitable<Result<std::unique_ptr<Stream>>> connect(const std::string& host, const std::string& port);
+    std::unique_ptr<Stream> take_idle(const std::string& agent_url);
+    void keep_idle(const std::string& agent_url, std::unique_ptr<Stream> stream);
+
+    asio::any_io_executor executor_;
+    std::shared_ptr<asio::ssl::context> tls_;
+    std::chrono::milliseconds timeout_;
+    std::mutex mutex_;
+    std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
+};
+
+}  // namespace certdeploy::api
