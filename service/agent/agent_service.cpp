@@ -55,6 +55,11 @@ std::vector<store::StoredFile> to_files(const AgentService::Entry& entry) {
     return files;
 }
 
+Error invalid_thumbprint() {
+    return make_error(ErrorCode::invalid_thumbprint,
+                      "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
+}
+
 std::string now_rfc3339() {
     return pki::rfc3339(std::chrono::system_clock::now());
 }
@@ -142,7 +147,11 @@ Result<void> AgentService::save(const std::string& thumbprint, const Entry& entr
 }
 
 nlohmann::json AgentService::describe(const Entry& entry) const {
-    auto summary = pki::summarize(entry.bundle, trust_->evaluate(entry.bundle));
+    return describe(entry, trust_->evaluate(entry.bundle));
+}
+
+nlohmann::json AgentService::describe(const Entry& entry, pki::Status status) const {
+    auto summary = pki::summarize(entry.bundle, status);
     summary["format"] = entry.format;
     summary["services"] = entry.services;
     summary["privateKeyExportable"] = entry.exportable;
@@ -153,8 +162,7 @@ nlohmann::json AgentService::describe(const Entry& entry) const {
 Result<std::string> AgentService::existing(std::string_view thumbprint) const {
     auto normalized = normalize_thumbprint(thumbprint);
     if (!normalized) {
-        return make_error(ErrorCode::invalid_thumbprint,
-                          "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
+        return invalid_thumbprint();
     }
     if (entries_.count(*normalized) == 0) {
         return not_found(*normalized);
@@ -167,8 +175,7 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
                                              const std::string& friendly_name) {
     auto expected = normalize_thumbprint(thumbprint);
     if (!expected) {
-        return make_error(ErrorCode::invalid_thumbprint,
-                          "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
+        return invalid_thumbprint();
     }
     auto bundle = pki::read_bundle(file_bytes, password, *ctx_);
     if (!bundle) {
@@ -200,10 +207,11 @@ nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
     std::shared_lock lock(mutex_);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [thumbprint, entry] : entries_) {
-        if (status && trust_->evaluate(entry.bundle) != *status) {
+        const auto entry_status = trust_->evaluate(entry.bundle);  // one chain verification per entry
+        if (status && entry_status != *status) {
             continue;
         }
-        out.push_back(describe(entry));
+        out.push_back(describe(entry, entry_status));
     }
     return out;
 }

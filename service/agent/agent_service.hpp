@@ -71,7 +71,8 @@ class AgentService {
     Result<void> load();
     Result<void> save(const std::string& thumbprint, const Entry& entry);
     nlohmann::json describe(const Entry& entry) const;
-    Result<std::string> existing(std::string_view thumbprint) const;  // normalised, known: else an Error
+    nlohmann::json describe(const Entry& entry, pki::Status status) const;  // status already evaluated
+    Result<std::string> existing(std::string_view thumbprint) const;        // normalised, known: else an Error
 
     AgentOptions options_;
     std::shared_ptr<const pki::PkiContext> ctx_;

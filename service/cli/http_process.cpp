@@ -1,38 +1,24 @@
 #include "service/cli/http_process.hpp"
 
-#include <unistd.h>
-
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include "api/health_routes.hpp"
 #include "api/http_server.hpp"
 #include "certdeploy/version.hpp"
+#include "service/fs/atomic_file.hpp"
 #include "service/health.hpp"
 #include "service/log.hpp"
 
 namespace certdeploy::cli {
 namespace {
 
-// Written beside the target and renamed over it, so a reader never sees half a line.
+// Written atomically (fs::write_file_atomically), so a reader waiting on it never sees half a line.
 Result<void> write_ready_file(const std::filesystem::path& path, const std::string& address) {
-    const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << address << '\n';
-        out.close();
-        if (!out) {
-            return make_error(ErrorCode::io_error, "cannot write the ready file " + path.string());
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return make_error(ErrorCode::io_error, "cannot write the ready file " + path.string(), ec.message());
+    if (auto written = fs::write_file_atomically(path, address + "\n", 0644); !written) {
+        return make_error(ErrorCode::io_error, "cannot write the ready file " + path.string(), written.error().message);
     }
     return {};
 }

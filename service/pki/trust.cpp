@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "service/fs/atomic_file.hpp"
+#include "service/pki/reader.hpp"
 
 namespace certdeploy::pki {
 namespace {
@@ -105,13 +106,11 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::create(std::shared_ptr<con
         }
     }
     for (const auto& file : ca_files) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
-            return make_error(ErrorCode::io_error, "cannot read the CA file " + file.string());
+        auto text = fs::read_file(file, kMaxFileBytes);
+        if (!text) {
+            return make_error(ErrorCode::io_error, "cannot read the CA file " + file.string(), text.error().message);
         }
-        std::stringstream text;
-        text << in.rdbuf();
-        const std::string pem = text.str();
+        const std::string& pem = *text;
         BioPtr bio = memory_bio(pem.data(), pem.size());
         int added = 0;
         while (X509Ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
