@@ -4,6 +4,8 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/url/parse.hpp>
 
+#include "service/pki/secret.hpp"
+
 namespace certdeploy::api {
 namespace {
 
@@ -90,6 +92,11 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
     }
     req.keep_alive(true);
     req.prepare_payload();
+    // The body may carry a certificate file and its password: wiped however this coroutine ends.
+    struct WipeBody {
+        std::string& body;
+        ~WipeBody() { wipe(body); }
+    } wipe_body{req.body()};
 
     // A kept-alive connection may have been closed by the agent meanwhile: one fresh retry covers that.
     for (int attempt = 0; attempt < 2; ++attempt) {

@@ -29,8 +29,8 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
         std::string body;
     };
 
-    // `agent_url` is https://HOST:PORT as registered. Errors: agent-unreachable (resolve, connect, handshake,
-    // read or write failed or timed out), naming the agent.
+    // `agent_url` is https://HOST:PORT as registered; `body` (JSON) is wiped once sent. Errors: agent-unreachable
+    // (resolve, connect, handshake, read or write failed or timed out), naming the agent.
     asio::awaitable<Result<Reply>> request(std::string agent_url, http::verb method, std::string target,
                                            std::string body = {});
 

@@ -5,45 +5,31 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/blocking.hpp"
 #include "service/log.hpp"
 
 namespace certdeploy::api {
 
-AgentProber::AgentProber(std::shared_ptr<asio::ssl::context> tls, controller::ServerRegistry& servers,
-                         std::chrono::milliseconds interval, std::chrono::milliseconds timeout)
-    : client_(std::make_shared<AgentClient>(ioc_.get_executor(), std::move(tls), timeout)),
-      servers_(servers),
-      interval_(interval) {}
-
-AgentProber::~AgentProber() {
-    stop();
-}
+AgentProber::AgentProber(AgentLink& link, controller::ServerRegistry& servers, asio::thread_pool& pool,
+                         std::chrono::milliseconds interval)
+    : link_(link), servers_(servers), pool_(pool), interval_(interval) {}
 
 void AgentProber::start() {
-    asio::co_spawn(ioc_, loop(), [](const std::exception_ptr& e) {
+    asio::co_spawn(link_.context(), loop(), [](const std::exception_ptr& e) {
         if (e) {
             log::error("the agent prober ended by an exception");
         }
     });
-    thread_ = std::thread([this] { ioc_.run(); });
-}
-
-void AgentProber::stop() {
-    ioc_.stop();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
 }
 
 asio::awaitable<void> AgentProber::loop() {
-    asio::steady_timer timer(ioc_);
+    asio::steady_timer timer(link_.context());
     for (;;) {
-        // On the prober's own thread: a blocking store read here holds no HTTP thread.
-        auto agents = servers_.agents();
+        auto agents = co_await run_blocking(pool_, [this] { return servers_.agents(); });
         if (agents) {
             for (auto& [name, url] : *agents) {
                 if (in_flight_.insert(name).second) {  // a slow agent is not piled on
-                    asio::co_spawn(ioc_, probe(name, url), asio::detached);
+                    asio::co_spawn(link_.context(), probe(name, url), asio::detached);
                 }
             }
         } else {
@@ -55,7 +41,7 @@ asio::awaitable<void> AgentProber::loop() {
 }
 
 asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url) {
-    auto reply = co_await client_->request(agent_url, http::verb::get, "/agent/v1/health");
+    auto reply = co_await link_.client().request(agent_url, http::verb::get, "/agent/v1/health");
     bool reachable = false;
     std::optional<std::string> version;
     if (reply && reply->status == 200) {
@@ -67,8 +53,22 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
     } else if (!reply) {
         log::debug("agent unreachable", {{"server", name}, {"detail", reply.error().detail}});
     }
-    if (auto recorded = servers_.record_contact(name, reachable, version); !recorded) {
+    auto recorded = co_await run_blocking(pool_, [&] { return servers_.record_contact(name, reachable, version); });
+    if (!recorded) {
         log::warn("cannot record a probe", {{"server", name}, {"message", recorded.error().message}});
+    }
+    if (reachable) {
+        auto list = co_await link_.client().request(agent_url, http::verb::get, "/agent/v1/certificates");
+        if (list && list->status == 200) {
+            auto body = nlohmann::json::parse(list->body, nullptr, false);
+            if (body.is_object() && body.contains("certificates") && body["certificates"].is_array()) {
+                auto kept = co_await run_blocking(
+                    pool_, [&] { return servers_.replace_inventory(name, body["certificates"]); });
+                if (!kept) {
+                    log::warn("cannot record an inventory", {{"server", name}, {"message", kept.error().message}});
+                }
+            }
+        }
     }
     in_flight_.erase(name);
 }

@@ -1,44 +1,40 @@
 #pragma once
-// Learns whether each registered server's agent answers, and its version: every interval, GET
-// /agent/v1/health on each agent (at most one probe in flight per server), recorded in the store, so that
-// GET /v1/servers shows reachability, agent version and last contact.
+// Learns whether each registered server's agent answers, its version and what it holds: every interval,
+// GET /agent/v1/health and then /agent/v1/certificates on each agent (at most one probe in flight per
+// server), recorded in the store, so that GET /v1/servers shows reachability, agent version and last
+// contact, and GET /v1/certificates the fleet's inventory.
 //
-// It runs on an io_context and thread of its own: its store writes never hold a thread that serves HTTP,
-// and stop() ends it completely (no coroutine of it outlives it).
+// It runs on the AgentLink's thread; its store writes go to `pool`, never holding that thread.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
 #include <set>
-#include <thread>
 
-#include "api/agent_client.hpp"
+#include "api/agent_link.hpp"
 #include "service/controller/server_registry.hpp"
 
 namespace certdeploy::api {
 
 class AgentProber {
   public:
-    AgentProber(std::shared_ptr<asio::ssl::context> tls, controller::ServerRegistry& servers,
-                std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
-    ~AgentProber();
+    AgentProber(AgentLink& link, controller::ServerRegistry& servers, asio::thread_pool& pool,
+                std::chrono::milliseconds interval);
     AgentProber(const AgentProber&) = delete;
     AgentProber& operator=(const AgentProber&) = delete;
 
+    // Starts probing on the link's context; it ends when the link stops.
     void start();
-    void stop();
 
   private:
     asio::awaitable<void> loop();
     asio::awaitable<void> probe(std::string name, std::string agent_url);
 
-    asio::io_context ioc_;  // first: destroyed last, after everything that uses it
-    std::shared_ptr<AgentClient> client_;
+    AgentLink& link_;
     controller::ServerRegistry& servers_;
+    asio::thread_pool& pool_;
     std::chrono::milliseconds interval_;
-    std::set<std::string> in_flight_;  // touched only on the prober's single thread
-    std::thread thread_;
+    std::set<std::string> in_flight_;  // touched only on the link's single thread
 };
 
 }  // namespace certdeploy::api

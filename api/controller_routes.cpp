@@ -1,35 +1,14 @@
 #include "api/controller_routes.hpp"
 
-#include <boost/url/url_view.hpp>
-#include <charconv>
-
 #include "api/blocking.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
+#include "api/query.hpp"
 
 namespace certdeploy::api {
 namespace {
 
 using Awaitable = asio::awaitable<Result<Response>>;
-
-// ?limit=N&after=CURSOR, with the limit bounded.
-Result<std::pair<std::size_t, std::string>> page(const Request& req, std::size_t default_limit, std::size_t max_limit) {
-    std::size_t limit = default_limit;
-    std::string after;
-    for (const auto& param : boost::urls::url_view(req.target).params()) {
-        if (param.key == "limit") {
-            const auto& v = param.value;
-            auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
-            if (ec != std::errc() || ptr != v.data() + v.size() || limit == 0 || limit > max_limit) {
-                return make_error(ErrorCode::invalid_request,
-                                  "limit must be an integer from 1 to " + std::to_string(max_limit));
-            }
-        } else if (param.key == "after") {
-            after = param.value;
-        }
-    }
-    return std::make_pair(limit, after);
-}
 
 }  // namespace
 

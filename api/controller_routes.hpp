@@ -1,14 +1,27 @@
 #pragma once
-// The controller's API under /v1 (openapi.yaml, tag servers): thin HTTP glue over the controller's domain.
+// The controller's API under /v1 (openapi.yaml): thin HTTP glue over the controller's domain. `pool` runs
+// the store's blocking work, so that writes never hold an I/O thread.
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/agent_link.hpp"
+#include "api/job_dispatcher.hpp"
 #include "api/router.hpp"
+#include "service/controller/job_service.hpp"
 #include "service/controller/server_registry.hpp"
 
 namespace certdeploy::api {
 
-// `pool` runs the store's blocking work, so that writes never hold an I/O thread.
+// /v1/servers: the registry.
 void add_controller_routes(Router& router, controller::ServerRegistry& servers, boost::asio::thread_pool& pool);
+
+// /v1/imports, /v1/certificates/{thumbprint}/enable|remove and /v1/jobs (job_routes.cpp).
+void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher& dispatcher,
+                    boost::asio::thread_pool& pool);
+
+// /v1/servers/{name}/certificates..., answered by that server's agent, and the inventory /v1/certificates
+// (fleet_routes.cpp).
+void add_fleet_routes(Router& router, controller::ServerRegistry& servers, AgentLink* link,
+                      boost::asio::thread_pool& pool);
 
 }  // namespace certdeploy::api

@@ -235,6 +235,10 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     req.remote = conn.remote;
     req.client = conn.client;
     Response res = co_await dispatch(req);
+    if (req.stream && res.result() == http::status::ok) {
+        co_await stream_body(conn, stream, req, res);
+        co_return false;
+    }
     res.keep_alive(req.message.keep_alive() && !conn.closing);
     res.prepare_payload();
 
@@ -248,6 +252,42 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
                           {"remote", conn.remote},
                           {"client", conn.client}});
     co_return !wec && res.keep_alive();
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::stream_body(Connection& conn, Stream& stream, Request& req, const Response& res) {
+    http::response<http::empty_body> head{res.result(), res.version()};
+    for (const auto& field : res.base()) {
+        head.set(field.name_string(), field.value());
+    }
+    head.chunked(true);
+    head.keep_alive(false);
+    http::response_serializer<http::empty_body> serializer{head};
+    conn.lowest().expires_after(limits_.requestTimeout);
+    auto [hec, hn] = co_await http::async_write_header(stream, serializer, use_nothrow);
+    log::info("stream opened", {{"path", std::string(req.target.path())}, {"remote", conn.remote}});
+    if (hec) {
+        co_return;
+    }
+    bool open = true;
+    BodyWriter writer{
+        [&](std::string data) -> asio::awaitable<bool> {
+            if (!open || conn.closing) {
+                co_return false;
+            }
+            conn.lowest().expires_after(limits_.requestTimeout);
+            auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(data)), use_nothrow);
+            open = !ec;
+            co_return open && !conn.closing;
+        },
+        [&] { return !open || conn.closing; },
+    };
+    co_await req.stream(writer);
+    if (open) {
+        conn.lowest().expires_after(limits_.requestTimeout);
+        co_await asio::async_write(stream, http::make_chunk_last(), use_nothrow);
+    }
+    log::info("stream closed", {{"path", std::string(req.target.path())}, {"remote", conn.remote}});
 }
 
 template <class Stream>

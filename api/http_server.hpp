@@ -64,6 +64,9 @@ class HttpServer {
     template <class Stream>
     asio::awaitable<bool> serve_one(Connection& conn, Stream& stream, beast::flat_buffer& buffer);
     asio::awaitable<Response> dispatch(Request& req);
+    // Sends `res`'s header with chunked encoding, then what req.stream writes (Server-Sent Events).
+    template <class Stream>
+    asio::awaitable<void> stream_body(Connection& conn, Stream& stream, Request& req, const Response& res);
     template <class Stream>
     asio::awaitable<bool> answer_read_error(Connection& conn, Stream& stream, beast::error_code ec, unsigned version);
     template <class Stream>

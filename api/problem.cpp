@@ -28,7 +28,18 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::too_large:
         case ErrorCode::thumbprint_mismatch:
         case ErrorCode::unknown_service:
+        case ErrorCode::unknown_server:
+        case ErrorCode::no_servers:
             return http::status::unprocessable_entity;
+        case ErrorCode::unsupported_media_type:
+            return http::status::unsupported_media_type;
+        case ErrorCode::job_not_found:
+            return http::status::not_found;
+        case ErrorCode::job_not_retryable:
+        case ErrorCode::job_finished:
+        case ErrorCode::upload_expired:
+        case ErrorCode::idempotency_conflict:
+            return http::status::conflict;
         case ErrorCode::invalid_thumbprint:
             return http::status::bad_request;
         case ErrorCode::certificate_not_found:
@@ -40,6 +51,7 @@ http::status http_status(ErrorCode code) noexcept {
             return http::status::conflict;
         case ErrorCode::reload_failed:
         case ErrorCode::agent_unreachable:
+        case ErrorCode::agent_error:
             return http::status::bad_gateway;
         case ErrorCode::disk_full:
             return http::status::insufficient_storage;

@@ -2,6 +2,7 @@
 // A request as handlers see it: the message, its parsed target and the path's parameters.
 
 #include <boost/url/url.hpp>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -9,12 +10,23 @@
 
 namespace certdeploy::api {
 
+// A response body written over time (Server-Sent Events). `write` sends one chunk and answers false once
+// the client is gone or the server is shutting down: the producer returns then.
+struct BodyWriter {
+    std::function<asio::awaitable<bool>(std::string)> write;
+    std::function<bool()> closing;
+};
+using BodyProducer = std::function<asio::awaitable<void>(BodyWriter&)>;
+
 struct Request {
     HttpRequest message;
     boost::urls::url target;                    // origin-form, parsed once by the session
     std::map<std::string, std::string> params;  // "{thumbprint}" segments, percent-decoded
     std::string remote;                         // peer address, for the log
     std::string client;  // the verified client certificate's subject under mutual TLS, else empty
+    // Set by a handler whose 200 answer streams: the server sends the response's header with chunked
+    // encoding, then lets the producer write, then ends the body and closes the connection.
+    BodyProducer stream;
 };
 
 }  // namespace certdeploy::api

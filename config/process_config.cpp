@@ -117,6 +117,30 @@ const Schema<ServerConfig>& server_schema() {
             {{"agentTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 600",
               "deadline of each step (connect, handshake, request) with an agent", 10},
              [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 600, c.agentTimeout); }});
+        s.entries.push_back({{"maxParallelTargets", ValueType::integer, "an integer from 1 to 10000",
+                              "targets (servers) dispatched at once", 64},
+                             [](const json& v, ServerConfig& c) {
+                                 std::int64_t n = 0;
+                                 return decode_integer(v, 1, 10000, n) &&
+                                        (c.maxParallelTargets = static_cast<std::size_t>(n), true);
+                             }});
+        s.entries.push_back({{"maxAttempts", ValueType::integer, "an integer from 1 to 100",
+                              "attempts per target when its agent cannot be reached (refusals are never retried)", 4},
+                             [](const json& v, ServerConfig& c) {
+                                 std::int64_t n = 0;
+                                 return decode_integer(v, 1, 100, n) && (c.maxAttempts = static_cast<int>(n), true);
+                             }});
+        s.entries.push_back(
+            {{"retryDelaySeconds", ValueType::number, "a number of seconds from 0.01 to 3600",
+              "first backoff before trying an unreachable agent again; doubles per attempt, with jitter", 1},
+             [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.01, 3600, c.retryDelay); }});
+        s.entries.push_back({{"uploadRetentionHours", ValueType::integer, "an integer from 0 to 8760",
+                              "how long a finished job with failed targets keeps its encrypted upload for a retry", 24},
+                             [](const json& v, ServerConfig& c) {
+                                 std::int64_t n = 0;
+                                 return decode_integer(v, 0, 8760, n) &&
+                                        (c.uploadRetention = std::chrono::hours(n), true);
+                             }});
         return s;
     }();
     return schema;

@@ -3,6 +3,7 @@
 // a client, and an internal detail that only the log sees (OpenSSL's text, paths, errno strings).
 
 #include <boost/system/result.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -39,6 +40,15 @@ namespace certdeploy {
     X(permission_denied, "permission-denied", "Permission denied")                      \
     X(server_not_found, "server-not-found", "Server not found")                         \
     X(agent_unreachable, "agent-unreachable", "Agent unreachable")                      \
+    X(agent_error, "agent-error", "Unexpected answer from an agent")                    \
+    X(unsupported_media_type, "unsupported-media-type", "Unsupported media type")       \
+    X(unknown_server, "unknown-server", "Unknown server")                               \
+    X(no_servers, "no-servers", "No servers selected")                                  \
+    X(job_not_found, "job-not-found", "Job not found")                                  \
+    X(job_not_retryable, "job-not-retryable", "Nothing to retry")                       \
+    X(job_finished, "job-finished", "Job already finished")                             \
+    X(upload_expired, "upload-expired", "Upload no longer kept")                        \
+    X(idempotency_conflict, "idempotency-conflict", "Idempotency key reused")           \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {
@@ -49,6 +59,8 @@ enum class ErrorCode {
 
 // The stable string form, e.g. "invalid-config".
 std::string_view code_string(ErrorCode code) noexcept;
+// The code whose string form is `text` (an agent's answer, read back by the controller).
+std::optional<ErrorCode> code_from_string(std::string_view text) noexcept;
 // A short human title, e.g. "Invalid configuration".
 std::string_view code_title(ErrorCode code) noexcept;
 

@@ -3,6 +3,8 @@
 // (several controllers side by side). Rows are plain data; the service layer gives them meaning.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +26,114 @@ struct ServerRow {
     std::optional<std::string> agentVersion;
 };
 
+struct JobRow {
+    std::int64_t seq = 0;  // creation order
+    std::string id;
+    std::string kind;
+    std::string state;
+    std::string createdAt;
+    std::optional<std::string> finishedAt;
+    std::string thumbprint;
+    std::string certificateJson = "{}";
+    std::string optionsJson = "{}";
+    bool cancelRequested = false;
+    bool hasUpload = false;                   // the sealed upload is still kept
+    std::map<std::string, int> targetCounts;  // target state -> how many
+};
+
+struct TargetRow {
+    std::string server;
+    std::string agentUrl;
+    std::string state;
+    int attempts = 0;
+    std::optional<std::string> errorCode;
+    std::optional<std::string> errorMessage;
+    std::optional<std::string> startedAt;
+    std::optional<std::string> finishedAt;
+    std::optional<std::string> result;
+    std::optional<std::string> certStatus;
+};
+
+struct EventRow {
+    std::int64_t seq = 0;
+    std::string type;  // target | job | done
+    std::string data;  // JSON
+};
+
+// What the domain decides inside the store's transactions, so that a transition, the job's new state and
+// the events that report them commit together.
+struct JobRules {
+    // The job's state from its targets' counts (and whether a cancel was asked).
+    std::function<std::string(const std::map<std::string, int>& counts, bool cancel_requested)> job_state;
+    std::function<bool(const std::string& job_state)> is_final;
+    // Whether a final job's upload may still be needed (a retry of failed targets).
+    std::function<bool(const std::map<std::string, int>& counts)> keep_upload;
+    std::function<std::string(const JobRow&, const TargetRow&)> target_event;  // event data (JSON)
+    std::function<std::string(const JobRow&)> job_event;
+};
+
+struct NewJob {
+    JobRow job;
+    std::vector<TargetRow> targets;
+    std::string sealedUpload;                                        // empty: none (enable, remove)
+    std::optional<std::pair<std::string, std::string>> idempotency;  // key, fingerprint
+};
+
+struct CreateOutcome {
+    enum class Kind { created, replayed, conflict } kind = Kind::created;
+    std::string jobId;  // the new job, or the one the key first made
+};
+
+// One target's transition: applied only when the target is in one of `from`.
+struct TargetChange {
+    std::string jobId;
+    std::string server;
+    std::vector<std::string> from;
+    std::string to;
+    std::string at;
+    bool startAttempt = false;  // attempts + 1, startedAt = at, error cleared
+    bool finished = false;      // finishedAt = at
+    std::optional<std::string> errorCode;
+    std::optional<std::string> errorMessage;
+    std::optional<std::string> result;
+    std::optional<std::string> certStatus;
+};
+
+// A target to run: the dispatcher's unit of work.
+struct TargetRef {
+    std::string jobId;
+    std::string server;
+    std::string agentUrl;
+    int attempts = 0;
+};
+
+struct JobFilter {
+    std::optional<std::string> state;
+    std::optional<std::string> server;
+    std::optional<std::string> thumbprint;
+    std::int64_t beforeSeq = 0;  // 0: from the newest
+    std::size_t limit = 100;
+};
+
+struct InventoryRow {
+    std::string server;
+    std::string thumbprint;
+    std::string certificateJson;
+    std::string status;
+    std::string notAfter;
+    std::string seenAt;
+};
+
+struct InventoryFilter {
+    std::optional<std::string> status;
+    std::optional<std::string> server;
+    std::optional<std::string> domain;
+    std::optional<std::string> notAfterBefore;  // RFC 3339: expiring before
+    std::optional<std::string> thumbprint;
+    std::string afterThumbprint;
+    std::size_t limit = 100;  // thumbprints
+};
+
 class ControllerStore {
   public:
     virtual ~ControllerStore() = default;
@@ -37,6 +147,39 @@ class ControllerStore {
     virtual StoreResult<void> record_contact(const std::string& name, bool reachable,
                                              const std::optional<std::string>& agent_version,
                                              const std::string& at) = 0;
+
+    // Jobs. Every method that changes a job appends its events in the same transaction.
+    virtual StoreResult<CreateOutcome> create_job(const NewJob& job, const JobRules& rules) = 0;
+    virtual StoreResult<std::optional<JobRow>> get_job(const std::string& id) = 0;
+    virtual StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) = 0;
+    virtual StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
+    virtual StoreResult<std::optional<std::string>> sealed_upload(const std::string& id) = 0;
+    // False when the target was not in one of change.from (then nothing changed).
+    virtual StoreResult<bool> change_target(const TargetChange& change, const JobRules& rules) = 0;
+    // Moves every target of the job in `from` to `to` (cancel: pending -> cancelled; retry: failed ->
+    // pending, error cleared). Returns how many moved.
+    virtual StoreResult<int> change_job_targets(const std::string& id, const std::string& from, const std::string& to,
+                                                bool request_cancel, const std::string& at, const JobRules& rules) = 0;
+    // Targets of unfinished jobs to run, in creation order; at start, `running` ones (the controller died
+    // while they ran) become `pending` first.
+    virtual StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id,
+                                                                 bool reset_running, const std::string& at,
+                                                                 const JobRules& rules) = 0;
+    // Deletes the sealed uploads of final jobs that finished before `finished_before`. Returns how many.
+    virtual StoreResult<int> drop_uploads(const std::string& finished_before) = 0;
+    virtual StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,
+                                                            std::size_t limit) = 0;
+    // Idempotency-Key records outside job creation (retry, cancel): the key's fingerprint and job, if known.
+    virtual StoreResult<std::optional<std::pair<std::string, std::string>>> find_key(const std::string& key) = 0;
+    virtual StoreResult<void> remember_key(const std::string& key, const std::string& fingerprint,
+                                           const std::string& job_id, const std::string& at) = 0;
+
+    // Inventory: what each agent holds, as last seen.
+    virtual StoreResult<void> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows) = 0;
+    virtual StoreResult<void> put_inventory(const InventoryRow& row) = 0;
+    virtual StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) = 0;
+    // Rows of at most filter.limit thumbprints, ordered by thumbprint then server.
+    virtual StoreResult<std::vector<InventoryRow>> list_inventory(const InventoryFilter& filter) = 0;
 };
 
 // Opens (creating and migrating) DATA_DIR/controller.db.

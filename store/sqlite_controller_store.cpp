@@ -1,8 +1,6 @@
 // ControllerStore on SQLite. The SQL sits in named constants beside the code that runs it.
 
-#include <mutex>
-
-#include "store/controller_store.hpp"
+#include "store/sqlite_controller_store.hpp"
 
 namespace certdeploy::store {
 namespace {
@@ -43,102 +41,111 @@ ServerRow read_server(const Statement& s) {
     return row;
 }
 
-class SqliteControllerStore final : public ControllerStore {
-  public:
-    explicit SqliteControllerStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+}  // namespace
 
-    StoreResult<bool> upsert_server(const ServerRow& row) override {
-        std::lock_guard lock(mutex_);  // the existence check and the write happen as one
-        auto exists = db_->prepare(kServerExists);
-        if (!exists) {
-            return exists.error();
-        }
-        exists->bind(1, row.name);
-        auto found = exists->step();
-        if (!found) {
-            return found.error();
-        }
-        auto s = db_->prepare(kUpsertServer);
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, row.name).bind(2, row.agentUrl).bind(3, row.labelsJson).bind(4, row.updatedAt);
-        if (auto done = s->run(); !done) {
-            return done.error();
-        }
-        return StoreResult<bool>(boost::system::in_place_value, !*found);
+StoreResult<bool> SqliteControllerStore::upsert_server(const ServerRow& row) {
+    std::lock_guard lock(mutex_);  // the existence check and the write happen as one
+    auto exists = db_->prepare(kServerExists);
+    if (!exists) {
+        return exists.error();
     }
+    exists->bind(1, row.name);
+    auto found = exists->step();
+    if (!found) {
+        return found.error();
+    }
+    auto s = db_->prepare(kUpsertServer);
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, row.name).bind(2, row.agentUrl).bind(3, row.labelsJson).bind(4, row.updatedAt);
+    if (auto done = s->run(); !done) {
+        return done.error();
+    }
+    return StoreResult<bool>(boost::system::in_place_value, !*found);
+}
 
-    StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override {
-        std::lock_guard lock(mutex_);
-        auto s = db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1");
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, name);
+StoreResult<std::optional<ServerRow>> SqliteControllerStore::get_server(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, name);
+    auto step = s->step();
+    if (!step) {
+        return step.error();
+    }
+    return *step ? std::optional<ServerRow>(read_server(*s)) : std::optional<ServerRow>();
+}
+
+StoreResult<std::vector<ServerRow>> SqliteControllerStore::list_servers(const std::string& after, std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    auto s =
+        db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name > ?1 ORDER BY name LIMIT ?2");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ServerRow> rows;
+    for (;;) {
         auto step = s->step();
         if (!step) {
             return step.error();
         }
-        return *step ? std::optional<ServerRow>(read_server(*s)) : std::optional<ServerRow>();
+        if (!*step) {
+            return rows;
+        }
+        rows.push_back(read_server(*s));
     }
+}
 
-    StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) override {
-        std::lock_guard lock(mutex_);
-        auto s = db_->prepare("SELECT " + std::string(kServerColumns) +
-                              " FROM servers WHERE name > ?1 ORDER BY name LIMIT ?2");
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, after).bind(2, static_cast<std::int64_t>(limit));
-        std::vector<ServerRow> rows;
-        for (;;) {
-            auto step = s->step();
-            if (!step) {
-                return step.error();
-            }
-            if (!*step) {
-                return rows;
-            }
-            rows.push_back(read_server(*s));
-        }
+StoreResult<bool> SqliteControllerStore::delete_server(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    if (auto begun = tx.begin(); !begun) {
+        return begun.error();
     }
-
-    StoreResult<bool> delete_server(const std::string& name) override {
-        std::lock_guard lock(mutex_);
-        auto s = db_->prepare(kDeleteServer);
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, name);
-        if (auto done = s->run(); !done) {
-            return done.error();
-        }
-        return StoreResult<bool>(boost::system::in_place_value, sqlite3_changes(db_->handle()) > 0);
+    auto s = db_->prepare(kDeleteServer);
+    if (!s) {
+        return s.error();
     }
-
-    StoreResult<void> record_contact(const std::string& name, bool reachable,
-                                     const std::optional<std::string>& agent_version, const std::string& at) override {
-        std::lock_guard lock(mutex_);
-        auto s = db_->prepare(kRecordContact);
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, name).bind(2, static_cast<std::int64_t>(reachable ? 1 : 0)).bind(4, at);
-        if (agent_version) {
-            s->bind(3, *agent_version);
-        } else {
-            s->bind_null(3);
-        }
-        return s->run();
+    s->bind(1, name);
+    if (auto done = s->run(); !done) {
+        return done.error();
     }
+    const bool deleted = sqlite3_changes(db_->handle()) > 0;
+    // What the inventory said of it goes with it; its jobs' targets stay, as history.
+    auto inventory = db_->prepare("DELETE FROM inventory WHERE server = ?1");
+    if (!inventory) {
+        return inventory.error();
+    }
+    inventory->bind(1, name);
+    if (auto done = inventory->run(); !done) {
+        return done.error();
+    }
+    if (auto committed = tx.commit(); !committed) {
+        return committed.error();
+    }
+    return StoreResult<bool>(boost::system::in_place_value, deleted);
+}
 
-  private:
-    std::mutex mutex_;  // one connection; statements and sqlite3_changes() must not interleave
-    std::unique_ptr<SqliteDatabase> db_;
-};
-
-}  // namespace
+StoreResult<void> SqliteControllerStore::record_contact(const std::string& name, bool reachable,
+                                                        const std::optional<std::string>& agent_version,
+                                                        const std::string& at) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare(kRecordContact);
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, name).bind(2, static_cast<std::int64_t>(reachable ? 1 : 0)).bind(4, at);
+    if (agent_version) {
+        s->bind(3, *agent_version);
+    } else {
+        s->bind_null(3);
+    }
+    return s->run();
+}
 
 StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir) {
     std::error_code ec;

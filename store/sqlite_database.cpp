@@ -50,6 +50,25 @@ Statement& Statement::bind_null(int index) {
     return *this;
 }
 
+Statement& Statement::bind_optional(int index, const std::optional<std::string>& text) {
+    return text ? bind(index, std::string_view(*text)) : bind_null(index);
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+
+std::optional<std::string> Statement::optional_text(int column) const {
+    return is_null(column) ? std::nullopt : std::optional<std::string>(text(column));
+}
+
+std::string Statement::blob(int column) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
 StoreResult<bool> Statement::step() {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) {
@@ -136,6 +155,26 @@ StoreResult<void> SqliteDatabase::exec(const std::string& sql) {
 StoreError SqliteDatabase::error(const std::string& what) const {
     const int code = db_ != nullptr ? sqlite3_extended_errcode(db_) : SQLITE_CANTOPEN;
     return StoreError{errno_for(code), what + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory")};
+}
+
+Transaction::~Transaction() {
+    if (open_) {
+        db_.exec("ROLLBACK");
+    }
+}
+
+StoreResult<void> Transaction::begin() {
+    auto begun = db_.exec("BEGIN IMMEDIATE");
+    open_ = static_cast<bool>(begun);
+    return begun;
+}
+
+StoreResult<void> Transaction::commit() {
+    auto committed = db_.exec("COMMIT");
+    if (committed) {
+        open_ = false;
+    }
+    return committed;
 }
 
 StoreResult<void> SqliteDatabase::migrate(const std::vector<Migration>& migrations) {

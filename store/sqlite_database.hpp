@@ -39,6 +39,8 @@ class Statement {
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, std::int64_t value);
     Statement& bind_null(int index);
+    Statement& bind_optional(int index, const std::optional<std::string>& text);  // NULL when empty
+    Statement& bind_blob(int index, std::string_view bytes);
     // True while a row is available; false once done. Errors become StoreError.
     StoreResult<bool> step();
     StoreResult<void> run();  // steps to the end
@@ -46,6 +48,8 @@ class Statement {
     std::string text(int column) const;
     std::int64_t integer(int column) const;
     bool is_null(int column) const;
+    std::optional<std::string> optional_text(int column) const;
+    std::string blob(int column) const;
 
   private:
     SqliteDatabase* db_;
@@ -73,6 +77,22 @@ class SqliteDatabase {
     StoreResult<void> migrate(const std::vector<Migration>& migrations);
     sqlite3* db_;
     int schema_version_ = 0;
+};
+
+// BEGIN IMMEDIATE at construction; ROLLBACK at destruction unless commit() succeeded. IMMEDIATE takes the
+// write lock at once, so a transaction never fails half-way for another writer.
+class Transaction {
+  public:
+    explicit Transaction(SqliteDatabase& db) : db_(db) {}
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction();
+    StoreResult<void> begin();
+    StoreResult<void> commit();
+
+  private:
+    SqliteDatabase& db_;
+    bool open_ = false;
 };
 
 // The numbered migrations of the controller's schema (store/migrations/*.sql, embedded at build time).

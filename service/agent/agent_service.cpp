@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "certdeploy/version.hpp"
-#include "service/agent/thumbprint.hpp"
+#include "service/pki/thumbprint.hpp"
 #include "service/fs/storage_error.hpp"
 #include "service/json_result.hpp"
 #include "service/log.hpp"
@@ -160,7 +160,7 @@ nlohmann::json AgentService::describe(const Entry& entry, pki::Status status) co
 }
 
 Result<std::string> AgentService::existing(std::string_view thumbprint) const {
-    auto normalized = normalize_thumbprint(thumbprint);
+    auto normalized = pki::normalize_thumbprint(thumbprint);
     if (!normalized) {
         return invalid_thumbprint();
     }
@@ -173,7 +173,7 @@ Result<std::string> AgentService::existing(std::string_view thumbprint) const {
 Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::string_view file_bytes,
                                              const Secret* password, bool exportable,
                                              const std::string& friendly_name) {
-    auto expected = normalize_thumbprint(thumbprint);
+    auto expected = pki::normalize_thumbprint(thumbprint);
     if (!expected) {
         return invalid_thumbprint();
     }

@@ -3,11 +3,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
+#include "api/agent_link.hpp"
 #include "api/agent_prober.hpp"
 #include "api/controller_routes.hpp"
+#include "api/job_dispatcher.hpp"
 #include "api/tls_context.hpp"
 #include "service/cli/commands.hpp"
 #include "service/cli/http_process.hpp"
+#include "service/controller/job_service.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/log.hpp"
 #include "store/controller_store.hpp"
@@ -42,12 +45,26 @@ int run_server(const config::ServerConfig& cfg) {
         agent_tls = std::move(*tls);
     }
     log::init("server", cfg.logLevel);
-    auto store = store::open_sqlite_controller_store(cfg.dataDir);
-    if (!store) {
-        log::error("cannot open the database", {{"dataDir", cfg.dataDir.string()}, {"detail", store.error().what}});
+    auto opened = store::open_sqlite_controller_store(cfg.dataDir);
+    if (!opened) {
+        log::error("cannot open the database", {{"dataDir", cfg.dataDir.string()}, {"detail", opened.error().what}});
         return 1;
     }
-    controller::ServerRegistry servers(std::shared_ptr<store::ControllerStore>(std::move(*store)));
+    std::shared_ptr<store::ControllerStore> store(std::move(*opened));
+    auto vault = controller::UploadVault::open(cfg.dataDir);
+    auto pki = pki::PkiContext::create();
+    if (!vault || !pki) {
+        const auto& error = !vault ? vault.error() : pki.error();
+        log::error("cannot start", {{"message", error.message}, {"detail", error.detail}});
+        return 1;
+    }
+    auto trust = pki::TrustStore::create(*pki, {});
+    if (!trust) {
+        log::error("cannot start", {{"message", trust.error().message}});
+        return 1;
+    }
+    controller::ServerRegistry servers(store);
+    controller::JobService jobs(store, std::move(*vault), *pki, *trust, cfg.uploadRetention);
     for (const auto& [name, spec] : configured) {
         if (auto put = servers.put(name, spec); !put) {
             log::error("cannot register a configured server",
@@ -55,21 +72,42 @@ int run_server(const config::ServerConfig& cfg) {
             return 1;
         }
     }
-    // Without the agents' TLS material the controller cannot talk to agents: servers stay "reachable": null.
+    // Store work (fsync) never runs on an I/O thread: the HTTP handlers, the prober and the dispatcher
+    // all send it here. Declared before the link, so it outlives every coroutine that uses it.
+    boost::asio::thread_pool blocking(2);
+    std::unique_ptr<api::AgentLink> link;
     std::unique_ptr<api::AgentProber> prober;
+    std::unique_ptr<api::JobDispatcher> dispatcher;
     if (agent_tls) {
-        prober = std::make_unique<api::AgentProber>(agent_tls, servers, cfg.probeInterval, cfg.agentTimeout);
+        link = std::make_unique<api::AgentLink>(agent_tls, cfg.agentTimeout);
+        prober = std::make_unique<api::AgentProber>(*link, servers, blocking, cfg.probeInterval);
+        dispatcher = std::make_unique<api::JobDispatcher>(
+            *link, jobs, blocking,
+            api::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay, std::chrono::seconds(60)});
         prober->start();
+        dispatcher->start();
+        link->start();
     } else {
         log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");
     }
-    boost::asio::thread_pool blocking(2);  // SQLite writes (fsync) never run on the I/O threads
-    const int status = run_http_process(
-        "server", cfg.http, [&](api::Router& router) { api::add_controller_routes(router, servers, blocking); });
-    if (prober) {
-        prober->stop();
+    const int status = run_http_process("server", cfg.http, [&](api::Router& router) {
+        api::add_controller_routes(router, servers, blocking);
+        api::add_fleet_routes(router, servers, link.get(), blocking);
+        if (dispatcher) {
+            api::add_job_routes(router, jobs, *dispatcher, blocking);
+        }
+    });
+    // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
+    // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
+    // dispatcher (its timer belongs to the context) and then the context, which destroys the suspended
+    // coroutines without resuming them.
+    if (link) {
+        link->stop();
     }
     blocking.join();
+    dispatcher.reset();
+    prober.reset();
+    link.reset();
     return status;
 }
 

@@ -3,17 +3,13 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 
-#include "service/fs/storage_error.hpp"
+#include "service/controller/store_errors.hpp"
 #include "service/json_result.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/dev_pki.hpp"
 
 namespace certdeploy::controller {
 namespace {
-
-Error from_store(const store::StoreError& error) {
-    return fs::storage_error(error.err, error.what);
-}
 
 Error invalid(const std::string& message) {
     return make_error(ErrorCode::invalid_request, message);
@@ -165,6 +161,65 @@ Result<void> ServerRegistry::record_contact(const std::string& name, bool reacha
         return from_store(done.error());
     }
     return {};
+}
+
+Result<void> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates) {
+    const std::string at = pki::rfc3339(std::chrono::system_clock::now());
+    std::vector<store::InventoryRow> rows;
+    for (const auto& cert : certificates) {
+        if (cert.is_object() && cert.contains("thumbprint") && cert["thumbprint"].is_string()) {
+            rows.push_back({name, cert["thumbprint"].get<std::string>(), cert.dump(), cert.value("status", ""),
+                            cert.value("notAfter", ""), at});
+        }
+    }
+    if (auto done = store_->replace_inventory(name, rows); !done) {
+        return from_store(done.error());
+    }
+    return {};
+}
+
+Result<nlohmann::json> ServerRegistry::inventory(const store::InventoryFilter& filter) const {
+    auto rows = store_->list_inventory(filter);
+    if (!rows) {
+        return from_store(rows.error());
+    }
+    nlohmann::json certificates = nlohmann::json::array();
+    std::size_t thumbprints = 0;
+    for (const auto& row : *rows) {
+        if (certificates.empty() || certificates.back()["thumbprint"] != row.thumbprint) {
+            auto described = nlohmann::json::parse(row.certificateJson, nullptr, false);
+            nlohmann::json entry{{"thumbprint", row.thumbprint}, {"notAfter", row.notAfter}};
+            if (described.is_object()) {
+                for (const char* key : {"subject", "issuer", "certificateDomains", "notBefore", "friendlyName"}) {
+                    if (described.contains(key)) {
+                        entry[key] = described[key];
+                    }
+                }
+            }
+            entry["servers"] = nlohmann::json::array();
+            certificates.push_back(std::move(entry));
+            ++thumbprints;
+        }
+        auto described = nlohmann::json::parse(row.certificateJson, nullptr, false);
+        nlohmann::json services =
+            described.is_object() && described.contains("services") ? described["services"] : nlohmann::json::array();
+        certificates.back()["servers"].push_back(
+            {{"server", row.server}, {"status", row.status}, {"services", services}, {"seenAt", row.seenAt}});
+    }
+    nlohmann::json next = thumbprints == filter.limit && !certificates.empty() ? certificates.back()["thumbprint"]
+                                                                               : nlohmann::json(nullptr);
+    return json_result({{"certificates", std::move(certificates)}, {"next", next}});
+}
+
+Result<std::string> ServerRegistry::agent_url(const std::string& name) const {
+    auto row = store_->get_server(name);
+    if (!row) {
+        return from_store(row.error());
+    }
+    if (!*row) {
+        return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
+    }
+    return (*row)->agentUrl;
 }
 
 }  // namespace certdeploy::controller

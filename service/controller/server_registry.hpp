@@ -43,6 +43,13 @@ class ServerRegistry {
     Result<std::vector<std::pair<std::string, std::string>>> agents() const;
     // What a probe learned: reachable (with the agent's version), or not (lastContact stays the last success).
     Result<void> record_contact(const std::string& name, bool reachable, const std::optional<std::string>& version);
+    // What the agent said it holds (its GET /agent/v1/certificates), as the fleet's inventory for `name`.
+    Result<void> replace_inventory(const std::string& name, const nlohmann::json& certificates);
+    // The fleet's inventory: {"certificates": [{thumbprint, subject, certificateDomains, notAfter, servers:
+    // [{server, status, seenAt}]}], "next"}, ordered by thumbprint.
+    Result<nlohmann::json> inventory(const store::InventoryFilter& filter) const;
+    // The agent URL of a registered server; server-not-found otherwise.
+    Result<std::string> agent_url(const std::string& name) const;
 
     static constexpr std::size_t kDefaultPageSize = 100;
     static constexpr std::size_t kMaxPageSize = 1000;

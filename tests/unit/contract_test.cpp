@@ -14,8 +14,8 @@ TEST_CASE("every problem code is in openapi.yaml, and every code there exists") 
 #define CERTDEPLOY_CODE(name, str, title) codes.emplace_back(str);
     CERTDEPLOY_ERROR_CODES(CERTDEPLOY_CODE)
 #undef CERTDEPLOY_CODE
-    // The Problem schema's code enum: the lines "            - some-code" after "code:".
-    const auto start = spec.find("        code:\n");
+    // The Problem schema's code enum: the lines "            - some-code" after its "code:".
+    const auto start = spec.find("        code:\n", spec.find("\n    Problem:\n"));
     REQUIRE(start != std::string::npos);
     const auto end = spec.find("        instance:", start);
     const std::string block = spec.substr(start, end - start);

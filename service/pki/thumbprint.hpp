@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace certdeploy::agent {
+namespace certdeploy::pki {
 
 // "ab:cd 12..." -> "ABCD12...", or nothing unless 40 hex digits remain.
 std::optional<std::string> normalize_thumbprint(std::string_view text);
 
-}  // namespace certdeploy::agent
+}  // namespace certdeploy::pki

@@ -1,8 +1,8 @@
-#include "service/agent/thumbprint.hpp"
+#include "service/pki/thumbprint.hpp"
 
 #include <cctype>
 
-namespace certdeploy::agent {
+namespace certdeploy::pki {
 
 std::optional<std::string> normalize_thumbprint(std::string_view text) {
     std::string out;
@@ -22,4 +22,4 @@ std::optional<std::string> normalize_thumbprint(std::string_view text) {
     return out;
 }
 
-}  // namespace certdeploy::agent
+}  // namespace certdeploy::pki

@@ -1,0 +1,44 @@
+#pragma once
+// Where the controller talks to its agents: one io_context on a thread of its own, with the pooled
+// mutual-TLS AgentClient. The prober, the job dispatcher and the API's per-server views all use it, so
+// connections to an agent are shared, and nothing an agent does (hang, refuse, trickle) ever holds a thread
+// that serves the controller's own HTTP clients.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "api/agent_client.hpp"
+
+namespace certdeploy::api {
+
+class AgentLink {
+  public:
+    AgentLink(std::shared_ptr<asio::ssl::context> tls, std::chrono::milliseconds timeout);
+    ~AgentLink();
+    AgentLink(const AgentLink&) = delete;
+    AgentLink& operator=(const AgentLink&) = delete;
+
+    void start();
+    // Stops the context and joins its thread; coroutines still suspended on it are destroyed with it.
+    void stop();
+
+    asio::io_context& context() { return ioc_; }
+    AgentClient& client() { return *client_; }
+
+    // From a coroutine on any executor: the request runs on the link's context, and the caller resumes on
+    // its own executor with the answer.
+    asio::awaitable<Result<AgentClient::Reply>> call(std::string agent_url, http::verb method, std::string target,
+                                                     std::string body = {});
+
+  private:
+    asio::io_context ioc_;  // first: destroyed last
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::shared_ptr<AgentClient> client_;
+    std::thread thread_;
+};
+
+}  // namespace certdeploy::api

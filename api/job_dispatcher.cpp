@@ -1,0 +1,271 @@
+#include "api/job_dispatcher.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "api/agent_reply.hpp"
+#include "api/blocking.hpp"
+#include "service/codec/base64.hpp"
+#include "service/log.hpp"
+
+namespace certdeploy::api {
+namespace {
+
+using controller::TargetOutcome;
+using nlohmann::json;
+
+TargetOutcome refused(Error error) {
+    TargetOutcome outcome;
+    outcome.error = std::move(error);
+    return outcome;
+}
+
+TargetOutcome succeeded(std::string result, std::optional<json> certificate) {
+    TargetOutcome outcome;
+    outcome.succeeded = true;
+    outcome.result = std::move(result);
+    outcome.certificate = std::move(certificate);
+    return outcome;
+}
+
+void log_failure(const char* what, const store::TargetRef& target, const Error& error) {
+    log::error(what, {{"job", target.jobId}, {"server", target.server}, {"message", error.message}});
+}
+
+}  // namespace
+
+JobDispatcher::JobDispatcher(AgentLink& link, controller::JobService& jobs, asio::thread_pool& pool,
+                             DispatchOptions options)
+    : link_(link),
+      jobs_(jobs),
+      pool_(pool),
+      options_(options),
+      wake_(link.context(), asio::steady_timer::time_point::max()),
+      random_(std::random_device{}()) {}
+
+void JobDispatcher::start() {
+    for (std::size_t i = 0; i < options_.maxParallel; ++i) {
+        asio::co_spawn(link_.context(), worker(), asio::detached);
+    }
+    asio::co_spawn(link_.context(), resume(), asio::detached);
+    asio::co_spawn(link_.context(), sweep_uploads(), asio::detached);
+}
+
+void JobDispatcher::submit(const std::string& job_id) {
+    asio::co_spawn(link_.context(), queue_job(job_id), asio::detached);
+}
+
+asio::awaitable<void> JobDispatcher::resume() {
+    auto targets = co_await run_blocking(pool_, [this] { return jobs_.runnable(std::nullopt, true); });
+    if (!targets) {
+        log::error("cannot resume unfinished jobs", {{"message", targets.error().message}});
+        co_return;
+    }
+    if (!targets->empty()) {
+        log::info("resuming unfinished jobs", {{"targets", targets->size()}});
+    }
+    for (auto& target : *targets) {
+        enqueue(std::move(target));
+    }
+}
+
+asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
+    auto targets = co_await run_blocking(pool_, [&] { return jobs_.runnable(job_id, false); });
+    if (!targets) {
+        log::error("cannot queue a job", {{"job", job_id}, {"message", targets.error().message}});
+        co_return;
+    }
+    for (auto& target : *targets) {
+        enqueue(std::move(target));
+    }
+}
+
+void JobDispatcher::enqueue(store::TargetRef target) {
+    if (!queued_.emplace(target.jobId, target.server).second) {
+        return;
+    }
+    queue_.push_back(std::move(target));
+    wake_.cancel();  // every sleeping worker wakes; those that find the queue empty sleep again
+}
+
+asio::awaitable<void> JobDispatcher::worker() {
+    for (;;) {
+        while (queue_.empty()) {
+            co_await wake_.async_wait(use_nothrow);
+        }
+        auto target = std::move(queue_.front());
+        queue_.pop_front();
+        queued_.erase({target.jobId, target.server});
+        co_await run_target(std::move(target));
+    }
+}
+
+asio::awaitable<void> JobDispatcher::sweep_uploads() {
+    asio::steady_timer timer(link_.context());
+    for (;;) {
+        auto dropped = co_await run_blocking(pool_, [this] { return jobs_.drop_expired_uploads(); });
+        if (dropped && *dropped > 0) {
+            log::info("uploads of finished jobs deleted", {{"jobs", *dropped}});
+        }
+        timer.expires_after(std::chrono::minutes(10));
+        co_await timer.async_wait(use_nothrow);
+    }
+}
+
+std::chrono::milliseconds JobDispatcher::backoff(int attempts) {
+    // Exponential, capped, with "equal jitter": half the delay fixed, half random, so that targets failing
+    // together (one network cut) do not all come back at the same instant.
+    auto delay = options_.retryDelay;
+    for (int i = 1; i < attempts && delay < options_.maxRetryDelay; ++i) {
+        delay *= 2;
+    }
+    delay = std::min(delay, options_.maxRetryDelay);
+    std::uniform_int_distribution<long long> jitter(0, std::max<long long>(delay.count() / 2, 0));
+    return std::chrono::milliseconds(delay.count() / 2 + jitter(random_));
+}
+
+asio::awaitable<void> JobDispatcher::requeue_after(store::TargetRef target, std::chrono::milliseconds delay) {
+    asio::steady_timer timer(link_.context());
+    timer.expires_after(delay);
+    co_await timer.async_wait(use_nothrow);
+    enqueue(std::move(target));
+}
+
+asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
+    auto started = co_await run_blocking(pool_, [&] { return jobs_.start_target(target); });
+    if (!started) {
+        log_failure("cannot start a target", target, started.error());
+        co_return;
+    }
+    if (!*started) {
+        co_return;  // cancelled, or already taken
+    }
+    target.attempts += 1;
+    auto work = co_await run_blocking(pool_, [&] { return jobs_.work(target.jobId); });
+    // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
+    Result<TargetOutcome> outcome = make_error(ErrorCode::internal, std::string());
+    if (work) {
+        outcome = co_await attempt(*work, target);
+    } else {
+        outcome = work.error();
+    }
+    if (!outcome && outcome.error().code == ErrorCode::agent_unreachable && target.attempts < options_.maxAttempts) {
+        const auto delay = backoff(target.attempts);
+        log::info("agent unreachable, will try again", {{"job", target.jobId},
+                                                        {"server", target.server},
+                                                        {"attempts", target.attempts},
+                                                        {"delayMs", delay.count()}});
+        auto deferred = co_await run_blocking(pool_, [&] { return jobs_.defer_target(target, outcome.error()); });
+        if (!deferred) {
+            log_failure("cannot defer a target", target, deferred.error());
+            co_return;
+        }
+        asio::co_spawn(link_.context(), requeue_after(target, delay), asio::detached);
+        co_return;
+    }
+    TargetOutcome final;
+    if (outcome) {
+        final = std::move(*outcome);
+    } else {
+        final = refused(outcome.error());
+    }
+    std::string thumbprint;
+    std::string kind;
+    if (work) {
+        thumbprint = work->thumbprint;
+        kind = work->kind;
+    }
+    auto finished = co_await run_blocking(pool_, [&] { return jobs_.finish_target(target, thumbprint, kind, final); });
+    if (!finished) {
+        log_failure("cannot record a target's outcome", target, finished.error());
+    }
+    std::string code;
+    if (final.error) {
+        code = code_string(final.error->code);
+    }
+    log::info("target finished",
+              {{"job", target.jobId}, {"server", target.server}, {"succeeded", final.succeeded}, {"code", code}});
+}
+
+asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
+                                                              const store::TargetRef& target) {
+    AgentClient& agent = link_.client();
+    const std::string path = "/agent/v1/certificates/" + work.thumbprint;
+    json services = json::array();
+    if (work.options.is_object() && work.options.contains("services")) {
+        services = work.options["services"];
+    }
+
+    if (work.kind == "remove") {
+        auto reply = co_await agent.request(target.agentUrl, http::verb::delete_, path);
+        if (!reply) {
+            co_return reply.error();
+        }
+        if (reply->status == 204) {
+            co_return succeeded(std::string("removed"), std::nullopt);
+        }
+        auto refusal = agent_refusal(target.server, *reply);
+        // Sent again after a restart, or removed by hand meanwhile: the goal is reached.
+        if (refusal.code == ErrorCode::certificate_not_found) {
+            co_return succeeded(std::string("alreadyRemoved"), std::nullopt);
+        }
+        co_return refused(std::move(refusal));
+    }
+
+    std::string result("enabled");
+    std::optional<json> certificate;
+    if (work.kind == "import") {
+        if (!work.sealedUpload) {
+            co_return refused(make_error(ErrorCode::upload_expired, std::string("the upload is no longer kept")));
+        }
+        auto upload = jobs_.open_upload(target.jobId, *work.sealedUpload);
+        if (!upload) {
+            co_return refused(upload.error());
+        }
+        json body{{"fileData", codec::base64_encode(upload->file)},
+                  {"privateKeyExportable", work.options.value("privateKeyExportable", false)},
+                  {"friendlyName", work.options.value("friendlyName", std::string())}};
+        if (upload->password) {
+            body["password"] = std::string(upload->password->reveal());
+        }
+        std::string text = body.dump();
+        wipe(body["fileData"].get_ref<std::string&>());
+        if (upload->password) {
+            wipe(body["password"].get_ref<std::string&>());
+        }
+        auto reply = co_await agent.request(target.agentUrl, http::verb::put, path, std::move(text));
+        if (!reply) {
+            co_return reply.error();
+        }
+        if (reply->status != 200 && reply->status != 201) {
+            co_return refused(agent_refusal(target.server, *reply));
+        }
+        auto installed = agent_json(target.server, *reply);
+        if (!installed) {
+            co_return refused(installed.error());
+        }
+        result = installed->value("result", std::string("installed"));
+        certificate = installed->value("certificate", json::object());
+    }
+    if (work.kind == "enable" || !services.empty()) {
+        // (Built before the co_await: GCC 12 cannot keep a braced temporary with literals across one.)
+        std::string body = json{{"services", services}}.dump();
+        std::string enable_path = path + "/enable";
+        auto reply = co_await agent.request(target.agentUrl, http::verb::post, enable_path, std::move(body));
+        if (!reply) {
+            co_return reply.error();
+        }
+        if (reply->status != 200) {
+            co_return refused(agent_refusal(target.server, *reply));
+        }
+        auto enabled = agent_json(target.server, *reply);
+        if (!enabled) {
+            co_return refused(enabled.error());
+        }
+        certificate = *enabled;
+    }
+    co_return succeeded(result, certificate);
+}
+
+}  // namespace certdeploy::api

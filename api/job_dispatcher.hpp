@@ -1,0 +1,65 @@
+#pragma once
+// Runs jobs' targets against the agents: every pending target, in parallel up to a cap, each attempt
+// bounded by the agent client's deadlines. A transport failure (agent unreachable) is tried again after an
+// exponential backoff with jitter, up to a number of attempts; an agent's refusal (wrong password, in use...)
+// fails the target at once. A target waiting for its backoff holds no slot, so one dead agent never delays
+// another. Every transition goes through JobService (persisted, with its event) before the next step.
+//
+// Everything here runs on the AgentLink's single thread; store work goes to `pool`.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <deque>
+#include <random>
+#include <set>
+#include <string>
+
+#include "api/agent_link.hpp"
+#include "service/controller/job_service.hpp"
+
+namespace certdeploy::api {
+
+struct DispatchOptions {
+    std::size_t maxParallel = 64;                // targets in flight at once
+    int maxAttempts = 4;                         // per target, for transport failures
+    std::chrono::milliseconds retryDelay{1000};  // first backoff; doubles each attempt
+    std::chrono::milliseconds maxRetryDelay{60'000};
+};
+
+class JobDispatcher {
+  public:
+    JobDispatcher(AgentLink& link, controller::JobService& jobs, asio::thread_pool& pool, DispatchOptions options);
+    JobDispatcher(const JobDispatcher&) = delete;
+    JobDispatcher& operator=(const JobDispatcher&) = delete;
+
+    // Resumes every unfinished job (targets that were running when the controller stopped are sent again),
+    // then waits for work. Runs until the link stops.
+    void start();
+    // Thread-safe: a job was created or retried; its pending targets are queued.
+    void submit(const std::string& job_id);
+
+  private:
+    asio::awaitable<void> resume();
+    asio::awaitable<void> queue_job(std::string job_id);
+    asio::awaitable<void> worker();
+    asio::awaitable<void> sweep_uploads();
+    asio::awaitable<void> run_target(store::TargetRef target);
+    asio::awaitable<void> requeue_after(store::TargetRef target, std::chrono::milliseconds delay);
+    // One attempt: the agent's answer, or a transport error (the only kind retried).
+    asio::awaitable<Result<controller::TargetOutcome>> attempt(const controller::JobWork& work,
+                                                               const store::TargetRef& target);
+    void enqueue(store::TargetRef target);
+    std::chrono::milliseconds backoff(int attempts);
+
+    AgentLink& link_;
+    controller::JobService& jobs_;
+    asio::thread_pool& pool_;
+    DispatchOptions options_;
+    std::deque<store::TargetRef> queue_;
+    std::set<std::pair<std::string, std::string>> queued_;  // (job, server): no target twice in the queue
+    asio::steady_timer wake_;                               // workers sleep on it; cancelled when work arrives
+    std::minstd_rand random_;
+};
+
+}  // namespace certdeploy::api

@@ -1,0 +1,490 @@
+// POST /v1/imports, the fleet operations as jobs, and /v1/jobs: decoding, then JobService and the dispatcher.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <charconv>
+
+#include "api/blocking.hpp"
+#include "api/controller_routes.hpp"
+#include "api/json_body.hpp"
+#include "api/multipart.hpp"
+#include "api/problem.hpp"
+#include "api/query.hpp"
+#include "service/codec/base64.hpp"
+#include "service/pki/thumbprint.hpp"
+
+namespace certdeploy::api {
+namespace {
+
+using Awaitable = asio::awaitable<Result<Response>>;
+using nlohmann::json;
+
+constexpr std::size_t kMaxIdempotencyKey = 255;
+
+Error invalid(std::string message) {
+    return make_error(ErrorCode::invalid_request, std::move(message));
+}
+
+// "ex01, ex02" and repeated parts alike: each name once, in order.
+void add_names(std::vector<std::string>& out, std::string_view text) {
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        auto comma = text.find(',', pos);
+        auto item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() &&
+               (item.back() == ' ' || item.back() == '\t' || item.back() == '\r' || item.back() == '\n')) {
+            item.remove_suffix(1);
+        }
+        if (!item.empty()) {
+            out.emplace_back(item);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        pos = comma + 1;
+    }
+}
+
+Result<bool> parse_bool(std::string_view text, const char* name) {
+    if (text == "true" || text == "false") {
+        return text == "true";
+    }
+    return invalid(std::string("\"") + name + "\" must be true or false");
+}
+
+Result<void> check_choice(const controller::ServerChoice& choice) {
+    if (choice.hasSelector && !choice.names.empty()) {
+        return invalid("give \"servers\" or \"selector\", not both");
+    }
+    if (!choice.hasSelector && choice.names.empty()) {
+        return invalid(
+            "\"servers\" is required: server names, or \"*\" for every registered server "
+            "(or a \"selector\" of labels)");
+    }
+    if (choice.hasSelector && choice.selector.empty()) {
+        return invalid("\"selector\" must name at least one label");
+    }
+    const bool star = std::find(choice.names.begin(), choice.names.end(), "*") != choice.names.end();
+    if (star && choice.names.size() > 1) {
+        return invalid("\"*\" (every server) cannot be combined with server names");
+    }
+    return {};
+}
+
+// {"servers": [...] | "*" | "a,b", "selector": {...}} of a JSON body.
+Result<controller::ServerChoice> choice_from_json(const json& body) {
+    controller::ServerChoice choice;
+    if (body.contains("servers") && !body["servers"].is_null()) {
+        const auto& servers = body["servers"];
+        if (servers.is_string()) {
+            add_names(choice.names, servers.get_ref<const std::string&>());
+        } else if (servers.is_array() &&
+                   std::all_of(servers.begin(), servers.end(), [](const json& v) { return v.is_string(); })) {
+            for (const auto& name : servers) {
+                add_names(choice.names, name.get_ref<const std::string&>());
+            }
+        } else {
+            return invalid("\"servers\" must be an array of server names");
+        }
+    }
+    if (body.contains("selector") && !body["selector"].is_null()) {
+        const auto& selector = body["selector"];
+        if (!selector.is_object()) {
+            return invalid("\"selector\" must be an object of label names to values");
+        }
+        for (const auto& [key, value] : selector.items()) {
+            if (!value.is_string()) {
+                return invalid("\"selector\" values must be strings");
+            }
+            choice.selector[key] = value.get<std::string>();
+        }
+        choice.hasSelector = true;
+    }
+    if (auto checked = check_choice(choice); !checked) {
+        return checked.error();
+    }
+    return choice;
+}
+
+Result<void> only_fields(const json& body, std::initializer_list<const char*> allowed) {
+    for (const auto& [key, value] : body.items()) {
+        if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
+            std::string list;
+            for (const char* name : allowed) {
+                list += (list.empty() ? "" : ", ") + std::string(name);
+            }
+            return invalid("unknown field \"" + key + "\": expected " + list);
+        }
+    }
+    return {};
+}
+
+struct ImportInput {
+    controller::ImportRequest request;
+    bool dryRun = false;
+};
+
+Result<ImportInput> import_from_form(std::string_view body, const std::string& boundary) {
+    auto parts = parse_form(body, boundary);
+    if (!parts) {
+        return parts.error();
+    }
+    ImportInput in;
+    auto& request = in.request;
+    bool have_file = false;
+    for (const auto& part : *parts) {
+        if (part.name == "file") {
+            if (have_file) {
+                return invalid("give one \"file\" part");
+            }
+            request.upload.file.assign(part.body);
+            have_file = true;
+        } else if (part.name == "password") {
+            request.upload.password.emplace(part.body);
+        } else if (part.name == "servers") {
+            add_names(request.servers.names, part.body);
+        } else if (part.name == "selector") {
+            // -F selector=role=mailbox, repeated for several labels.
+            auto eq = part.body.find('=');
+            if (eq == std::string_view::npos || eq == 0) {
+                return invalid("a \"selector\" part is LABEL=VALUE, e.g. role=mailbox");
+            }
+            request.servers.selector[std::string(part.body.substr(0, eq))] = std::string(part.body.substr(eq + 1));
+            request.servers.hasSelector = true;
+        } else if (part.name == "privateKeyExportable" || part.name == "dryRun") {
+            auto value = parse_bool(part.body, part.name.c_str());
+            if (!value) {
+                return value.error();
+            }
+            (part.name == "dryRun" ? in.dryRun : request.privateKeyExportable) = *value;
+        } else if (part.name == "friendlyName") {
+            request.friendlyName.assign(part.body);
+        } else if (part.name == "services") {
+            add_names(request.services, part.body);
+        } else {
+            return invalid("unknown part \"" + part.name +
+                           "\": expected file, password, servers, selector, privateKeyExportable, friendlyName, "
+                           "services, dryRun");
+        }
+    }
+    if (!have_file) {
+        return invalid("the \"file\" part is required: curl -F file=@certificate.pfx");
+    }
+    if (auto checked = check_choice(request.servers); !checked) {
+        return checked.error();
+    }
+    return in;
+}
+
+Result<ImportInput> import_from_json(Request& req) {
+    auto body = json_object_body(req);
+    if (!body) {
+        return body.error();
+    }
+    if (auto known = only_fields(*body, {"fileData", "password", "servers", "selector", "privateKeyExportable",
+                                         "friendlyName", "services", "dryRun"});
+        !known) {
+        return known.error();
+    }
+    auto file_data = string_field(*body, "fileData");
+    auto password = secret_field(*body, "password");
+    auto exportable = bool_field(*body, "privateKeyExportable");
+    auto friendly_name = string_field(*body, "friendlyName");
+    auto services = string_list_field(*body, "services");
+    auto dry_run = bool_field(*body, "dryRun");
+    if (!file_data || !password || !exportable || !friendly_name || !services || !dry_run) {
+        return !file_data       ? file_data.error()
+               : !password      ? password.error()
+               : !exportable    ? exportable.error()
+               : !friendly_name ? friendly_name.error()
+               : !services      ? services.error()
+                                : dry_run.error();
+    }
+    if (!*file_data) {
+        return invalid("\"fileData\" (the certificate file, base64) is required");
+    }
+    auto bytes = codec::base64_decode(**file_data);
+    wipe(**file_data);
+    wipe(body->at("fileData").get_ref<std::string&>());
+    if (!bytes) {
+        return invalid("\"fileData\" is not base64");
+    }
+    auto choice = choice_from_json(*body);
+    if (!choice) {
+        wipe(*bytes);
+        return choice.error();
+    }
+    ImportInput in;
+    in.request.upload.file = std::move(*bytes);
+    in.request.upload.password = std::move(*password);
+    in.request.servers = std::move(*choice);
+    in.request.privateKeyExportable = exportable->value_or(false);
+    in.request.friendlyName = friendly_name->value_or("");
+    in.request.services = services->value_or(std::vector<std::string>{});
+    in.dryRun = dry_run->value_or(false);
+    return in;
+}
+
+Result<ImportInput> import_input(Request& req) {
+    const auto content_type = req.message[http::field::content_type];
+    Result<ImportInput> in = make_error(ErrorCode::internal, "");
+    if (auto boundary = form_boundary(content_type); !boundary.empty()) {
+        in = import_from_form(req.message.body(), boundary);
+    } else if (beast::iequals(content_type.substr(0, content_type.find(';')), "application/json")) {
+        in = import_from_json(req);
+    } else {
+        in = make_error(ErrorCode::unsupported_media_type,
+                        "send the certificate as multipart/form-data (curl -F file=@cert.pfx) or application/json "
+                        "with fileData in base64");
+    }
+    wipe(req.message.body());  // it held the file and the password
+    if (!in) {
+        return in;
+    }
+    auto dry_run = bool_param(req, "dryRun");
+    if (!dry_run) {
+        return dry_run.error();
+    }
+    in->dryRun = in->dryRun || dry_run->value_or(false);
+    return in;
+}
+
+Result<std::string> idempotency_key(const Request& req) {
+    std::string key(req.message["Idempotency-Key"]);
+    if (key.size() > kMaxIdempotencyKey) {
+        return invalid("Idempotency-Key must be at most 255 characters");
+    }
+    return key;
+}
+
+// 202 Accepted with the job, for a job made or replayed; the dispatcher hears of new work.
+Response accepted(const Request& req, const controller::Submitted& submitted, http::status status) {
+    auto res = json_reply(req, status, submitted.job);
+    res.set(http::field::location, "/v1/jobs/" + submitted.job["id"].get<std::string>());
+    if (!submitted.created) {
+        res.set("Idempotent-Replayed", "true");
+    }
+    return res;
+}
+
+Result<controller::FleetRequest> fleet_request(Request& req, const std::string& kind) {
+    auto body = json_object_body(req);
+    if (!body) {
+        return body.error();
+    }
+    const bool enable = kind == "enable";
+    auto known =
+        enable ? only_fields(*body, {"servers", "selector", "services"}) : only_fields(*body, {"servers", "selector"});
+    if (!known) {
+        return known.error();
+    }
+    auto choice = choice_from_json(*body);
+    if (!choice) {
+        return choice.error();
+    }
+    controller::FleetRequest request{kind, req.params.at("thumbprint"), std::move(*choice), {}};
+    if (enable) {
+        auto services = string_list_field(*body, "services");
+        if (!services) {
+            return services.error();
+        }
+        if (!*services || (*services)->empty()) {
+            return invalid("\"services\" must name at least one service");
+        }
+        request.services = std::move(**services);
+    }
+    return request;
+}
+
+std::string sse_event(const store::EventRow& event) {
+    return "id: " + std::to_string(event.seq) + "\nevent: " + event.type + "\ndata: " + event.data + "\n\n";
+}
+
+// Follows a job's persisted events: those after `after`, then new ones as they are written, until the job
+// is final and every event is sent, the client goes away, or the server shuts down.
+asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_pool& pool, std::string id,
+                                    std::int64_t after, BodyWriter& out) {
+    using namespace std::chrono_literals;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    if (!co_await out.write("retry: 2000\n\n")) {
+        co_return;
+    }
+    auto quiet_since = std::chrono::steady_clock::now();
+    for (;;) {
+        auto events = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 500); });
+        if (!events) {
+            co_return;
+        }
+        for (const auto& event : *events) {
+            if (!co_await out.write(sse_event(event))) {
+                co_return;
+            }
+            after = event.seq;
+        }
+        if (!events->empty()) {
+            quiet_since = std::chrono::steady_clock::now();
+            if (events->size() < 500 && events->back().type == "done") {
+                co_return;  // the job is final and everything was said
+            }
+            continue;
+        }
+        if (out.closing()) {
+            co_return;
+        }
+        if (std::chrono::steady_clock::now() - quiet_since > 15s) {
+            if (!co_await out.write(": keep-alive\n\n")) {  // proxies and clients see a live stream
+                co_return;
+            }
+            quiet_since = std::chrono::steady_clock::now();
+        }
+        timer.expires_after(200ms);
+        co_await timer.async_wait(use_nothrow);
+    }
+}
+
+}  // namespace
+
+void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher& dispatcher, asio::thread_pool& pool) {
+    // Import-ExchangeCertificate, on many servers at once.
+    router.add(http::verb::post, "/v1/imports", [&](Request& req) -> Awaitable {
+        auto key = idempotency_key(req);
+        if (!key) {
+            co_return key.error();
+        }
+        auto in = import_input(req);
+        if (!in) {
+            co_return in.error();
+        }
+        if (in->dryRun) {
+            auto plan = co_await run_blocking(pool, [&] { return jobs.plan_import(in->request); });
+            if (!plan) {
+                co_return plan.error();
+            }
+            co_return json_reply(req, http::status::ok, *plan);
+        }
+        auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
+        if (!submitted) {
+            co_return submitted.error();
+        }
+        dispatcher.submit(submitted->job["id"].get<std::string>());
+        co_return accepted(req, *submitted, http::status::accepted);
+    });
+
+    for (const std::string kind : {"enable", "remove"}) {
+        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + kind, [&, kind](Request& req) -> Awaitable {
+            auto key = idempotency_key(req);
+            if (!key) {
+                co_return key.error();
+            }
+            auto request = fleet_request(req, kind);
+            if (!request) {
+                co_return request.error();
+            }
+            auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_fleet(*request, *key); });
+            if (!submitted) {
+                co_return submitted.error();
+            }
+            dispatcher.submit(submitted->job["id"].get<std::string>());
+            co_return accepted(req, *submitted, http::status::accepted);
+        });
+    }
+
+    router.add(http::verb::get, "/v1/jobs", [&](Request& req) -> Awaitable {
+        auto paging = page(req, controller::JobService::kDefaultPageSize, controller::JobService::kMaxPageSize);
+        if (!paging) {
+            co_return paging.error();
+        }
+        store::JobFilter filter;
+        filter.limit = paging->first;
+        if (!paging->second.empty()) {
+            const auto& after = paging->second;
+            auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
+            if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
+                co_return invalid("after must be a previous page's \"next\"");
+            }
+        }
+        filter.state = query_param(req, "state");
+        static const std::vector<std::string> kStates = {
+            "queued", "running", "succeeded", "failed", "partiallySucceeded", "cancelled"};
+        if (filter.state && std::find(kStates.begin(), kStates.end(), *filter.state) == kStates.end()) {
+            co_return invalid("state must be one of queued, running, succeeded, failed, partiallySucceeded, cancelled");
+        }
+        filter.server = query_param(req, "server");
+        if (auto thumbprint = query_param(req, "thumbprint")) {
+            filter.thumbprint = pki::normalize_thumbprint(*thumbprint);
+            if (!filter.thumbprint) {
+                co_return make_error(ErrorCode::invalid_thumbprint, "a thumbprint is 40 hexadecimal digits (SHA-1)");
+            }
+        }
+        auto list = co_await run_blocking(pool, [&] { return jobs.list(filter); });
+        if (!list) {
+            co_return list.error();
+        }
+        co_return json_reply(req, http::status::ok, *list);
+    });
+
+    router.add(http::verb::get, "/v1/jobs/{id}", [&](Request& req) -> Awaitable {
+        const std::string id = req.params.at("id");
+        auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
+        if (!job) {
+            co_return job.error();
+        }
+        co_return json_reply(req, http::status::ok, *job);
+    });
+
+    router.add(http::verb::get, "/v1/jobs/{id}/events", [&](Request& req) -> Awaitable {
+        const std::string id = req.params.at("id");
+        auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
+        if (!job) {
+            co_return job.error();
+        }
+        // A reconnecting EventSource sends Last-Event-ID; curl may say ?after=N.
+        std::string last(req.message["Last-Event-ID"]);
+        if (last.empty()) {
+            last = query_param(req, "after").value_or("0");
+        }
+        std::int64_t after = 0;
+        auto [ptr, ec] = std::from_chars(last.data(), last.data() + last.size(), after);
+        if (ec != std::errc() || ptr != last.data() + last.size() || after < 0) {
+            co_return invalid("Last-Event-ID (or after) must be an event id");
+        }
+        req.stream = [&jobs, &pool, id, after](BodyWriter& out) { return follow_events(jobs, pool, id, after, out); };
+        Response res{http::status::ok, req.message.version()};
+        res.set(http::field::content_type, "text/event-stream");
+        res.set(http::field::cache_control, "no-store");
+        res.set("X-Accel-Buffering", "no");
+        co_return res;
+    });
+
+    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&](Request& req) -> Awaitable {
+        auto key = idempotency_key(req);
+        if (!key) {
+            co_return key.error();
+        }
+        const std::string id = req.params.at("id");
+        auto retried = co_await run_blocking(pool, [&] { return jobs.retry(id, *key); });
+        if (!retried) {
+            co_return retried.error();
+        }
+        dispatcher.submit(id);
+        co_return accepted(req, *retried, http::status::accepted);
+    });
+
+    router.add(http::verb::post, "/v1/jobs/{id}/cancel", [&](Request& req) -> Awaitable {
+        auto key = idempotency_key(req);
+        if (!key) {
+            co_return key.error();
+        }
+        const std::string id = req.params.at("id");
+        auto cancelled = co_await run_blocking(pool, [&] { return jobs.cancel(id, *key); });
+        if (!cancelled) {
+            co_return cancelled.error();
+        }
+        co_return accepted(req, *cancelled, http::status::ok);
+    });
+}
+
+}  // namespace certdeploy::api

@@ -1,0 +1,129 @@
+#pragma once
+// Jobs: an import, enable or remove of one certificate on many servers, one target per server.
+//
+// The service reads an upload once (the PKI module refuses a wrong password or a damaged file before any
+// server is touched), resolves the servers (names, "*" or a label selector), seals the upload, and writes
+// the job; the dispatcher (api/job_dispatcher) then moves each target through pending -> running ->
+// succeeded | failed (| cancelled), every transition persisted, with its event, before it is reported.
+// All methods block on the store: call them off the I/O threads.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/controller/upload_vault.hpp"
+#include "service/error.hpp"
+#include "service/pki/pki_context.hpp"
+#include "service/pki/trust.hpp"
+#include "store/controller_store.hpp"
+
+namespace certdeploy::controller {
+
+// Which servers: names, ["*"] for every registered one, or a label selector.
+struct ServerChoice {
+    std::vector<std::string> names;
+    std::map<std::string, std::string> selector;
+    bool hasSelector = false;
+};
+
+struct ImportRequest {
+    Upload upload;
+    ServerChoice servers;
+    bool privateKeyExportable = false;
+    std::string friendlyName;
+    std::vector<std::string> services;
+};
+
+struct FleetRequest {
+    std::string kind;  // enable | remove
+    std::string thumbprint;
+    ServerChoice servers;
+    std::vector<std::string> services;  // enable only
+};
+
+struct Submitted {
+    bool created = true;  // false: an Idempotency-Key replay of an earlier job
+    nlohmann::json job;
+};
+
+// What the dispatcher needs to run a job's targets.
+struct JobWork {
+    std::string kind;
+    std::string thumbprint;
+    nlohmann::json options;                   // privateKeyExportable, friendlyName, services
+    std::optional<std::string> sealedUpload;  // imports only; still encrypted
+};
+
+// An agent's answer for one target, as the dispatcher understood it.
+struct TargetOutcome {
+    bool succeeded = false;
+    std::optional<Error> error;                 // when failed
+    std::string result;                         // installed, alreadyInstalled, enabled, removed, alreadyRemoved
+    std::optional<nlohmann::json> certificate;  // the agent's description, for status and the inventory
+};
+
+class JobService {
+  public:
+    JobService(std::shared_ptr<store::ControllerStore> store, UploadVault vault,
+               std::shared_ptr<const pki::PkiContext> pki, std::shared_ptr<const pki::TrustStore> trust,
+               std::chrono::hours upload_retention);
+
+    // The dry run: the certificate's summary and the resolved servers, nothing written.
+    Result<nlohmann::json> plan_import(const ImportRequest& request);
+    // `idempotency_key` empty: none. Errors: the PKI module's codes, unknown-server, no-servers,
+    // idempotency-conflict.
+    Result<Submitted> submit_import(const ImportRequest& request, const std::string& idempotency_key);
+    Result<Submitted> submit_fleet(const FleetRequest& request, const std::string& idempotency_key);
+
+    Result<nlohmann::json> get(const std::string& id);
+    // {"jobs": [...], "next"}: newest first; targets summarised as counts.
+    Result<nlohmann::json> list(const store::JobFilter& filter);
+    Result<Submitted> cancel(const std::string& id, const std::string& idempotency_key);
+    Result<Submitted> retry(const std::string& id, const std::string& idempotency_key);
+    Result<std::vector<store::EventRow>> events_after(const std::string& id, std::int64_t after, std::size_t limit);
+
+    // For the dispatcher.
+    Result<std::vector<store::TargetRef>> runnable(const std::optional<std::string>& job_id, bool reset_running);
+    Result<JobWork> work(const std::string& id);
+    Result<Upload> open_upload(const std::string& id, const std::string& sealed) const;
+    // pending -> running (one more attempt); false when the target is no longer pending (cancelled).
+    Result<bool> start_target(const store::TargetRef& target);
+    // running -> succeeded | failed, and the inventory updated from the agent's answer.
+    Result<void> finish_target(const store::TargetRef& target, const std::string& thumbprint, const std::string& kind,
+                               const TargetOutcome& outcome);
+    // running -> pending: a transport failure, to be tried again after a backoff.
+    Result<void> defer_target(const store::TargetRef& target, const Error& error);
+    // Drops the uploads of jobs final for longer than the retention. Returns how many.
+    Result<int> drop_expired_uploads();
+
+    static const store::JobRules& rules();
+    static constexpr std::size_t kDefaultPageSize = 50;
+    static constexpr std::size_t kMaxPageSize = 500;
+
+  private:
+    struct Resolved {
+        std::string name;
+        std::string agentUrl;
+    };
+    Result<std::vector<Resolved>> resolve(const ServerChoice& choice);
+    Result<nlohmann::json> read_certificate(const Upload& upload) const;
+    Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
+    Result<Submitted> retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel);
+    Result<nlohmann::json> render(const std::string& id);
+
+    std::shared_ptr<store::ControllerStore> store_;
+    UploadVault vault_;
+    std::shared_ptr<const pki::PkiContext> pki_;
+    std::shared_ptr<const pki::TrustStore> trust_;
+    std::chrono::hours upload_retention_;
+};
+
+// Jobs' and targets' JSON (openapi.yaml: Job, Target).
+nlohmann::json target_json(const store::TargetRow& target);
+nlohmann::json job_json(const store::JobRow& job);
+
+}  // namespace certdeploy::controller

@@ -1,0 +1,56 @@
+#pragma once
+// ControllerStore on SQLite: one connection behind a mutex. Its methods are defined by topic in
+// sqlite_controller_store.cpp (servers), sqlite_job_store.cpp (jobs) and sqlite_inventory_store.cpp.
+
+#include <mutex>
+
+#include "store/controller_store.hpp"
+
+namespace certdeploy::store {
+
+class SqliteControllerStore final : public ControllerStore {
+  public:
+    explicit SqliteControllerStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+
+    StoreResult<bool> upsert_server(const ServerRow& row) override;
+    StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override;
+    StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) override;
+    StoreResult<bool> delete_server(const std::string& name) override;
+    StoreResult<void> record_contact(const std::string& name, bool reachable,
+                                     const std::optional<std::string>& agent_version, const std::string& at) override;
+
+    StoreResult<CreateOutcome> create_job(const NewJob& job, const JobRules& rules) override;
+    StoreResult<std::optional<JobRow>> get_job(const std::string& id) override;
+    StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) override;
+    StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
+    StoreResult<std::optional<std::string>> sealed_upload(const std::string& id) override;
+    StoreResult<bool> change_target(const TargetChange& change, const JobRules& rules) override;
+    StoreResult<int> change_job_targets(const std::string& id, const std::string& from, const std::string& to,
+                                        bool request_cancel, const std::string& at, const JobRules& rules) override;
+    StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id, bool reset_running,
+                                                         const std::string& at, const JobRules& rules) override;
+    StoreResult<int> drop_uploads(const std::string& finished_before) override;
+    StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,
+                                                    std::size_t limit) override;
+    StoreResult<std::optional<std::pair<std::string, std::string>>> find_key(const std::string& key) override;
+    StoreResult<void> remember_key(const std::string& key, const std::string& fingerprint, const std::string& job_id,
+                                   const std::string& at) override;
+
+    StoreResult<void> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows) override;
+    StoreResult<void> put_inventory(const InventoryRow& row) override;
+    StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) override;
+    StoreResult<std::vector<InventoryRow>> list_inventory(const InventoryFilter& filter) override;
+
+  private:
+    // Helpers of the job methods; the caller holds mutex_ and an open transaction.
+    StoreResult<std::optional<JobRow>> load_job(const std::string& id);
+    StoreResult<std::optional<TargetRow>> load_target(std::int64_t job_seq, const std::string& server);
+    StoreResult<void> append_event(std::int64_t job_seq, const std::string& type, const std::string& data);
+    // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
+    StoreResult<void> settle_job(const std::string& id, const std::string& at, const JobRules& rules);
+
+    std::mutex mutex_;  // one connection; statements and sqlite3_changes() must not interleave
+    std::unique_ptr<SqliteDatabase> db_;
+};
+
+}  // namespace certdeploy::store

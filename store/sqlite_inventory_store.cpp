@@ -1,0 +1,98 @@
+// The fleet's inventory on SQLite: per server and thumbprint, the agent's last description of it.
+
+#include "store/sqlite_controller_store.hpp"
+
+namespace certdeploy::store {
+namespace {
+
+constexpr std::string_view kInsert = R"sql(
+INSERT INTO inventory (server, thumbprint, certificate, status, not_after, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (thumbprint, server) DO UPDATE SET certificate = excluded.certificate, status = excluded.status,
+    not_after = excluded.not_after, seen_at = excluded.seen_at)sql";
+
+// The filters, written once and used for the page of thumbprints and for their rows. ?1 status, ?2 server,
+// ?3 domain (exact, or under a wildcard such as *.contoso.com), ?4 expiring before, ?7 thumbprint.
+constexpr std::string_view kFilter = R"sql(
+(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR server = ?2) AND (?4 IS NULL OR not_after < ?4)
+AND (?7 IS NULL OR thumbprint = ?7)
+AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(certificate, '$.certificateDomains') d
+     WHERE lower(d.value) = lower(?3)
+        OR (d.value LIKE '*.%' AND lower(?3) LIKE '%' || lower(substr(d.value, 2))
+            AND instr(substr(?3, 1, length(?3) - length(d.value) + 1), '.') = 0))))sql";
+
+StoreResult<void> insert(SqliteDatabase& db, const InventoryRow& row) {
+    auto s = db.prepare(kInsert);
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, row.server).bind(2, row.thumbprint).bind(3, row.certificateJson).bind(4, row.status);
+    s->bind(5, row.notAfter).bind(6, row.seenAt);
+    return s->run();
+}
+
+}  // namespace
+
+StoreResult<void> SqliteControllerStore::replace_inventory(const std::string& server,
+                                                           const std::vector<InventoryRow>& rows) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    if (auto begun = tx.begin(); !begun) {
+        return begun.error();
+    }
+    auto clear = db_->prepare("DELETE FROM inventory WHERE server = ?1");
+    if (!clear) {
+        return clear.error();
+    }
+    clear->bind(1, server);
+    if (auto done = clear->run(); !done) {
+        return done.error();
+    }
+    for (const auto& row : rows) {
+        if (auto done = insert(*db_, row); !done) {
+            return done.error();
+        }
+    }
+    return tx.commit();
+}
+
+StoreResult<void> SqliteControllerStore::put_inventory(const InventoryRow& row) {
+    std::lock_guard lock(mutex_);
+    return insert(*db_, row);
+}
+
+StoreResult<void> SqliteControllerStore::drop_inventory(const std::string& server, const std::string& thumbprint) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("DELETE FROM inventory WHERE server = ?1 AND thumbprint = ?2");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, server).bind(2, thumbprint);
+    return s->run();
+}
+
+StoreResult<std::vector<InventoryRow>> SqliteControllerStore::list_inventory(const InventoryFilter& filter) {
+    std::lock_guard lock(mutex_);
+    const std::string where(kFilter);
+    auto s = db_->prepare("SELECT server, thumbprint, certificate, status, not_after, seen_at FROM inventory WHERE " +
+                          where + " AND thumbprint IN (SELECT DISTINCT thumbprint FROM inventory WHERE " + where +
+                          " AND thumbprint > ?5 ORDER BY thumbprint LIMIT ?6) ORDER BY thumbprint, server");
+    if (!s) {
+        return s.error();
+    }
+    s->bind_optional(1, filter.status).bind_optional(2, filter.server).bind_optional(3, filter.domain);
+    s->bind_optional(4, filter.notAfterBefore).bind(5, filter.afterThumbprint);
+    s->bind(6, static_cast<std::int64_t>(filter.limit)).bind_optional(7, filter.thumbprint);
+    std::vector<InventoryRow> rows;
+    for (;;) {
+        auto step = s->step();
+        if (!step) {
+            return step.error();
+        }
+        if (!*step) {
+            return rows;
+        }
+        rows.push_back({s->text(0), s->text(1), s->text(2), s->text(3), s->text(4), s->text(5)});
+    }
+}
+
+}  // namespace certdeploy::store

@@ -1,0 +1,496 @@
+// Jobs, targets, their events and Idempotency-Keys on SQLite. Each change is one IMMEDIATE transaction:
+// the transition, the job's recomputed state and the events reporting both commit together or not at all.
+
+#include <algorithm>
+
+#include "store/sqlite_controller_store.hpp"
+
+// Returns a StoreResult's error from the enclosing function.
+#define CERTDEPLOY_TRY(expr)                                         \
+    do {                                                             \
+        if (auto result_ = (expr); !result_) return result_.error(); \
+    } while (0)
+
+namespace certdeploy::store {
+namespace {
+
+constexpr std::string_view kJobColumns =
+    "seq, id, kind, state, created_at, finished_at, thumbprint, certificate, options, cancel_requested, "
+    "sealed_upload IS NOT NULL";
+
+constexpr std::string_view kTargetColumns =
+    "server, agent_url, state, attempts, error_code, error_message, started_at, finished_at, result, cert_status";
+
+JobRow read_job(const Statement& s) {
+    JobRow job;
+    job.seq = s.integer(0);
+    job.id = s.text(1);
+    job.kind = s.text(2);
+    job.state = s.text(3);
+    job.createdAt = s.text(4);
+    job.finishedAt = s.optional_text(5);
+    job.thumbprint = s.text(6);
+    job.certificateJson = s.text(7);
+    job.optionsJson = s.text(8);
+    job.cancelRequested = s.integer(9) != 0;
+    job.hasUpload = s.integer(10) != 0;
+    return job;
+}
+
+TargetRow read_target(const Statement& s) {
+    TargetRow t;
+    t.server = s.text(0);
+    t.agentUrl = s.text(1);
+    t.state = s.text(2);
+    t.attempts = static_cast<int>(s.integer(3));
+    t.errorCode = s.optional_text(4);
+    t.errorMessage = s.optional_text(5);
+    t.startedAt = s.optional_text(6);
+    t.finishedAt = s.optional_text(7);
+    t.result = s.optional_text(8);
+    t.certStatus = s.optional_text(9);
+    return t;
+}
+
+// Steps `s` to the end, collecting each row with `read`.
+template <class Row, class Read>
+StoreResult<std::vector<Row>> collect(Statement& s, Read read) {
+    std::vector<Row> rows;
+    for (;;) {
+        auto step = s.step();
+        if (!step) {
+            return step.error();
+        }
+        if (!*step) {
+            return rows;
+        }
+        rows.push_back(read(s));
+    }
+}
+
+// A value as a StoreResult (its error type converts from integers too, so spell the intent).
+template <class T>
+StoreResult<T> value(T v) {
+    return StoreResult<T>(boost::system::in_place_value, std::move(v));
+}
+
+}  // namespace
+
+StoreResult<std::optional<JobRow>> SqliteControllerStore::load_job(const std::string& id) {
+    auto s = db_->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?1");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, id);
+    auto step = s->step();
+    if (!step) {
+        return step.error();
+    }
+    if (!*step) {
+        return std::optional<JobRow>();
+    }
+    JobRow job = read_job(*s);
+    auto counts = db_->prepare("SELECT state, count(*) FROM targets WHERE job_seq = ?1 GROUP BY state");
+    if (!counts) {
+        return counts.error();
+    }
+    counts->bind(1, job.seq);
+    for (;;) {
+        auto row = counts->step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            break;
+        }
+        job.targetCounts[counts->text(0)] = static_cast<int>(counts->integer(1));
+    }
+    return std::optional<JobRow>(std::move(job));
+}
+
+StoreResult<std::optional<TargetRow>> SqliteControllerStore::load_target(std::int64_t job_seq,
+                                                                         const std::string& server) {
+    auto s = db_->prepare("SELECT " + std::string(kTargetColumns) + " FROM targets WHERE job_seq = ?1 AND server = ?2");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, job_seq).bind(2, server);
+    auto step = s->step();
+    if (!step) {
+        return step.error();
+    }
+    return *step ? std::optional<TargetRow>(read_target(*s)) : std::optional<TargetRow>();
+}
+
+StoreResult<void> SqliteControllerStore::append_event(std::int64_t job_seq, const std::string& type,
+                                                      const std::string& data) {
+    auto s = db_->prepare(
+        "INSERT INTO job_events (job_seq, seq, type, data) "
+        "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_seq = ?1), ?2, ?3)");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, job_seq).bind(2, type).bind(3, data);
+    return s->run();
+}
+
+StoreResult<void> SqliteControllerStore::settle_job(const std::string& id, const std::string& at,
+                                                    const JobRules& rules) {
+    auto job = load_job(id);
+    if (!job) {
+        return job.error();
+    }
+    if (!*job) {
+        return {};
+    }
+    const std::string state = rules.job_state((*job)->targetCounts, (*job)->cancelRequested);
+    if (state == (*job)->state) {
+        return {};
+    }
+    const bool final = rules.is_final(state);
+    const bool drop_upload = final && !rules.keep_upload((*job)->targetCounts);
+    auto s = db_->prepare(
+        "UPDATE jobs SET state = ?2, finished_at = ?3, "
+        "sealed_upload = CASE WHEN ?4 THEN NULL ELSE sealed_upload END WHERE id = ?1");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, id).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
+    s->bind(4, static_cast<std::int64_t>(drop_upload ? 1 : 0));
+    CERTDEPLOY_TRY(s->run());
+    auto settled = load_job(id);
+    if (!settled) {
+        return settled.error();
+    }
+    return append_event((*settled)->seq, final ? "done" : "job", rules.job_event(**settled));
+}
+
+StoreResult<CreateOutcome> SqliteControllerStore::create_job(const NewJob& job, const JobRules& rules) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    CERTDEPLOY_TRY(tx.begin());
+    if (job.idempotency) {
+        auto known = db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1");
+        if (!known) {
+            return known.error();
+        }
+        known->bind(1, job.idempotency->first);
+        auto step = known->step();
+        if (!step) {
+            return step.error();
+        }
+        if (*step) {
+            const bool same = known->text(0) == job.idempotency->second;
+            return CreateOutcome{same ? CreateOutcome::Kind::replayed : CreateOutcome::Kind::conflict, known->text(1)};
+        }
+    }
+    auto insert = db_->prepare(
+        "INSERT INTO jobs (id, kind, state, created_at, thumbprint, certificate, options, sealed_upload) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!insert) {
+        return insert.error();
+    }
+    insert->bind(1, job.job.id).bind(2, job.job.kind).bind(3, job.job.state).bind(4, job.job.createdAt);
+    insert->bind(5, job.job.thumbprint).bind(6, job.job.certificateJson).bind(7, job.job.optionsJson);
+    if (job.sealedUpload.empty()) {
+        insert->bind_null(8);
+    } else {
+        insert->bind_blob(8, job.sealedUpload);
+    }
+    CERTDEPLOY_TRY(insert->run());
+    const std::int64_t seq = sqlite3_last_insert_rowid(db_->handle());
+    for (const auto& target : job.targets) {
+        auto t = db_->prepare("INSERT INTO targets (job_seq, server, agent_url, state) VALUES (?1, ?2, ?3, ?4)");
+        if (!t) {
+            return t.error();
+        }
+        t->bind(1, seq).bind(2, target.server).bind(3, target.agentUrl).bind(4, target.state);
+        CERTDEPLOY_TRY(t->run());
+    }
+    if (job.idempotency) {
+        auto key =
+            db_->prepare("INSERT INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?1, ?2, ?3, ?4)");
+        if (!key) {
+            return key.error();
+        }
+        key->bind(1, job.idempotency->first).bind(2, job.idempotency->second).bind(3, job.job.id);
+        key->bind(4, job.job.createdAt);
+        CERTDEPLOY_TRY(key->run());
+    }
+    auto created = load_job(job.job.id);
+    if (!created) {
+        return created.error();
+    }
+    CERTDEPLOY_TRY(append_event(seq, "job", rules.job_event(**created)));
+    CERTDEPLOY_TRY(tx.commit());
+    return CreateOutcome{CreateOutcome::Kind::created, job.job.id};
+}
+
+StoreResult<std::optional<JobRow>> SqliteControllerStore::get_job(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return load_job(id);
+}
+
+StoreResult<std::vector<TargetRow>> SqliteControllerStore::get_targets(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("SELECT " + std::string(kTargetColumns) +
+                          " FROM targets WHERE job_seq = (SELECT seq FROM jobs WHERE id = ?1) ORDER BY server");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, id);
+    return collect<TargetRow>(*s, read_target);
+}
+
+StoreResult<std::vector<JobRow>> SqliteControllerStore::list_jobs(const JobFilter& filter) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("SELECT " + std::string(kJobColumns) +
+                          " FROM jobs j WHERE (?1 IS NULL OR j.state = ?1)"
+                          " AND (?2 IS NULL OR EXISTS (SELECT 1 FROM targets t WHERE t.job_seq = j.seq"
+                          " AND t.server = ?2))"
+                          " AND (?3 IS NULL OR j.thumbprint = ?3) AND (?4 = 0 OR j.seq < ?4)"
+                          " ORDER BY j.seq DESC LIMIT ?5");
+    if (!s) {
+        return s.error();
+    }
+    s->bind_optional(1, filter.state).bind_optional(2, filter.server).bind_optional(3, filter.thumbprint);
+    s->bind(4, filter.beforeSeq).bind(5, static_cast<std::int64_t>(filter.limit));
+    auto jobs = collect<JobRow>(*s, read_job);
+    if (!jobs) {
+        return jobs.error();
+    }
+    for (auto& job : *jobs) {
+        auto full = load_job(job.id);  // with its target counts
+        if (!full) {
+            return full.error();
+        }
+        if (*full) {
+            job = std::move(**full);
+        }
+    }
+    return jobs;
+}
+
+StoreResult<std::optional<std::string>> SqliteControllerStore::sealed_upload(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("SELECT sealed_upload FROM jobs WHERE id = ?1 AND sealed_upload IS NOT NULL");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, id);
+    auto step = s->step();
+    if (!step) {
+        return step.error();
+    }
+    return *step ? std::optional<std::string>(s->blob(0)) : std::optional<std::string>();
+}
+
+StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& change, const JobRules& rules) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    CERTDEPLOY_TRY(tx.begin());
+    auto job = load_job(change.jobId);
+    if (!job) {
+        return job.error();
+    }
+    if (!*job) {
+        return value(false);
+    }
+    auto target = load_target((*job)->seq, change.server);
+    if (!target) {
+        return target.error();
+    }
+    if (!*target || std::find(change.from.begin(), change.from.end(), (*target)->state) == change.from.end()) {
+        return value(false);
+    }
+    auto s = db_->prepare(
+        "UPDATE targets SET state = ?3, attempts = attempts + ?4,"
+        " started_at = CASE WHEN ?4 THEN ?5 ELSE started_at END, finished_at = ?6,"
+        " error_code = ?7, error_message = ?8, result = ?9, cert_status = ?10"
+        " WHERE job_seq = ?1 AND server = ?2");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, (*job)->seq).bind(2, change.server).bind(3, change.to);
+    s->bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
+    s->bind_optional(6, change.finished ? std::optional<std::string>(change.at) : std::nullopt);
+    s->bind_optional(7, change.errorCode).bind_optional(8, change.errorMessage);
+    s->bind_optional(9, change.result).bind_optional(10, change.certStatus);
+    CERTDEPLOY_TRY(s->run());
+    auto changed = load_target((*job)->seq, change.server);
+    if (!changed) {
+        return changed.error();
+    }
+    CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+    CERTDEPLOY_TRY(settle_job(change.jobId, change.at, rules));
+    CERTDEPLOY_TRY(tx.commit());
+    return value(true);
+}
+
+StoreResult<int> SqliteControllerStore::change_job_targets(const std::string& id, const std::string& from,
+                                                           const std::string& to, bool request_cancel,
+                                                           const std::string& at, const JobRules& rules) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    CERTDEPLOY_TRY(tx.begin());
+    auto job = load_job(id);
+    if (!job) {
+        return job.error();
+    }
+    if (!*job) {
+        return value(0);
+    }
+    if (request_cancel) {
+        auto flag = db_->prepare("UPDATE jobs SET cancel_requested = 1 WHERE seq = ?1");
+        if (!flag) {
+            return flag.error();
+        }
+        flag->bind(1, (*job)->seq);
+        CERTDEPLOY_TRY(flag->run());
+        (*job)->cancelRequested = true;
+    }
+    auto servers = db_->prepare("SELECT server FROM targets WHERE job_seq = ?1 AND state = ?2 ORDER BY rowid");
+    if (!servers) {
+        return servers.error();
+    }
+    servers->bind(1, (*job)->seq).bind(2, from);
+    auto names = collect<std::string>(*servers, [](const Statement& row) { return row.text(0); });
+    if (!names) {
+        return names.error();
+    }
+    // Cancelled targets are finished; targets sent again start over, with their attempts still counted.
+    const bool finished = rules.is_final(to) || to == "cancelled";
+    for (const auto& server : *names) {
+        auto s = db_->prepare(
+            "UPDATE targets SET state = ?3, finished_at = ?4, error_code = NULL, error_message = NULL,"
+            " result = NULL, cert_status = NULL WHERE job_seq = ?1 AND server = ?2");
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, (*job)->seq).bind(2, server).bind(3, to);
+        s->bind_optional(4, finished ? std::optional<std::string>(at) : std::nullopt);
+        CERTDEPLOY_TRY(s->run());
+        auto changed = load_target((*job)->seq, server);
+        if (!changed) {
+            return changed.error();
+        }
+        CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+    }
+    CERTDEPLOY_TRY(settle_job(id, at, rules));
+    CERTDEPLOY_TRY(tx.commit());
+    return value(static_cast<int>(names->size()));
+}
+
+StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(const std::optional<std::string>& job_id,
+                                                                            bool reset_running, const std::string& at,
+                                                                            const JobRules& rules) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    CERTDEPLOY_TRY(tx.begin());
+    if (reset_running) {
+        // The controller stopped while these ran: whether the agent finished is unknown, so they are sent
+        // again; the agents answer a repeated install with alreadyInstalled.
+        auto running = db_->prepare(
+            "SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq WHERE t.state = 'running'");
+        if (!running) {
+            return running.error();
+        }
+        auto pairs = collect<std::pair<std::string, std::string>>(
+            *running, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
+        if (!pairs) {
+            return pairs.error();
+        }
+        for (const auto& [id, server] : *pairs) {
+            auto job = load_job(id);
+            if (!job) {
+                return job.error();
+            }
+            auto s = db_->prepare("UPDATE targets SET state = 'pending' WHERE job_seq = ?1 AND server = ?2");
+            if (!s) {
+                return s.error();
+            }
+            s->bind(1, (*job)->seq).bind(2, server);
+            CERTDEPLOY_TRY(s->run());
+            auto changed = load_target((*job)->seq, server);
+            if (!changed) {
+                return changed.error();
+            }
+            CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+            CERTDEPLOY_TRY(settle_job(id, at, rules));
+        }
+    }
+    auto s = db_->prepare(
+        "SELECT j.id, t.server, t.agent_url, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
+        " WHERE t.state = 'pending' AND (?1 IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid");
+    if (!s) {
+        return s.error();
+    }
+    s->bind_optional(1, job_id);
+    auto refs = collect<TargetRef>(*s, [](const Statement& row) {
+        return TargetRef{row.text(0), row.text(1), row.text(2), static_cast<int>(row.integer(3))};
+    });
+    if (!refs) {
+        return refs.error();
+    }
+    CERTDEPLOY_TRY(tx.commit());
+    return refs;
+}
+
+StoreResult<int> SqliteControllerStore::drop_uploads(const std::string& finished_before) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare(
+        "UPDATE jobs SET sealed_upload = NULL WHERE sealed_upload IS NOT NULL AND finished_at IS NOT NULL"
+        " AND finished_at < ?1");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, finished_before);
+    CERTDEPLOY_TRY(s->run());
+    return value(sqlite3_changes(db_->handle()));
+}
+
+StoreResult<std::vector<EventRow>> SqliteControllerStore::events_after(const std::string& id, std::int64_t after_seq,
+                                                                       std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare(
+        "SELECT e.seq, e.type, e.data FROM job_events e JOIN jobs j ON j.seq = e.job_seq"
+        " WHERE j.id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    return collect<EventRow>(*s, [](const Statement& row) {
+        return EventRow{row.integer(0), row.text(1), row.text(2)};
+    });
+}
+
+StoreResult<std::optional<std::pair<std::string, std::string>>> SqliteControllerStore::find_key(
+    const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, key);
+    auto step = s->step();
+    if (!step) {
+        return step.error();
+    }
+    using Found = std::optional<std::pair<std::string, std::string>>;
+    return *step ? Found(std::make_pair(s->text(0), s->text(1))) : Found();
+}
+
+StoreResult<void> SqliteControllerStore::remember_key(const std::string& key, const std::string& fingerprint,
+                                                      const std::string& job_id, const std::string& at) {
+    std::lock_guard lock(mutex_);
+    auto s = db_->prepare(
+        "INSERT INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (key) DO NOTHING");
+    if (!s) {
+        return s.error();
+    }
+    s->bind(1, key).bind(2, fingerprint).bind(3, job_id).bind(4, at);
+    return s->run();
+}
+
+}  // namespace certdeploy::store
