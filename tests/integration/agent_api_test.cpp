@@ -123,7 +123,8 @@ TEST_CASE("a new agent holds its self-signed default certificate and reports its
     CHECK(health["soonestNotAfter"] == list[0]["notAfter"]);
 }
 
-TEST_CASE("every readable kind of file installs with the right thumbprint, key and status; again is alreadyInstalled") {
+TEST_CASE(
+    "every readable kind of file installs with the right thumbprint, key and status / again is alreadyInstalled") {
     Agent agent;
     struct Case {
         std::string file;
@@ -175,7 +176,7 @@ TEST_CASE("every readable kind of file installs with the right thumbprint, key a
     CHECK(bad_filter.result() == http::status::bad_request);
 }
 
-TEST_CASE("refusals: wrong password, damaged file, thumbprint mismatch, bad JSON; the store is unchanged") {
+TEST_CASE("refusals: wrong password, damaged file, thumbprint mismatch, bad JSON / the store is unchanged") {
     Agent agent;
     const auto before = agent.count();
     struct Case {
@@ -216,7 +217,7 @@ TEST_CASE("refusals: wrong password, damaged file, thumbprint mismatch, bad JSON
     CHECK(agent.log().find("P@ssw0rd1") == std::string::npos);  // nor in any log line
 }
 
-TEST_CASE("get accepts any case and separators; unknown is certificate-not-found") {
+TEST_CASE("get accepts any case and separators / unknown is certificate-not-found") {
     Agent agent;
     REQUIRE(agent.install("modern.pfx", "leaf.thumbprint", {{"password", "P@ssw0rd1"}})["status"] == 201);
     std::string spaced;
@@ -236,7 +237,7 @@ TEST_CASE("get accepts any case and separators; unknown is certificate-not-found
 }
 
 TEST_CASE(
-    "enable runs the real reload; export obeys privateKeyExportable; delete refuses a bound certificate; "
+    "enable runs the real reload / export obeys privateKeyExportable / delete refuses a bound certificate / "
     "bindings survive a restart") {
     TempDir files;
     const auto marker = files / "reloads";

@@ -58,7 +58,7 @@ class Controller {
 
 }  // namespace
 
-TEST_CASE("servers: register, update, read, page through, delete; kept across a restart") {
+TEST_CASE("servers: register, update, read, page through, delete / kept across a restart") {
     TempDir dir;
     {
         Controller controller(dir);
@@ -140,7 +140,7 @@ TEST_CASE("servers: bad names, URLs, labels and bodies are refused with invalid-
     CHECK(controller.body(http::verb::get, "/v1/servers")["servers"].empty());
 }
 
-TEST_CASE("servers from the configuration are registered at start; a bad one stops the controller") {
+TEST_CASE("servers from the configuration are registered at start / a bad one stops the controller") {
     TempDir dir;
     {
         Controller controller(
@@ -212,7 +212,7 @@ TEST_CASE("the controller probes each agent over mutual TLS: reachability, agent
     CHECK(gone["lastContact"].is_string());
 }
 
-TEST_CASE("agent TLS keys go together; a controller whose certificate the agents' CA did not issue is refused") {
+TEST_CASE("agent TLS keys go together / a controller whose certificate the agents' CA did not issue is refused") {
     TempDir dir;
     auto half =
         run_certdeploy({"server", "--data-dir", (dir / "data").string(), "--agent-ca", "/x/ca.pem"}, dir.path());

@@ -67,7 +67,7 @@ TEST_CASE("inspect takes the password from a file or standard input, never from 
     CHECK(refused.err.find("P@ssw0rd1") == std::string::npos);  // the error does not echo what it refused
 }
 
-TEST_CASE("inspect failures: exit 1 with code, title and detail on stdout; no secret in any output") {
+TEST_CASE("inspect failures: exit 1 with code, title and detail on stdout / no secret in any output") {
     TempDir dir;
     struct Case {
         std::string file;
@@ -100,7 +100,7 @@ TEST_CASE("inspect failures: exit 1 with code, title and detail on stdout; no se
     CHECK(missing.status.code == 2);
 }
 
-TEST_CASE("pki init makes a CA, a controller and agents; a rerun keeps them and adds new agents") {
+TEST_CASE("pki init makes a CA, a controller and agents / a rerun keeps them and adds new agents") {
     TempDir dir;
     const auto pki = dir / "pki";
     auto first = run_certdeploy({"pki", "init", pki.string(), "--agents", "ex01,ex02"}, dir.path());

@@ -90,6 +90,15 @@ Response HttpClient::request(http::verb method, const std::string& target, const
     return read_response();
 }
 
+Response HttpClient::send(http::request<http::string_body> req, std::chrono::milliseconds timeout) {
+    if (req[http::field::host].empty()) {
+        req.set(http::field::host, host_);
+    }
+    req.prepare_payload();
+    with_stream([&](auto& stream) { http::write(stream, req); });
+    return read_response(timeout);
+}
+
 bool HttpClient::closed_by_peer(std::chrono::milliseconds timeout) {
     char byte = 0;
     try {

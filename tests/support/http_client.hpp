@@ -32,6 +32,8 @@ class HttpClient {
     Response read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     Response request(http::verb method, const std::string& target, const std::string& body = {},
                      const std::string& content_type = {});
+    // Sends `req` with the headers it has (Host and Content-Length are added) and reads the answer.
+    Response send(http::request<http::string_body> req, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True when the server closes the connection within `timeout` (reads return end of file).
     bool closed_by_peer(std::chrono::milliseconds timeout);
 

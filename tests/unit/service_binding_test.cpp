@@ -163,7 +163,7 @@ TEST_CASE("a reload that fails or hangs puts every previous file back, reloads a
     CHECK(text(log) == "ok\nattempt\nattempt\n");
 }
 
-TEST_CASE("a file that did not exist before is removed again when the reload fails; no key, no binding") {
+TEST_CASE("a file that did not exist before is removed again when the reload fails / no key, no binding") {
     TempDir dir;
     auto failing =
         binding({{"certFile", (dir / "new.pem").string()}, {"layout", "pem-combined"}, {"reload", {"/bin/false"}}});

@@ -1,0 +1,210 @@
+#include "tests/support/fleet.hpp"
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <regex>
+#include <thread>
+
+namespace certdeploy::test {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::pair<std::string, std::string> form_body(const std::vector<FormField>& fields) {
+    const std::string boundary = "------------------------certdeploytest7MA4YWxk";
+    std::string body;
+    for (const auto& field : fields) {
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + field.name + "\"";
+        if (!field.filename.empty()) {
+            body += "; filename=\"" + field.filename + "\"\r\nContent-Type: application/octet-stream";
+        }
+        body += "\r\n\r\n" + field.value + "\r\n";
+    }
+    body += "--" + boundary + "--\r\n";
+    return {body, boundary};
+}
+
+Fleet::Fleet(Options options) : options_(std::move(options)), pki_(dir_ / "pki", options_.agents) {
+    for (const auto& name : options_.agents) {
+        auto services = options_.services.dump();
+        for (auto pos = services.find("%SERVER%"); pos != std::string::npos; pos = services.find("%SERVER%")) {
+            services.replace(pos, 8, name);
+        }
+        json config{
+            {"name", name}, {"store", (dir_ / ("store-" + name)).string()}, {"services", json::parse(services)}};
+        if (!options_.caFile.empty()) {
+            config["caFile"] = options_.caFile;
+        }
+        write_file(dir_ / (name + ".json"), config.dump(2));
+        agent_addresses_[name] = "127.0.0.1:0";
+        start_agent(name);
+    }
+    start_controller();
+}
+
+Fleet::~Fleet() {
+    if (!controllers_.empty()) {
+        controllers_.back()->signal(SIGTERM);
+        controllers_.back()->wait_for_exit(10s);
+    }
+    for (auto& [name, runs] : agents_) {
+        runs.back()->signal(SIGTERM);
+    }
+    for (auto& [name, runs] : agents_) {
+        runs.back()->wait_for_exit(10s);
+    }
+}
+
+void Fleet::start_agent(const std::string& name) {
+    const auto ready = dir_ / (name + ".addr");
+    std::filesystem::remove(ready);
+    std::vector<std::string> args{
+        "agent",        "--config",    (dir_ / (name + ".json")).string(), "--listen", agent_addresses_.at(name),
+        "--ready-file", ready.string()};
+    const auto flags = pki_.agent_flags(name);
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto& runs = agents_[name];  // each run's log is kept, so that installs() counts across restarts
+    runs.push_back(std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path()));
+    const auto address = wait_for_ready_file(ready, 20s);
+    INFO(runs.back()->stderr_text());
+    REQUIRE_FALSE(address.empty());
+    agent_addresses_[name] = address;
+}
+
+void Fleet::stop_agent(const std::string& name) {
+    auto& agent = agents_.at(name).back();
+    agent->signal(SIGTERM);
+    REQUIRE(agent->wait_for_exit(10s).has_value());
+}
+
+std::string Fleet::agent_log(const std::string& name) const {
+    std::string text;
+    for (const auto& run : agents_.at(name)) {
+        text += run->stderr_text();
+    }
+    return text;
+}
+
+int Fleet::installs(const std::string& name) const {
+    const auto log = agent_log(name);
+    int count = 0;
+    for (std::size_t pos = log.find("\"certificate installed\""); pos != std::string::npos;
+         pos = log.find("\"certificate installed\"", pos + 1)) {
+        ++count;
+    }
+    return count;
+}
+
+void Fleet::start_controller() {
+    json servers = json::object();
+    for (const auto& name : options_.agents) {
+        servers[name] = {{"agentUrl", "https://" + agent_addresses_.at(name)}};
+        if (options_.labels.count(name) != 0) {
+            servers[name]["labels"] = options_.labels.at(name);
+        }
+    }
+    const auto ready = dir_ / "server.addr";
+    std::filesystem::remove(ready);
+    const auto tls = pki_.controller();
+    std::vector<std::string> args{"server",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--ready-file",
+                                  ready.string(),
+                                  "--data-dir",
+                                  data_dir().string(),
+                                  "--servers",
+                                  servers.dump(),
+                                  "--agent-ca",
+                                  tls.ca,
+                                  "--agent-client-cert",
+                                  tls.cert,
+                                  "--agent-client-key",
+                                  tls.key,
+                                  "--probe-interval-seconds",
+                                  "1"};
+    args.insert(args.end(), options_.controllerFlags.begin(), options_.controllerFlags.end());
+    controllers_.push_back(std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path()));
+    address_ = wait_for_ready_file(ready, 20s);
+    INFO(controllers_.back()->stderr_text());
+    REQUIRE_FALSE(address_.empty());
+}
+
+void Fleet::kill_controller() {
+    controllers_.back()->signal(SIGKILL);
+    REQUIRE(controllers_.back()->wait_for_exit(10s).has_value());
+}
+
+void Fleet::stop_controller() {
+    controllers_.back()->signal(SIGTERM);
+    auto status = controllers_.back()->wait_for_exit(20s);
+    REQUIRE(status.has_value());
+    CHECK(status->code == 0);
+}
+
+std::string Fleet::controller_log() const {
+    std::string text;
+    for (const auto& run : controllers_) {
+        text += run->stderr_text();
+    }
+    return text;
+}
+
+Response Fleet::call(http::verb method, const std::string& target, const json& body,
+                     const std::map<std::string, std::string>& headers) {
+    http::request<http::string_body> req{method, target, 11};
+    for (const auto& [name, value] : headers) {
+        req.set(name, value);
+    }
+    if (!body.is_null()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body.dump();
+    }
+    HttpClient client(address_);
+    return client.send(std::move(req), 30s);
+}
+
+Response Fleet::post_form(const std::string& target, const std::vector<FormField>& fields,
+                          const std::map<std::string, std::string>& headers) {
+    auto [body, boundary] = form_body(fields);
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    for (const auto& [name, value] : headers) {
+        req.set(name, value);
+    }
+    req.set(http::field::content_type, "multipart/form-data; boundary=" + boundary);
+    req.body() = std::move(body);
+    HttpClient client(address_);
+    return client.send(std::move(req), 30s);
+}
+
+json Fleet::wait_for_job(const std::string& id, const std::function<bool(const json&)>& done,
+                         std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    json job;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto res = call(http::verb::get, "/v1/jobs/" + id);
+        REQUIRE(res.result() == http::status::ok);
+        job = json::parse(res.body());
+        if (done(job)) {
+            return job;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    INFO(job.dump(2));
+    INFO(controller_log());
+    FAIL("the job did not reach the expected state in time");
+    return job;
+}
+
+json Fleet::wait_until_final(const std::string& id, std::chrono::milliseconds timeout) {
+    return wait_for_job(
+        id,
+        [](const json& job) {
+            const auto state = job["state"].get<std::string>();
+            return state != "queued" && state != "running";
+        },
+        timeout);
+}
+
+}  // namespace certdeploy::test

@@ -1,0 +1,76 @@
+#pragma once
+// A controller and real agent processes over real mutual TLS, made with the real `certdeploy pki init`:
+// what the controller's job tests deploy to.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/dev_pki.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace certdeploy::test {
+
+struct FormField {
+    std::string name;
+    std::string value;
+    std::string filename;  // non-empty: a file part
+};
+
+class Fleet {
+  public:
+    struct Options {
+        std::vector<std::string> agents;                     // server names, each with its own agent
+        std::map<std::string, nlohmann::json> labels;        // per server
+        nlohmann::json services = nlohmann::json::object();  // every agent's services
+        std::string caFile;                                  // extra root every agent trusts (status Valid)
+        std::vector<std::string> controllerFlags;
+    };
+    explicit Fleet(Options options);
+    ~Fleet();
+
+    const TempDir& dir() const { return dir_; }
+    std::filesystem::path data_dir() const { return dir_ / "data"; }
+
+    void start_controller();
+    void kill_controller();  // SIGKILL: no chance to finish anything
+    void stop_controller();  // SIGTERM, expects exit status 0
+    std::string controller_log() const;
+
+    void stop_agent(const std::string& name);
+    void start_agent(const std::string& name);  // again, on the address it had
+    std::string agent_log(const std::string& name) const;
+    // How many times the agent logged a new installation.
+    int installs(const std::string& name) const;
+
+    Response call(http::verb method, const std::string& target, const nlohmann::json& body = nullptr,
+                  const std::map<std::string, std::string>& headers = {});
+    Response post_form(const std::string& target, const std::vector<FormField>& fields,
+                       const std::map<std::string, std::string>& headers = {});
+    // The job once `done` says so (polling GET /v1/jobs/{id}), failing the test after `timeout`.
+    nlohmann::json wait_for_job(const std::string& id, const std::function<bool(const nlohmann::json&)>& done,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    nlohmann::json wait_until_final(const std::string& id,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    std::string address() const { return address_; }
+
+  private:
+    TempDir dir_;
+    Options options_;
+    DevPki pki_;
+    std::map<std::string, std::vector<std::unique_ptr<ChildProcess>>> agents_;  // every run, the last current
+    std::map<std::string, std::string> agent_addresses_;
+    std::vector<std::unique_ptr<ChildProcess>> controllers_;  // every run, the last current
+    std::string address_;
+};
+
+// The multipart body curl -F would send, and its boundary.
+std::pair<std::string, std::string> form_body(const std::vector<FormField>& fields);
+
+}  // namespace certdeploy::test
