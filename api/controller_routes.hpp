@@ -15,8 +15,9 @@ namespace certdeploy::api {
 // /v1/servers: the registry.
 void add_controller_routes(Router& router, controller::ServerRegistry& servers, boost::asio::thread_pool& pool);
 
-// /v1/imports, /v1/certificates/{thumbprint}/enable|remove and /v1/jobs (job_routes.cpp).
-void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher& dispatcher,
+// /v1/imports, /v1/certificates/{thumbprint}/enable|remove and /v1/jobs (job_routes.cpp). Without a
+// dispatcher (no agent TLS material), jobs are listed but none is created: agent-unreachable.
+void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher* dispatcher,
                     boost::asio::thread_pool& pool);
 
 // /v1/servers/{name}/certificates..., answered by that server's agent, and the inventory /v1/certificates

@@ -347,9 +347,17 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
 
 }  // namespace
 
-void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher& dispatcher, asio::thread_pool& pool) {
+void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher* dispatcher, asio::thread_pool& pool) {
+    // Without the agents' TLS material nothing could be dispatched: jobs are refused rather than left queued.
+    const auto no_dispatcher = [] {
+        return make_error(ErrorCode::agent_unreachable,
+                          "the controller has no agentCa, agentClientCert and agentClientKey: it cannot reach agents");
+    };
     // Import-ExchangeCertificate, on many servers at once.
-    router.add(http::verb::post, "/v1/imports", [&](Request& req) -> Awaitable {
+    router.add(http::verb::post, "/v1/imports", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
+        if (dispatcher == nullptr) {
+            co_return no_dispatcher();
+        }
         auto key = idempotency_key(req);
         if (!key) {
             co_return key.error();
@@ -369,27 +377,31 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher&
         if (!submitted) {
             co_return submitted.error();
         }
-        dispatcher.submit(submitted->job["id"].get<std::string>());
+        dispatcher->submit(submitted->job["id"].get<std::string>());
         co_return accepted(req, *submitted, http::status::accepted);
     });
 
     for (const std::string kind : {"enable", "remove"}) {
-        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + kind, [&, kind](Request& req) -> Awaitable {
-            auto key = idempotency_key(req);
-            if (!key) {
-                co_return key.error();
-            }
-            auto request = fleet_request(req, kind);
-            if (!request) {
-                co_return request.error();
-            }
-            auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_fleet(*request, *key); });
-            if (!submitted) {
-                co_return submitted.error();
-            }
-            dispatcher.submit(submitted->job["id"].get<std::string>());
-            co_return accepted(req, *submitted, http::status::accepted);
-        });
+        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + kind,
+                   [&, kind, dispatcher, no_dispatcher](Request& req) -> Awaitable {
+                       if (dispatcher == nullptr) {
+                           co_return no_dispatcher();
+                       }
+                       auto key = idempotency_key(req);
+                       if (!key) {
+                           co_return key.error();
+                       }
+                       auto request = fleet_request(req, kind);
+                       if (!request) {
+                           co_return request.error();
+                       }
+                       auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_fleet(*request, *key); });
+                       if (!submitted) {
+                           co_return submitted.error();
+                       }
+                       dispatcher->submit(submitted->job["id"].get<std::string>());
+                       co_return accepted(req, *submitted, http::status::accepted);
+                   });
     }
 
     router.add(http::verb::get, "/v1/jobs", [&](Request& req) -> Awaitable {
@@ -459,7 +471,10 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher&
         co_return res;
     });
 
-    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&](Request& req) -> Awaitable {
+    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
+        if (dispatcher == nullptr) {
+            co_return no_dispatcher();
+        }
         auto key = idempotency_key(req);
         if (!key) {
             co_return key.error();
@@ -469,7 +484,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher&
         if (!retried) {
             co_return retried.error();
         }
-        dispatcher.submit(id);
+        dispatcher->submit(id);
         co_return accepted(req, *retried, http::status::accepted);
     });
 

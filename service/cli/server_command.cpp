@@ -93,9 +93,7 @@ int run_server(const config::ServerConfig& cfg) {
     const int status = run_http_process("server", cfg.http, [&](api::Router& router) {
         api::add_controller_routes(router, servers, blocking);
         api::add_fleet_routes(router, servers, link.get(), blocking);
-        if (dispatcher) {
-            api::add_job_routes(router, jobs, *dispatcher, blocking);
-        }
+        api::add_job_routes(router, jobs, dispatcher.get(), blocking);
     });
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the

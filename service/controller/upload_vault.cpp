@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cstring>
@@ -56,6 +57,11 @@ Result<UploadVault> UploadVault::open(const std::filesystem::path& data_dir) {
         if (!written) {
             return written.error();
         }
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+        return make_error(ErrorCode::invalid_config,
+                          "the key file " + path.string() + " must be readable by its owner only (chmod 600)");
     }
     auto key = fs::read_file(path, 4096);
     if (!key) {
