@@ -1,6 +1,7 @@
 #include "api/agent_client.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/url/parse.hpp>
 
@@ -100,7 +101,10 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
 
     // A kept-alive connection may have been closed by the agent meanwhile: one fresh retry covers that.
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto stream = attempt == 0 ? take_idle(agent_url) : nullptr;
+        std::unique_ptr<Stream> stream;
+        if (attempt == 0) {
+            stream = take_idle(agent_url);
+        }
         const bool reused = stream != nullptr;
         if (!stream) {
             auto connected = co_await connect(host, port);
@@ -114,12 +118,21 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
         beast::error_code rec = wec;
+        std::size_t read_bytes = 0;
         if (!wec) {
             auto [read_ec, rn] = co_await http::async_read(*stream, buffer, res, use_nothrow);
             rec = read_ec;
+            read_bytes = rn;
         }
         if (rec) {
-            if (reused) {
+            // Only a connection the agent had already closed is retried (the write failed, or the read found
+            // the end at once). Never after a timeout: the agent may still be working on the request, and
+            // sending it again would run an install or a reload twice at the same time.
+            const bool closed_before_answer =
+                wec || (read_bytes == 0 &&
+                        (rec == http::error::end_of_stream || rec == asio::error::eof ||
+                         rec == asio::error::connection_reset || rec == asio::ssl::error::stream_truncated));
+            if (reused && closed_before_answer) {
                 continue;  // the pooled connection was stale
             }
             co_return unreachable(agent_url, wec ? "write" : "read", rec);

@@ -41,6 +41,12 @@ asio::awaitable<void> AgentProber::loop() {
 }
 
 asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url) {
+    // However this probe ends (an exception included), the server is probed again next time.
+    struct Done {
+        std::set<std::string>& in_flight;
+        const std::string& name;
+        ~Done() { in_flight.erase(name); }
+    } done{in_flight_, name};
     auto reply = co_await link_.client().request(agent_url, http::verb::get, "/agent/v1/health");
     bool reachable = false;
     std::optional<std::string> version;
@@ -70,7 +76,6 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
             }
         }
     }
-    in_flight_.erase(name);
 }
 
 }  // namespace certdeploy::api

@@ -30,10 +30,17 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         auto exportable = bool_field(*body, "privateKeyExportable");
         auto friendly_name = string_field(*body, "friendlyName");
         if (!file_data || !password || !exportable || !friendly_name) {
-            co_return !file_data ? fail(file_data)
-            : !password          ? fail(password)
-            : !exportable        ? fail(exportable)
-                                 : fail(friendly_name);
+            // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
+            if (!file_data) {
+                co_return fail(file_data);
+            }
+            if (!password) {
+                co_return fail(password);
+            }
+            if (!exportable) {
+                co_return fail(exportable);
+            }
+            co_return fail(friendly_name);
         }
         if (!*file_data) {
             co_return make_error(ErrorCode::invalid_request, "\"fileData\" (the certificate file, base64) is required");
@@ -119,7 +126,10 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         auto password = secret_field(*body, "password");
         auto profile_text = string_field(*body, "profile");
         if (!password || !profile_text) {
-            co_return !password ? fail(password) : fail(profile_text);
+            if (!password) {
+                co_return fail(password);
+            }
+            co_return fail(profile_text);
         }
         if (!*password || (*password)->empty()) {
             co_return make_error(ErrorCode::invalid_request,

@@ -11,6 +11,7 @@
 
 #include "api/problem.hpp"
 #include "service/log.hpp"
+#include "service/pki/secret.hpp"
 
 namespace certdeploy::api {
 
@@ -133,7 +134,10 @@ asio::awaitable<void> HttpServer::accept_loop() {
         socket.set_option(tcp::no_delay(true), ignored);
         auto conn = std::make_shared<Connection>(tcp::socket(std::move(socket)));
         auto peer = conn->plain.socket().remote_endpoint(ignored);
-        conn->remote = ignored ? std::string("unknown") : endpoint_string(peer);
+        conn->remote = "unknown";  // (no ?: with strings in a coroutine: GCC 12 double-destroys its temporaries)
+        if (!ignored) {
+            conn->remote = endpoint_string(peer);
+        }
         if (!track(conn)) {
             conn->plain.socket().close(ignored);
             continue;
@@ -235,6 +239,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     req.remote = conn.remote;
     req.client = conn.client;
     Response res = co_await dispatch(req);
+    // Whatever the handler did, the request's bytes (a certificate file, a password) go now.
+    wipe(req.message.body());
     if (req.stream && res.result() == http::status::ok) {
         co_await stream_body(conn, stream, req, res);
         co_return false;

@@ -29,6 +29,17 @@ TargetOutcome succeeded(std::string result, std::optional<json> certificate) {
     return outcome;
 }
 
+// A job's options as it stored them; a missing or mistyped one is its default.
+bool option_bool(const json& options, const char* key) {
+    auto it = options.is_object() ? options.find(key) : options.end();
+    return it != options.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string option_string(const json& options, const char* key) {
+    auto it = options.is_object() ? options.find(key) : options.end();
+    return it != options.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 void log_failure(const char* what, const store::TargetRef& target, const Error& error) {
     log::error(what, {{"job", target.jobId}, {"server", target.server}, {"message", error.message}});
 }
@@ -44,30 +55,21 @@ JobDispatcher::JobDispatcher(AgentLink& link, controller::JobService& jobs, asio
       wake_(link.context(), asio::steady_timer::time_point::max()),
       random_(std::random_device{}()) {}
 
-void JobDispatcher::start() {
+void JobDispatcher::start(std::vector<store::TargetRef> resumed) {
+    if (!resumed.empty()) {
+        log::info("resuming unfinished jobs", {{"targets", resumed.size()}});
+    }
+    for (auto& target : resumed) {
+        enqueue(std::move(target));
+    }
     for (std::size_t i = 0; i < options_.maxParallel; ++i) {
         asio::co_spawn(link_.context(), worker(), asio::detached);
     }
-    asio::co_spawn(link_.context(), resume(), asio::detached);
     asio::co_spawn(link_.context(), sweep_uploads(), asio::detached);
 }
 
 void JobDispatcher::submit(const std::string& job_id) {
     asio::co_spawn(link_.context(), queue_job(job_id), asio::detached);
-}
-
-asio::awaitable<void> JobDispatcher::resume() {
-    auto targets = co_await run_blocking(pool_, [this] { return jobs_.runnable(std::nullopt, true); });
-    if (!targets) {
-        log::error("cannot resume unfinished jobs", {{"message", targets.error().message}});
-        co_return;
-    }
-    if (!targets->empty()) {
-        log::info("resuming unfinished jobs", {{"targets", targets->size()}});
-    }
-    for (auto& target : *targets) {
-        enqueue(std::move(target));
-    }
 }
 
 asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
@@ -82,7 +84,7 @@ asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
 }
 
 void JobDispatcher::enqueue(store::TargetRef target) {
-    if (!queued_.emplace(target.jobId, target.server).second) {
+    if (deferred_.count({target.jobId, target.server}) != 0 || !queued_.emplace(target.jobId, target.server).second) {
         return;
     }
     queue_.push_back(std::move(target));
@@ -97,7 +99,21 @@ asio::awaitable<void> JobDispatcher::worker() {
         auto target = std::move(queue_.front());
         queue_.pop_front();
         queued_.erase({target.jobId, target.server});
-        co_await run_target(std::move(target));
+        // A bug or an unexpected answer must not end this worker, nor leave the target running.
+        bool failed = false;
+        try {
+            co_await run_target(target);
+        } catch (const std::exception& e) {
+            log::error("a target's attempt failed unexpectedly",
+                       {{"job", target.jobId}, {"server", target.server}, {"detail", e.what()}});
+            failed = true;
+        }
+        if (failed) {
+            TargetOutcome outcome;
+            outcome.error = make_error(ErrorCode::internal, target.server + ": the controller failed on this target");
+            co_await persist(target, "cannot record a target's outcome",
+                             [&] { return jobs_.finish_target(target, "", "", outcome); });
+        }
     }
 }
 
@@ -117,31 +133,55 @@ std::chrono::milliseconds JobDispatcher::backoff(int attempts) {
     // Exponential, capped, with "equal jitter": half the delay fixed, half random, so that targets failing
     // together (one network cut) do not all come back at the same instant.
     auto delay = options_.retryDelay;
-    for (int i = 1; i < attempts && delay < options_.maxRetryDelay; ++i) {
+    for (int i = 1; i < attempts && delay < std::max(options_.maxRetryDelay, options_.retryDelay); ++i) {
         delay *= 2;
     }
-    delay = std::min(delay, options_.maxRetryDelay);
+    delay = std::min(delay, std::max(options_.maxRetryDelay, options_.retryDelay));
     std::uniform_int_distribution<long long> jitter(0, std::max<long long>(delay.count() / 2, 0));
     return std::chrono::milliseconds(delay.count() / 2 + jitter(random_));
 }
 
 asio::awaitable<void> JobDispatcher::requeue_after(store::TargetRef target, std::chrono::milliseconds delay) {
+    deferred_.emplace(target.jobId, target.server);
     asio::steady_timer timer(link_.context());
     timer.expires_after(delay);
     co_await timer.async_wait(use_nothrow);
+    deferred_.erase({target.jobId, target.server});
     enqueue(std::move(target));
+}
+
+asio::awaitable<bool> JobDispatcher::persist(const store::TargetRef& target, const char* what,
+                                             const std::function<Result<void>()>& write) {
+    constexpr int kTries = 30;
+    asio::steady_timer timer(link_.context());
+    for (int i = 1;; ++i) {
+        auto written = co_await run_blocking(pool_, write);
+        if (written) {
+            co_return true;
+        }
+        log_failure(what, target, written.error());
+        if (i == kTries) {
+            log::error("giving up on a target until the controller restarts",
+                       {{"job", target.jobId}, {"server", target.server}});
+            co_return false;
+        }
+        timer.expires_after(std::chrono::seconds(1));
+        co_await timer.async_wait(use_nothrow);
+    }
 }
 
 asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     auto started = co_await run_blocking(pool_, [&] { return jobs_.start_target(target); });
     if (!started) {
         log_failure("cannot start a target", target, started.error());
+        asio::co_spawn(link_.context(), requeue_after(target, std::chrono::seconds(1)), asio::detached);
         co_return;
     }
     if (!*started) {
         co_return;  // cancelled, or already taken
     }
     target.attempts += 1;
+    target.tries += 1;
     auto work = co_await run_blocking(pool_, [&] { return jobs_.work(target.jobId); });
     // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
     Result<TargetOutcome> outcome = make_error(ErrorCode::internal, std::string());
@@ -150,18 +190,16 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     } else {
         outcome = work.error();
     }
-    if (!outcome && outcome.error().code == ErrorCode::agent_unreachable && target.attempts < options_.maxAttempts) {
-        const auto delay = backoff(target.attempts);
+    if (!outcome && outcome.error().code == ErrorCode::agent_unreachable && target.tries < options_.maxAttempts) {
+        const auto delay = backoff(target.tries);
         log::info("agent unreachable, will try again", {{"job", target.jobId},
                                                         {"server", target.server},
                                                         {"attempts", target.attempts},
                                                         {"delayMs", delay.count()}});
-        auto deferred = co_await run_blocking(pool_, [&] { return jobs_.defer_target(target, outcome.error()); });
-        if (!deferred) {
-            log_failure("cannot defer a target", target, deferred.error());
-            co_return;
+        const Error error = outcome.error();
+        if (co_await persist(target, "cannot defer a target", [&] { return jobs_.defer_target(target, error); })) {
+            asio::co_spawn(link_.context(), requeue_after(target, delay), asio::detached);
         }
-        asio::co_spawn(link_.context(), requeue_after(target, delay), asio::detached);
         co_return;
     }
     TargetOutcome final;
@@ -176,9 +214,9 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
         thumbprint = work->thumbprint;
         kind = work->kind;
     }
-    auto finished = co_await run_blocking(pool_, [&] { return jobs_.finish_target(target, thumbprint, kind, final); });
-    if (!finished) {
-        log_failure("cannot record a target's outcome", target, finished.error());
+    if (!co_await persist(target, "cannot record a target's outcome",
+                          [&] { return jobs_.finish_target(target, thumbprint, kind, final); })) {
+        co_return;
     }
     std::string code;
     if (final.error) {
@@ -224,8 +262,8 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
             co_return refused(upload.error());
         }
         json body{{"fileData", codec::base64_encode(upload->file)},
-                  {"privateKeyExportable", work.options.value("privateKeyExportable", false)},
-                  {"friendlyName", work.options.value("friendlyName", std::string())}};
+                  {"privateKeyExportable", option_bool(work.options, "privateKeyExportable")},
+                  {"friendlyName", option_string(work.options, "friendlyName")}};
         if (upload->password) {
             body["password"] = std::string(upload->password->reveal());
         }
@@ -234,6 +272,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         if (upload->password) {
             wipe(body["password"].get_ref<std::string&>());
         }
+        upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
         auto reply = co_await agent.request(target.agentUrl, http::verb::put, path, std::move(text));
         if (!reply) {
             co_return reply.error();
@@ -245,8 +284,14 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         if (!installed) {
             co_return refused(installed.error());
         }
-        result = installed->value("result", std::string("installed"));
-        certificate = installed->value("certificate", json::object());
+        if (auto it = installed->find("result"); it != installed->end() && it->is_string()) {
+            result = it->get<std::string>();
+        } else {
+            result = "installed";
+        }
+        if (auto it = installed->find("certificate"); it != installed->end() && it->is_object()) {
+            certificate = *it;
+        }
     }
     if (work.kind == "enable" || !services.empty()) {
         // (Built before the co_await: GCC 12 cannot keep a braced temporary with literals across one.)

@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -33,14 +34,13 @@ class JobDispatcher {
     JobDispatcher(const JobDispatcher&) = delete;
     JobDispatcher& operator=(const JobDispatcher&) = delete;
 
-    // Resumes every unfinished job (targets that were running when the controller stopped are sent again),
-    // then waits for work. Runs until the link stops.
-    void start();
+    // Queues `resumed` (the targets of unfinished jobs, as JobService::runnable(nullopt, true) gave them
+    // before anything else could start a target), then waits for work. Runs until the link stops.
+    void start(std::vector<store::TargetRef> resumed);
     // Thread-safe: a job was created or retried; its pending targets are queued.
     void submit(const std::string& job_id);
 
   private:
-    asio::awaitable<void> resume();
     asio::awaitable<void> queue_job(std::string job_id);
     asio::awaitable<void> worker();
     asio::awaitable<void> sweep_uploads();
@@ -49,6 +49,10 @@ class JobDispatcher {
     // One attempt: the agent's answer, or a transport error (the only kind retried).
     asio::awaitable<Result<controller::TargetOutcome>> attempt(const controller::JobWork& work,
                                                                const store::TargetRef& target);
+    // Writes a transition, trying again every second while the store refuses (disk full, locked): a target
+    // is never left half-recorded while the controller runs. False when it gave up (a restart resumes it).
+    asio::awaitable<bool> persist(const store::TargetRef& target, const char* what,
+                                  const std::function<Result<void>()>& write);
     void enqueue(store::TargetRef target);
     std::chrono::milliseconds backoff(int attempts);
 
@@ -57,8 +61,9 @@ class JobDispatcher {
     asio::thread_pool& pool_;
     DispatchOptions options_;
     std::deque<store::TargetRef> queue_;
-    std::set<std::pair<std::string, std::string>> queued_;  // (job, server): no target twice in the queue
-    asio::steady_timer wake_;                               // workers sleep on it; cancelled when work arrives
+    std::set<std::pair<std::string, std::string>> queued_;    // (job, server): no target twice in the queue
+    std::set<std::pair<std::string, std::string>> deferred_;  // waiting out a backoff: not queued before it ends
+    asio::steady_timer wake_;                                 // workers sleep on it; cancelled when work arrives
     std::minstd_rand random_;
 };
 

@@ -48,6 +48,44 @@ void add_names(std::vector<std::string>& out, std::string_view text) {
     }
 }
 
+// RFC 3629: well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (std::size_t k = 1; k <= n; ++k) {
+            if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+        }
+        static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
 Result<bool> parse_bool(std::string_view text, const char* name) {
     if (text == "true" || text == "false") {
         return text == "true";
@@ -136,6 +174,9 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
     auto& request = in.request;
     bool have_file = false;
     for (const auto& part : *parts) {
+        if (part.name != "file" && part.name != "password" && !valid_utf8(part.body)) {
+            return invalid("the part \"" + part.name + "\" is not UTF-8 text");
+        }
         if (part.name == "file") {
             if (have_file) {
                 return invalid("give one \"file\" part");
@@ -189,12 +230,29 @@ Result<ImportInput> import_from_json(Request& req) {
         !known) {
         return known.error();
     }
+    // fileData may be a PEM with its private key: wiped on every way out.
+    struct WipeFileData {
+        nlohmann::json& body;
+        ~WipeFileData() {
+            if (auto it = body.find("fileData"); it != body.end() && it->is_string()) {
+                wipe(it->get_ref<std::string&>());
+            }
+        }
+    } wipe_file_data{*body};
     auto file_data = string_field(*body, "fileData");
     auto password = secret_field(*body, "password");
     auto exportable = bool_field(*body, "privateKeyExportable");
     auto friendly_name = string_field(*body, "friendlyName");
     auto services = string_list_field(*body, "services");
     auto dry_run = bool_field(*body, "dryRun");
+    struct WipeCopy {
+        Result<std::optional<std::string>>& copy;
+        ~WipeCopy() {
+            if (copy && *copy) {
+                wipe(**copy);
+            }
+        }
+    } wipe_copy{file_data};
     if (!file_data || !password || !exportable || !friendly_name || !services || !dry_run) {
         return !file_data       ? file_data.error()
                : !password      ? password.error()
@@ -299,6 +357,10 @@ Result<controller::FleetRequest> fleet_request(Request& req, const std::string& 
     return request;
 }
 
+bool is_active(const std::string& state) {
+    return state == "queued" || state == "running";
+}
+
 std::string sse_event(const store::EventRow& event) {
     return "id: " + std::to_string(event.seq) + "\nevent: " + event.type + "\ndata: " + event.data + "\n\n";
 }
@@ -334,6 +396,11 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
         if (out.closing()) {
             co_return;
         }
+        // Nothing new: a final job has said everything (its `done` may have been sent before a reconnect).
+        auto finished = co_await run_blocking(pool, [&] { return jobs.finished(id); });
+        if (!finished || *finished) {
+            co_return;
+        }
         if (std::chrono::steady_clock::now() - quiet_since > 15s) {
             if (!co_await out.write(": keep-alive\n\n")) {  // proxies and clients see a live stream
                 co_return;
@@ -355,9 +422,6 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
     };
     // Import-ExchangeCertificate, on many servers at once.
     router.add(http::verb::post, "/v1/imports", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
-        if (dispatcher == nullptr) {
-            co_return no_dispatcher();
-        }
         auto key = idempotency_key(req);
         if (!key) {
             co_return key.error();
@@ -373,11 +437,17 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
             }
             co_return json_reply(req, http::status::ok, *plan);
         }
+        if (dispatcher == nullptr) {
+            co_return no_dispatcher();
+        }
+
         auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
         if (!submitted) {
             co_return submitted.error();
         }
-        dispatcher->submit(submitted->job["id"].get<std::string>());
+        if (submitted->created) {  // a replay changes nothing, not even a target's backoff
+            dispatcher->submit(submitted->job["id"].get<std::string>());
+        }
         co_return accepted(req, *submitted, http::status::accepted);
     });
 
@@ -399,7 +469,9 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
                        if (!submitted) {
                            co_return submitted.error();
                        }
-                       dispatcher->submit(submitted->job["id"].get<std::string>());
+                       if (submitted->created) {
+                           dispatcher->submit(submitted->job["id"].get<std::string>());
+                       }
                        co_return accepted(req, *submitted, http::status::accepted);
                    });
     }
@@ -463,6 +535,14 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         if (ec != std::errc() || ptr != last.data() + last.size() || after < 0) {
             co_return invalid("Last-Event-ID (or after) must be an event id");
         }
+        // A final job with nothing after `after`: 204, which also tells an EventSource not to reconnect.
+        auto rest = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 1); });
+        if (!rest) {
+            co_return rest.error();
+        }
+        if (rest->empty() && !is_active((*job)["state"].get<std::string>())) {
+            co_return Response{http::status::no_content, req.message.version()};
+        }
         req.stream = [&jobs, &pool, id, after](BodyWriter& out) { return follow_events(jobs, pool, id, after, out); };
         Response res{http::status::ok, req.message.version()};
         res.set(http::field::content_type, "text/event-stream");
@@ -484,7 +564,9 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         if (!retried) {
             co_return retried.error();
         }
-        dispatcher->submit(id);
+        if (retried->created) {
+            dispatcher->submit(id);
+        }
         co_return accepted(req, *retried, http::status::accepted);
     });
 

@@ -92,7 +92,10 @@ struct TargetChange {
     std::string to;
     std::string at;
     bool startAttempt = false;  // attempts + 1, startedAt = at, error cleared
-    bool finished = false;      // finishedAt = at
+    // When the job's cancel was asked meanwhile, the target goes here instead (finished), e.g. a target
+    // that was running when the cancel came and would otherwise wait for another attempt.
+    std::optional<std::string> toWhenCancelled;
+    bool finished = false;  // finishedAt = at
     std::optional<std::string> errorCode;
     std::optional<std::string> errorMessage;
     std::optional<std::string> result;
@@ -104,7 +107,8 @@ struct TargetRef {
     std::string jobId;
     std::string server;
     std::string agentUrl;
-    int attempts = 0;
+    int attempts = 0;  // recorded so far, over every run of the job
+    int tries = 0;     // the dispatcher's count in this run (a retry or a restart starts a new budget)
 };
 
 struct JobFilter {

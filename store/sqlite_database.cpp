@@ -120,7 +120,9 @@ StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::fil
     sqlite3_busy_timeout(raw, 5000);
     sqlite3_extended_result_codes(raw, 1);
     // WAL: readers never wait for the writer; synchronous=FULL: a committed transition survives a power cut.
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    // secure_delete: a deleted row (a sealed upload once its job is final) is overwritten, not left in free pages.
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"}) {
         if (auto done = db->exec(pragma); !done) {
             return done.error();
         }

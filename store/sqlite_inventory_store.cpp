@@ -5,8 +5,10 @@
 namespace certdeploy::store {
 namespace {
 
+// Only for a registered server: a probe or a target finishing as the server is deleted leaves no ghost rows.
 constexpr std::string_view kInsert = R"sql(
-INSERT INTO inventory (server, thumbprint, certificate, status, not_after, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO inventory (server, thumbprint, certificate, status, not_after, seen_at)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM servers WHERE name = ?1)
 ON CONFLICT (thumbprint, server) DO UPDATE SET certificate = excluded.certificate, status = excluded.status,
     not_after = excluded.not_after, seen_at = excluded.seen_at)sql";
 
@@ -17,7 +19,8 @@ constexpr std::string_view kFilter = R"sql(
 AND (?7 IS NULL OR thumbprint = ?7)
 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(certificate, '$.certificateDomains') d
      WHERE lower(d.value) = lower(?3)
-        OR (d.value LIKE '*.%' AND lower(?3) LIKE '%' || lower(substr(d.value, 2))
+        OR (substr(d.value, 1, 2) = '*.' AND length(?3) > length(d.value)
+            AND lower(substr(?3, -(length(d.value) - 1))) = lower(substr(d.value, 2))
             AND instr(substr(?3, 1, length(?3) - length(d.value) + 1), '.') = 0))))sql";
 
 StoreResult<void> insert(SqliteDatabase& db, const InventoryRow& row) {

@@ -303,6 +303,9 @@ StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& chang
     if (!*target || std::find(change.from.begin(), change.from.end(), (*target)->state) == change.from.end()) {
         return value(false);
     }
+    const bool cancelled = (*job)->cancelRequested && change.toWhenCancelled.has_value();
+    const std::string& to = cancelled ? *change.toWhenCancelled : change.to;
+    const bool finished = change.finished || cancelled;
     auto s = db_->prepare(
         "UPDATE targets SET state = ?3, attempts = attempts + ?4,"
         " started_at = CASE WHEN ?4 THEN ?5 ELSE started_at END, finished_at = ?6,"
@@ -311,9 +314,9 @@ StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& chang
     if (!s) {
         return s.error();
     }
-    s->bind(1, (*job)->seq).bind(2, change.server).bind(3, change.to);
+    s->bind(1, (*job)->seq).bind(2, change.server).bind(3, to);
     s->bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
-    s->bind_optional(6, change.finished ? std::optional<std::string>(change.at) : std::nullopt);
+    s->bind_optional(6, finished ? std::optional<std::string>(change.at) : std::nullopt);
     s->bind_optional(7, change.errorCode).bind_optional(8, change.errorMessage);
     s->bind_optional(9, change.result).bind_optional(10, change.certStatus);
     CERTDEPLOY_TRY(s->run());
@@ -340,15 +343,14 @@ StoreResult<int> SqliteControllerStore::change_job_targets(const std::string& id
     if (!*job) {
         return value(0);
     }
-    if (request_cancel) {
-        auto flag = db_->prepare("UPDATE jobs SET cancel_requested = 1 WHERE seq = ?1");
-        if (!flag) {
-            return flag.error();
-        }
-        flag->bind(1, (*job)->seq);
-        CERTDEPLOY_TRY(flag->run());
-        (*job)->cancelRequested = true;
+    // A cancel is remembered for targets that are running now; a retry starts the job afresh.
+    auto flag = db_->prepare("UPDATE jobs SET cancel_requested = ?2 WHERE seq = ?1");
+    if (!flag) {
+        return flag.error();
     }
+    flag->bind(1, (*job)->seq).bind(2, static_cast<std::int64_t>(request_cancel ? 1 : 0));
+    CERTDEPLOY_TRY(flag->run());
+    (*job)->cancelRequested = request_cancel;
     auto servers = db_->prepare("SELECT server FROM targets WHERE job_seq = ?1 AND state = ?2 ORDER BY rowid");
     if (!servers) {
         return servers.error();

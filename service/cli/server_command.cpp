@@ -84,8 +84,15 @@ int run_server(const config::ServerConfig& cfg) {
         dispatcher = std::make_unique<api::JobDispatcher>(
             *link, jobs, blocking,
             api::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay, std::chrono::seconds(60)});
+        // Before anything can start a target: those left running by a stopped controller become pending
+        // again, and every unfinished job's pending targets are queued.
+        auto resumed = jobs.runnable(std::nullopt, true);
+        if (!resumed) {
+            log::error("cannot resume unfinished jobs", {{"message", resumed.error().message}});
+            return 1;
+        }
         prober->start();
-        dispatcher->start();
+        dispatcher->start(std::move(*resumed));
         link->start();
     } else {
         log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "service/controller/server_registry.hpp"
 #include "service/controller/store_errors.hpp"
 #include "service/json_result.hpp"
 #include "service/pki/certificate.hpp"
@@ -516,8 +517,11 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
     }
     if (outcome.succeeded) {
         change.result = outcome.result;
-        if (outcome.certificate && outcome.certificate->contains("status")) {
-            change.certStatus = (*outcome.certificate)["status"].get<std::string>();
+        if (outcome.certificate && outcome.certificate->is_object()) {
+            auto status = outcome.certificate->find("status");
+            if (status != outcome.certificate->end() && status->is_string()) {
+                change.certStatus = status->get<std::string>();
+            }
         }
     }
     auto changed = store_->change_target(change, rules());
@@ -532,12 +536,11 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
         if (auto dropped = store_->drop_inventory(target.server, thumbprint); !dropped) {
             return from_store(dropped.error());
         }
-    } else if (outcome.certificate && outcome.certificate->is_object()) {
-        const auto& cert = *outcome.certificate;
-        store::InventoryRow row{
-            target.server, thumbprint, cert.dump(), cert.value("status", ""), cert.value("notAfter", ""), change.at};
-        if (auto put = store_->put_inventory(row); !put) {
-            return from_store(put.error());
+    } else if (outcome.certificate) {
+        if (auto row = inventory_row(target.server, *outcome.certificate, change.at)) {
+            if (auto put = store_->put_inventory(*row); !put) {
+                return from_store(put.error());
+            }
         }
     }
     return {};
@@ -549,6 +552,7 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     change.server = target.server;
     change.from = {"running"};
     change.to = "pending";
+    change.toWhenCancelled = "cancelled";  // the cancel came while it ran: no further attempt
     change.at = now();
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;
@@ -557,6 +561,17 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
         return from_store(changed.error());
     }
     return {};
+}
+
+Result<bool> JobService::finished(const std::string& id) {
+    auto job = store_->get_job(id);
+    if (!job) {
+        return from_store(job.error());
+    }
+    if (!*job) {
+        return make_error(ErrorCode::job_not_found, "no job " + id);
+    }
+    return is_final_state((*job)->state);
 }
 
 Result<int> JobService::drop_expired_uploads() {

@@ -84,6 +84,8 @@ class JobService {
     Result<nlohmann::json> list(const store::JobFilter& filter);
     Result<Submitted> cancel(const std::string& id, const std::string& idempotency_key);
     Result<Submitted> retry(const std::string& id, const std::string& idempotency_key);
+    // Whether the job is final (succeeded, failed, partiallySucceeded or cancelled).
+    Result<bool> finished(const std::string& id);
     Result<std::vector<store::EventRow>> events_after(const std::string& id, std::int64_t after, std::size_t limit);
 
     // For the dispatcher.

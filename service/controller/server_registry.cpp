@@ -163,13 +163,25 @@ Result<void> ServerRegistry::record_contact(const std::string& name, bool reacha
     return {};
 }
 
+std::optional<store::InventoryRow> inventory_row(const std::string& server, const nlohmann::json& certificate,
+                                                 const std::string& seen_at) {
+    const auto text = [&](const char* key) -> const std::string* {
+        auto it = certificate.find(key);
+        return it != certificate.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+    };
+    if (!certificate.is_object() || !text("thumbprint") || !text("status") || !text("notAfter")) {
+        return std::nullopt;
+    }
+    return store::InventoryRow{server,          *text("thumbprint"), certificate.dump(),
+                               *text("status"), *text("notAfter"),   seen_at};
+}
+
 Result<void> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates) {
     const std::string at = pki::rfc3339(std::chrono::system_clock::now());
     std::vector<store::InventoryRow> rows;
     for (const auto& cert : certificates) {
-        if (cert.is_object() && cert.contains("thumbprint") && cert["thumbprint"].is_string()) {
-            rows.push_back({name, cert["thumbprint"].get<std::string>(), cert.dump(), cert.value("status", ""),
-                            cert.value("notAfter", ""), at});
+        if (auto row = inventory_row(name, cert, at)) {
+            rows.push_back(std::move(*row));
         }
     }
     if (auto done = store_->replace_inventory(name, rows); !done) {

@@ -24,6 +24,11 @@ struct ServerSpec {
 // {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}}; errors name the field.
 Result<ServerSpec> parse_server_spec(const nlohmann::json& body);
 
+// An inventory row from an agent's description of a certificate; nothing when the description lacks a
+// string thumbprint, status or notAfter (an agent of another version, or a broken one).
+std::optional<store::InventoryRow> inventory_row(const std::string& server, const nlohmann::json& certificate,
+                                                 const std::string& seen_at);
+
 struct PutOutcome {
     bool created = false;
     nlohmann::json server;

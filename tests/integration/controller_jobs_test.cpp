@@ -153,6 +153,10 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
     http::request<http::string_body> resume{http::verb::get, "/v1/jobs/" + id + "/events", 11};
     resume.set("Last-Event-ID", std::to_string(last_id - 1));
     CHECK(parse_events(again.send(resume, 10s).body()).size() == 1);
+    // After `done`, nothing more will come: 204, which stops an EventSource from reconnecting.
+    HttpClient after_done(fleet.address());
+    resume.set("Last-Event-ID", std::to_string(last_id));
+    CHECK(after_done.send(resume, 10s).result() == http::status::no_content);
 
     job = json::parse(fleet.call(http::verb::get, "/v1/jobs/" + id).body());
     CHECK(job["state"] == "succeeded");
@@ -390,6 +394,9 @@ TEST_CASE("imports: bad requests are refused with a stable code and create nothi
         {"application/json", "{\"fileData\": \"AAAA\", \"servers\": [\"ex01\"], \"bogus\": 1}",
          http::status::bad_request, "invalid-request"},
         {"multipart/form-data; boundary=xyz", "no parts here", http::status::bad_request, "invalid-request"},
+        {"multipart/form-data; boundary=xyz",
+         "--xyz\r\nContent-Disposition: form-data; name=\"friendlyName\"\r\n\r\n\xff\xfe\r\n--xyz--\r\n",
+         http::status::bad_request, "invalid-request"},
         {"application/json", "{\"fileData\": \"AAAA\", \"selector\": {\"role\": \"none\"}}",
          http::status::unprocessable_entity, "unreadable-certificate"},
     };

@@ -48,3 +48,66 @@ TEST_CASE("a migration that fails is rolled back whole, and the schema stays at 
     REQUIRE(table_b->step().value());
     CHECK(table_b->integer(0) == 0);  // the half of 002 that did run is gone
 }
+
+TEST_CASE(
+    "the inventory: filters by domain (exact or under a wildcard), status, server, expiry / no rows for unknown "
+    "servers") {
+    TempDir dir;
+    auto opened = open_sqlite_controller_store(dir.path());
+    REQUIRE(opened.has_value());
+    auto& store = **opened;
+    for (const std::string name : {"ex01", "ex02"}) {
+        ServerRow row;
+        row.name = name;
+        row.agentUrl = "https://" + name + ":9001";
+        row.updatedAt = "2026-01-01T00:00:00Z";
+        REQUIRE(store.upsert_server(row).has_value());
+    }
+    const auto put = [&](const std::string& server, const std::string& thumbprint, const std::string& domains,
+                         const std::string& status, const std::string& not_after) {
+        REQUIRE(store
+                    .put_inventory({server, thumbprint, "{\"certificateDomains\": " + domains + "}", status, not_after,
+                                    "2026-11-24T00:00:00Z"})
+                    .has_value());
+    };
+    put("ex01", "AAAA", R"(["*.contoso.com"])", "Valid", "2027-01-01T00:00:00Z");
+    put("ex02", "AAAA", R"(["*.contoso.com"])", "Untrusted", "2027-01-01T00:00:00Z");
+    put("ex01", "BBBB", R"(["mail.fabrikam.com", "a_b.example"])", "Valid", "2026-12-01T00:00:00Z");
+    put("ghost", "CCCC", R"(["x.example"])", "Valid", "2026-12-01T00:00:00Z");  // not registered: ignored
+
+    const auto thumbprints = [&](InventoryFilter filter) {
+        auto rows = store.list_inventory(filter);
+        REQUIRE(rows.has_value());
+        std::vector<std::string> out;
+        for (const auto& row : *rows) {
+            out.push_back(row.thumbprint + "@" + row.server);
+        }
+        return out;
+    };
+    using V = std::vector<std::string>;
+    CHECK(thumbprints({}) == V{"AAAA@ex01", "AAAA@ex02", "BBBB@ex01"});
+    InventoryFilter f;
+    f.domain = "mail.contoso.com";
+    CHECK(thumbprints(f) == V{"AAAA@ex01", "AAAA@ex02"});
+    f.domain = "MAIL.Fabrikam.com";
+    CHECK(thumbprints(f) == V{"BBBB@ex01"});
+    for (const std::string no : {"a.b.contoso.com", ".contoso.com", "contoso.com", "axb.example", "xcontoso.com"}) {
+        CAPTURE(no);
+        f.domain = no;
+        CHECK(thumbprints(f).empty());
+    }
+    f = {};
+    f.status = "Untrusted";
+    CHECK(thumbprints(f) == V{"AAAA@ex02"});
+    f = {};
+    f.server = "ex01";
+    f.notAfterBefore = "2026-12-31T00:00:00Z";
+    CHECK(thumbprints(f) == V{"BBBB@ex01"});
+    f = {};
+    f.limit = 1;
+    CHECK(thumbprints(f) == V{"AAAA@ex01", "AAAA@ex02"});  // a page counts thumbprints, with all their servers
+    f.afterThumbprint = "AAAA";
+    CHECK(thumbprints(f) == V{"BBBB@ex01"});
+    REQUIRE(store.delete_server("ex02").has_value());
+    CHECK(thumbprints({}) == V{"AAAA@ex01", "BBBB@ex01"});
+}
