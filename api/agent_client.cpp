@@ -10,7 +10,7 @@
 namespace certdeploy::api {
 namespace {
 
-constexpr std::size_t kMaxIdlePerAgent = 4;
+constexpr std::size_t kMaxIdlePerAgent = 8;
 
 Error unreachable(const std::string& agent_url, const std::string& step, const beast::error_code& ec) {
     return make_error(ErrorCode::agent_unreachable,

@@ -8,6 +8,7 @@
 #
 #   bench/deploy_bench.sh BINARY [AGENTS] [SERVERS] [PARALLEL]
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(realpath "${1:?usage: deploy_bench.sh BINARY [AGENTS] [SERVERS] [PARALLEL]}")
 agents=${2:-10}
 servers=${3:-1000}
@@ -23,7 +24,7 @@ trap cleanup EXIT
 cd "$work"
 names=$(seq -f 'a%02g' 1 "$agents" | paste -sd,)
 "$bin" pki init pki --agents "$names" >/dev/null
-bash "$(dirname "$0")/../scripts/make-example-certificate.sh" "$work" >/dev/null
+bash "$root/scripts/make-example-certificate.sh" "$work" >/dev/null
 for name in ${names//,/ }; do
     "$bin" agent --listen 127.0.0.1:0 --ready-file "$name.addr" --name "$name" --store "store-$name" \
         --tls-cert "pki/agents/$name.pem" --tls-key "pki/agents/$name.key" --client-ca pki/ca.pem \
@@ -51,11 +52,17 @@ id=$(curl -sf -F file=@Fabrikam.pfx -F "password=<Fabrikam.password" -F 'servers
     python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 curl -sfN "$url/v1/jobs/$id/events" > events.txt
 end=$(date +%s.%N)
+# CPU seconds (user + system) of the controller and of all agents together, from /proc.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ s += ($14 + $15) / hz } END { printf "%.2f", s }' $(printf '/proc/%s/stat ' "$@"); }
+server_cpu=$(cpu "${pids[-1]}")
+agents_cpu=$(cpu "${pids[@]:0:${#pids[@]}-1}")
 state=$(curl -sf "$url/v1/jobs/$id" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["state"], j["targetCounts"])')
-python3 - "$start" "$end" "$servers" "$agents" "$parallel" "$state" <<'PY'
+python3 - "$start" "$end" "$servers" "$agents" "$parallel" "$state" "$server_cpu" "$agents_cpu" <<'PY'
 import sys
-start, end, servers, agents, parallel, state = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+start, end = float(sys.argv[1]), float(sys.argv[2])
+servers, agents, parallel, state = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+server_cpu, agents_cpu = float(sys.argv[7]), float(sys.argv[8])
 wall = end - start
 print(f"{servers} targets on {agents} agents, maxParallelTargets {parallel}: {wall:.2f} s, "
-      f"{servers / wall:.0f} targets/s ({state})")
+      f"{servers / wall:.0f} targets/s; CPU: controller {server_cpu:.2f} s, agents {agents_cpu:.2f} s ({state})")
 PY

@@ -43,7 +43,8 @@ class SqliteControllerStore final : public ControllerStore {
 
   private:
     // Helpers of the job methods; the caller holds mutex_ and an open transaction.
-    StoreResult<std::optional<JobRow>> load_job(const std::string& id);
+    // `with_counts`: also count its targets by state (what the job's state and events need).
+    StoreResult<std::optional<JobRow>> load_job(const std::string& id, bool with_counts = true);
     StoreResult<std::optional<TargetRow>> load_target(std::int64_t job_seq, const std::string& server);
     StoreResult<void> append_event(std::int64_t job_seq, const std::string& type, const std::string& data);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.

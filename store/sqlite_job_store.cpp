@@ -76,7 +76,7 @@ StoreResult<T> value(T v) {
 
 }  // namespace
 
-StoreResult<std::optional<JobRow>> SqliteControllerStore::load_job(const std::string& id) {
+StoreResult<std::optional<JobRow>> SqliteControllerStore::load_job(const std::string& id, bool with_counts) {
     auto s = db_->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?1");
     if (!s) {
         return s.error();
@@ -90,6 +90,9 @@ StoreResult<std::optional<JobRow>> SqliteControllerStore::load_job(const std::st
         return std::optional<JobRow>();
     }
     JobRow job = read_job(*s);
+    if (!with_counts) {
+        return std::optional<JobRow>(std::move(job));
+    }
     auto counts = db_->prepare("SELECT state, count(*) FROM targets WHERE job_seq = ?1 GROUP BY state");
     if (!counts) {
         return counts.error();
@@ -158,11 +161,11 @@ StoreResult<void> SqliteControllerStore::settle_job(const std::string& id, const
     s->bind(1, id).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
     s->bind(4, static_cast<std::int64_t>(drop_upload ? 1 : 0));
     CERTDEPLOY_TRY(s->run());
-    auto settled = load_job(id);
-    if (!settled) {
-        return settled.error();
-    }
-    return append_event((*settled)->seq, final ? "done" : "job", rules.job_event(**settled));
+    JobRow& settled = **job;  // as written: no need to read it back
+    settled.state = state;
+    settled.finishedAt = final ? std::optional<std::string>(at) : std::nullopt;
+    settled.hasUpload = settled.hasUpload && !drop_upload;
+    return append_event(settled.seq, final ? "done" : "job", rules.job_event(settled));
 }
 
 StoreResult<CreateOutcome> SqliteControllerStore::create_job(const NewJob& job, const JobRules& rules) {
@@ -289,7 +292,7 @@ StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& chang
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
-    auto job = load_job(change.jobId);
+    auto job = load_job(change.jobId, false);
     if (!job) {
         return job.error();
     }
@@ -336,7 +339,7 @@ StoreResult<int> SqliteControllerStore::change_job_targets(const std::string& id
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
-    auto job = load_job(id);
+    auto job = load_job(id, false);
     if (!job) {
         return job.error();
     }
@@ -403,7 +406,7 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
             return pairs.error();
         }
         for (const auto& [id, server] : *pairs) {
-            auto job = load_job(id);
+            auto job = load_job(id, false);
             if (!job) {
                 return job.error();
             }

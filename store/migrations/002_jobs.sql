@@ -31,6 +31,7 @@ CREATE TABLE targets (
     PRIMARY KEY (job_seq, server)
 );
 CREATE INDEX targets_server ON targets (server);
+CREATE INDEX targets_job_state ON targets (job_seq, state);  -- a job's counts by state, from the index alone
 CREATE INDEX targets_unfinished ON targets (state) WHERE state IN ('pending', 'running');
 
 CREATE TABLE job_events (
