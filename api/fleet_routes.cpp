@@ -31,6 +31,26 @@ Result<std::string> thumbprint_param(const Request& req) {
     return *thumbprint;
 }
 
+// GET `target` from server `name`'s agent: its JSON answer, or its refusal as the controller's error.
+asio::awaitable<Result<json>> ask_agent(controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool,
+                                        std::string name, std::string target) {
+    auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
+    if (!url) {
+        co_return url.error();
+    }
+    if (link == nullptr) {
+        co_return no_agents();
+    }
+    auto reply = co_await link->call(*url, http::verb::get, target);
+    if (!reply) {
+        co_return reply.error();
+    }
+    if (reply->status != 200) {
+        co_return agent_refusal(name, *reply);
+    }
+    co_return agent_json(name, *reply);
+}
+
 }  // namespace
 
 void add_fleet_routes(Router& router, controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool) {
@@ -47,21 +67,7 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
             }
             target += "?status=" + std::string(pki::status_name(parsed));
         }
-        auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-        if (!url) {
-            co_return url.error();
-        }
-        if (link == nullptr) {
-            co_return no_agents();
-        }
-        auto reply = co_await link->call(*url, http::verb::get, target);
-        if (!reply) {
-            co_return reply.error();
-        }
-        if (reply->status != 200) {
-            co_return agent_refusal(name, *reply);
-        }
-        auto body = agent_json(name, *reply);
+        auto body = co_await ask_agent(servers, link, pool, name, target);
         if (!body) {
             co_return body.error();
         }
@@ -81,21 +87,8 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
         if (!thumbprint) {
             co_return thumbprint.error();
         }
-        auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-        if (!url) {
-            co_return url.error();
-        }
-        if (link == nullptr) {
-            co_return no_agents();
-        }
-        auto reply = co_await link->call(*url, http::verb::get, "/agent/v1/certificates/" + *thumbprint);
-        if (!reply) {
-            co_return reply.error();
-        }
-        if (reply->status != 200) {
-            co_return agent_refusal(name, *reply);
-        }
-        auto body = agent_json(name, *reply);
+        std::string target = "/agent/v1/certificates/" + *thumbprint;
+        auto body = co_await ask_agent(servers, link, pool, name, std::move(target));
         if (!body) {
             co_return body.error();
         }

@@ -72,11 +72,7 @@ StoreResult<std::optional<ServerRow>> SqliteControllerStore::get_server(const st
         return s.error();
     }
     s->bind(1, name);
-    auto step = s->step();
-    if (!step) {
-        return step.error();
-    }
-    return *step ? std::optional<ServerRow>(read_server(*s)) : std::optional<ServerRow>();
+    return first_row<ServerRow>(*s, read_server);
 }
 
 StoreResult<std::vector<ServerRow>> SqliteControllerStore::list_servers(const std::string& after, std::size_t limit) {
@@ -87,17 +83,7 @@ StoreResult<std::vector<ServerRow>> SqliteControllerStore::list_servers(const st
         return s.error();
     }
     s->bind(1, after).bind(2, static_cast<std::int64_t>(limit));
-    std::vector<ServerRow> rows;
-    for (;;) {
-        auto step = s->step();
-        if (!step) {
-            return step.error();
-        }
-        if (!*step) {
-            return rows;
-        }
-        rows.push_back(read_server(*s));
-    }
+    return collect<ServerRow>(*s, read_server);
 }
 
 StoreResult<bool> SqliteControllerStore::delete_server(const std::string& name) {

@@ -79,6 +79,32 @@ class SqliteDatabase {
     int schema_version_ = 0;
 };
 
+// Steps `s` to the end, each row made by `read(s)`.
+template <class Row, class Read>
+StoreResult<std::vector<Row>> collect(Statement& s, Read read) {
+    std::vector<Row> rows;
+    for (;;) {
+        auto step = s.step();
+        if (!step) {
+            return step.error();
+        }
+        if (!*step) {
+            return rows;
+        }
+        rows.push_back(read(s));
+    }
+}
+
+// The first row made by `read(s)`, or nothing when there is none.
+template <class Row, class Read>
+StoreResult<std::optional<Row>> first_row(Statement& s, Read read) {
+    auto step = s.step();
+    if (!step) {
+        return step.error();
+    }
+    return *step ? std::optional<Row>(read(s)) : std::optional<Row>();
+}
+
 // BEGIN IMMEDIATE at construction; ROLLBACK at destruction unless commit() succeeded. IMMEDIATE takes the
 // write lock at once, so a transaction never fails half-way for another writer.
 class Transaction {

@@ -85,17 +85,9 @@ StoreResult<std::vector<InventoryRow>> SqliteControllerStore::list_inventory(con
     s->bind_optional(1, filter.status).bind_optional(2, filter.server).bind_optional(3, filter.domain);
     s->bind_optional(4, filter.notAfterBefore).bind(5, filter.afterThumbprint);
     s->bind(6, static_cast<std::int64_t>(filter.limit)).bind_optional(7, filter.thumbprint);
-    std::vector<InventoryRow> rows;
-    for (;;) {
-        auto step = s->step();
-        if (!step) {
-            return step.error();
-        }
-        if (!*step) {
-            return rows;
-        }
-        rows.push_back({s->text(0), s->text(1), s->text(2), s->text(3), s->text(4), s->text(5)});
-    }
+    return collect<InventoryRow>(*s, [](const Statement& row) {
+        return InventoryRow{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5)};
+    });
 }
 
 }  // namespace certdeploy::store

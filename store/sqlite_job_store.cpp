@@ -52,22 +52,6 @@ TargetRow read_target(const Statement& s) {
     return t;
 }
 
-// Steps `s` to the end, collecting each row with `read`.
-template <class Row, class Read>
-StoreResult<std::vector<Row>> collect(Statement& s, Read read) {
-    std::vector<Row> rows;
-    for (;;) {
-        auto step = s.step();
-        if (!step) {
-            return step.error();
-        }
-        if (!*step) {
-            return rows;
-        }
-        rows.push_back(read(s));
-    }
-}
-
 // A value as a StoreResult (its error type converts from integers too, so spell the intent).
 template <class T>
 StoreResult<T> value(T v) {
@@ -118,11 +102,7 @@ StoreResult<std::optional<TargetRow>> SqliteControllerStore::load_target(std::in
         return s.error();
     }
     s->bind(1, job_seq).bind(2, server);
-    auto step = s->step();
-    if (!step) {
-        return step.error();
-    }
-    return *step ? std::optional<TargetRow>(read_target(*s)) : std::optional<TargetRow>();
+    return first_row<TargetRow>(*s, read_target);
 }
 
 StoreResult<void> SqliteControllerStore::append_event(std::int64_t job_seq, const std::string& type,
@@ -281,11 +261,7 @@ StoreResult<std::optional<std::string>> SqliteControllerStore::sealed_upload(con
         return s.error();
     }
     s->bind(1, id);
-    auto step = s->step();
-    if (!step) {
-        return step.error();
-    }
-    return *step ? std::optional<std::string>(s->blob(0)) : std::optional<std::string>();
+    return first_row<std::string>(*s, [](const Statement& row) { return row.blob(0); });
 }
 
 StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& change, const JobRules& rules) {
@@ -477,12 +453,8 @@ StoreResult<std::optional<std::pair<std::string, std::string>>> SqliteController
         return s.error();
     }
     s->bind(1, key);
-    auto step = s->step();
-    if (!step) {
-        return step.error();
-    }
-    using Found = std::optional<std::pair<std::string, std::string>>;
-    return *step ? Found(std::make_pair(s->text(0), s->text(1))) : Found();
+    return first_row<std::pair<std::string, std::string>>(
+        *s, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
 }
 
 StoreResult<void> SqliteControllerStore::remember_key(const std::string& key, const std::string& fingerprint,
