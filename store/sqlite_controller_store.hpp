@@ -47,6 +47,8 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<std::optional<JobRow>> load_job(const std::string& id, bool with_counts = true);
     StoreResult<std::optional<TargetRow>> load_target(std::int64_t job_seq, const std::string& server);
     StoreResult<void> append_event(std::int64_t job_seq, const std::string& type, const std::string& data);
+    // The target's event, as it is now.
+    StoreResult<void> append_target_event(const JobRow& job, const std::string& server, const JobRules& rules);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
     StoreResult<void> settle_job(const std::string& id, const std::string& at, const JobRules& rules);
 

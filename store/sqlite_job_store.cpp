@@ -117,6 +117,18 @@ StoreResult<void> SqliteControllerStore::append_event(std::int64_t job_seq, cons
     return s->run();
 }
 
+StoreResult<void> SqliteControllerStore::append_target_event(const JobRow& job, const std::string& server,
+                                                             const JobRules& rules) {
+    auto target = load_target(job.seq, server);
+    if (!target) {
+        return target.error();
+    }
+    if (!*target) {
+        return {};
+    }
+    return append_event(job.seq, "target", rules.target_event(job, **target));
+}
+
 StoreResult<void> SqliteControllerStore::settle_job(const std::string& id, const std::string& at,
                                                     const JobRules& rules) {
     auto job = load_job(id);
@@ -299,11 +311,7 @@ StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& chang
     s->bind_optional(7, change.errorCode).bind_optional(8, change.errorMessage);
     s->bind_optional(9, change.result).bind_optional(10, change.certStatus);
     CERTDEPLOY_TRY(s->run());
-    auto changed = load_target((*job)->seq, change.server);
-    if (!changed) {
-        return changed.error();
-    }
-    CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+    CERTDEPLOY_TRY(append_target_event(**job, change.server, rules));
     CERTDEPLOY_TRY(settle_job(change.jobId, change.at, rules));
     CERTDEPLOY_TRY(tx.commit());
     return value(true);
@@ -351,11 +359,7 @@ StoreResult<int> SqliteControllerStore::change_job_targets(const std::string& id
         s->bind(1, (*job)->seq).bind(2, server).bind(3, to);
         s->bind_optional(4, finished ? std::optional<std::string>(at) : std::nullopt);
         CERTDEPLOY_TRY(s->run());
-        auto changed = load_target((*job)->seq, server);
-        if (!changed) {
-            return changed.error();
-        }
-        CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+        CERTDEPLOY_TRY(append_target_event(**job, server, rules));
     }
     CERTDEPLOY_TRY(settle_job(id, at, rules));
     CERTDEPLOY_TRY(tx.commit());
@@ -392,11 +396,7 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
             }
             s->bind(1, (*job)->seq).bind(2, server);
             CERTDEPLOY_TRY(s->run());
-            auto changed = load_target((*job)->seq, server);
-            if (!changed) {
-                return changed.error();
-            }
-            CERTDEPLOY_TRY(append_event((*job)->seq, "target", rules.target_event(**job, **changed)));
+            CERTDEPLOY_TRY(append_target_event(**job, server, rules));
             CERTDEPLOY_TRY(settle_job(id, at, rules));
         }
     }
