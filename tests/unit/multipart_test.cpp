@@ -16,7 +16,9 @@ TEST_CASE("form_boundary reads the boundary, quoted or not, and nothing from oth
 }
 
 TEST_CASE("parse_form returns every part with its name, file name and exact bytes") {
-    const std::string binary("\x00\r\n--not-the-boundary\r\n\xff", 26);
+    using namespace std::string_literals;
+    const std::string binary = "\x00\r\n--not-the-boundary\r\n\xff"s;  // a NUL, line ends, a near-boundary
+    REQUIRE(binary.size() == 24);
     const std::string body =
         "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a;b.pfx\"\r\n"
         "Content-Type: application/x-pkcs12\r\n\r\n" +
