@@ -13,6 +13,10 @@ namespace {
 constexpr std::size_t kMaxIdlePerAgent = 8;
 
 Error unreachable(const std::string& agent_url, const std::string& step, const beast::error_code& ec) {
+    if (ec == beast::error::timeout) {
+        return make_error(ErrorCode::agent_unreachable,
+                          "the agent at " + agent_url + " did not answer in time (" + step + ")", ec.message());
+    }
     return make_error(ErrorCode::agent_unreachable,
                       "the agent at " + agent_url + " could not be reached (" + step + ")", ec.message());
 }
@@ -47,8 +51,12 @@ void AgentClient::close_idle() {
     idle_.clear();
 }
 
-asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::connect(const std::string& host,
-                                                                                   const std::string& port) {
+std::chrono::steady_clock::time_point AgentClient::step_deadline(std::chrono::steady_clock::time_point deadline) const {
+    return std::min(std::chrono::steady_clock::now() + timeout_, deadline);
+}
+
+asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::connect(
+    const std::string& host, const std::string& port, std::chrono::steady_clock::time_point deadline) {
     const std::string where = host + ":" + port;
     tcp::resolver resolver(executor_);
     auto [rec, endpoints] = co_await resolver.async_resolve(host, port, use_nothrow);
@@ -56,7 +64,7 @@ asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::conne
         co_return unreachable("https://" + where, "name resolution", rec);
     }
     auto stream = std::make_unique<Stream>(executor_, *tls_);
-    beast::get_lowest_layer(*stream).expires_after(timeout_);
+    beast::get_lowest_layer(*stream).expires_at(step_deadline(deadline));
     auto [cec, endpoint] = co_await beast::get_lowest_layer(*stream).async_connect(endpoints, use_nothrow);
     if (cec) {
         co_return unreachable("https://" + where, "connect", cec);
@@ -66,7 +74,7 @@ asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::conne
         co_return unreachable("https://" + where, "TLS set-up", beast::error_code(asio::error::invalid_argument));
     }
     stream->set_verify_callback(asio::ssl::host_name_verification(host));
-    beast::get_lowest_layer(*stream).expires_after(timeout_);
+    beast::get_lowest_layer(*stream).expires_at(step_deadline(deadline));
     auto [hec] = co_await stream->async_handshake(asio::ssl::stream_base::client, use_nothrow);
     if (hec) {
         co_return unreachable("https://" + where, "TLS handshake", hec);
@@ -75,7 +83,8 @@ asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::conne
 }
 
 asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string agent_url, http::verb method,
-                                                                 std::string target, std::string body) {
+                                                                 std::string target, std::string body,
+                                                                 std::chrono::steady_clock::time_point deadline) {
     auto self = shared_from_this();  // alive for as long as this coroutine is
     auto url = boost::urls::parse_absolute_uri(agent_url);
     if (!url || !url->has_port()) {
@@ -107,13 +116,13 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
         }
         const bool reused = stream != nullptr;
         if (!stream) {
-            auto connected = co_await connect(host, port);
+            auto connected = co_await connect(host, port, deadline);
             if (!connected) {
                 co_return connected.error();
             }
             stream = std::move(*connected);
         }
-        beast::get_lowest_layer(*stream).expires_after(timeout_);
+        beast::get_lowest_layer(*stream).expires_at(step_deadline(deadline));
         auto [wec, wn] = co_await http::async_write(*stream, req, use_nothrow);
         beast::flat_buffer buffer;
         http::response<http::string_body> res;

@@ -31,15 +31,21 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
 
     // `agent_url` is https://HOST:PORT as registered; `body` (JSON) is wiped once sent. Errors: agent-unreachable
     // (resolve, connect, handshake, read or write failed or timed out), naming the agent.
-    asio::awaitable<Result<Reply>> request(std::string agent_url, http::verb method, std::string target,
-                                           std::string body = {});
+    // `deadline` bounds the whole request (connect, handshake, send, answer) besides each step's timeout:
+    // the dispatcher's attempt timeout.
+    asio::awaitable<Result<Reply>> request(
+        std::string agent_url, http::verb method, std::string target, std::string body = {},
+        std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
     // Drops the kept-alive connections (at shutdown).
     void close_idle();
 
   private:
     using Stream = beast::ssl_stream<beast::tcp_stream>;
-    asio::awaitable<Result<std::unique_ptr<Stream>>> connect(const std::string& host, const std::string& port);
+    asio::awaitable<Result<std::unique_ptr<Stream>>> connect(const std::string& host, const std::string& port,
+                                                             std::chrono::steady_clock::time_point deadline);
+    // The step's deadline: its own timeout, or the request's deadline if sooner.
+    std::chrono::steady_clock::time_point step_deadline(std::chrono::steady_clock::time_point deadline) const;
     std::unique_ptr<Stream> take_idle(const std::string& agent_url);
     void keep_idle(const std::string& agent_url, std::unique_ptr<Stream> stream);
 

@@ -229,6 +229,8 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
 asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
                                                               const store::TargetRef& target) {
     AgentClient& agent = link_.client();
+    // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
+    const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
     const std::string path = "/agent/v1/certificates/" + work.thumbprint;
     json services = json::array();
     if (work.options.is_object() && work.options.contains("services")) {
@@ -236,7 +238,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
     }
 
     if (work.kind == "remove") {
-        auto reply = co_await agent.request(target.agentUrl, http::verb::delete_, path);
+        auto reply = co_await agent.request(target.agentUrl, http::verb::delete_, path, std::string(), deadline);
         if (!reply) {
             co_return reply.error();
         }
@@ -273,7 +275,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
             wipe(body["password"].get_ref<std::string&>());
         }
         upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
-        auto reply = co_await agent.request(target.agentUrl, http::verb::put, path, std::move(text));
+        auto reply = co_await agent.request(target.agentUrl, http::verb::put, path, std::move(text), deadline);
         if (!reply) {
             co_return reply.error();
         }
@@ -297,7 +299,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         // (Built before the co_await: GCC 12 cannot keep a braced temporary with literals across one.)
         std::string body = json{{"services", services}}.dump();
         std::string enable_path = path + "/enable";
-        auto reply = co_await agent.request(target.agentUrl, http::verb::post, enable_path, std::move(body));
+        auto reply = co_await agent.request(target.agentUrl, http::verb::post, enable_path, std::move(body), deadline);
         if (!reply) {
             co_return reply.error();
         }

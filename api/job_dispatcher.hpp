@@ -26,6 +26,7 @@ struct DispatchOptions {
     int maxAttempts = 4;                         // per target, for transport failures
     std::chrono::milliseconds retryDelay{1000};  // first backoff; doubles each attempt
     std::chrono::milliseconds maxRetryDelay{60'000};
+    std::chrono::milliseconds attemptTimeout{120'000};  // one attempt, install and enable together
 };
 
 class JobDispatcher {

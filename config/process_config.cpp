@@ -134,6 +134,10 @@ const Schema<ServerConfig>& server_schema() {
             {{"retryDelaySeconds", ValueType::number, "a number of seconds from 0.01 to 3600",
               "first backoff before trying an unreachable agent again; doubles per attempt, with jitter", 1},
              [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.01, 3600, c.retryDelay); }});
+        s.entries.push_back(
+            {{"attemptTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
+              "deadline of one attempt on one server (install and enable together); a timeout is retried", 120},
+             [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 3600, c.attemptTimeout); }});
         s.entries.push_back({{"uploadRetentionHours", ValueType::integer, "an integer from 0 to 8760",
                               "how long a finished job with failed targets keeps its encrypted upload for a retry", 24},
                              [](const json& v, ServerConfig& c) {

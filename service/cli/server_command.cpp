@@ -83,7 +83,8 @@ int run_server(const config::ServerConfig& cfg) {
         prober = std::make_unique<api::AgentProber>(*link, servers, blocking, cfg.probeInterval);
         dispatcher = std::make_unique<api::JobDispatcher>(
             *link, jobs, blocking,
-            api::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay, std::chrono::seconds(60)});
+            api::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay, std::chrono::seconds(60),
+                                 cfg.attemptTimeout});
         // Before anything can start a target: those left running by a stopped controller become pending
         // again, and every unfinished job's pending targets are queued.
         auto resumed = jobs.runnable(std::nullopt, true);

@@ -420,3 +420,27 @@ TEST_CASE("imports: bad requests are refused with a stable code and create nothi
     CHECK(fleet.call(http::verb::get, "/v1/jobs/0123").result() == http::status::not_found);
     CHECK(fleet.call(http::verb::get, "/v1/jobs?state=bogus").result() == http::status::bad_request);
 }
+
+TEST_CASE("an attempt longer than attemptTimeoutSeconds is cut off and retried like an unreachable agent") {
+    TempDir files;
+    const json services{{"web",
+                         {{"certFile", (files / "web.pem").string()},
+                          {"layout", "pem-combined"},
+                          {"reload", {"/bin/sh", "-c", "sleep 3"}}}}};
+    Fleet fleet({names(1),
+                 {},
+                 services,
+                 (kCorpus / "root.pem").string(),
+                 {"--attempt-timeout-seconds", "0.5", "--max-attempts", "2", "--retry-delay-seconds", "0.1"}});
+    auto form = import_form("ex01");
+    form.push_back({"services", "web", ""});
+    auto accepted = fleet.post_form("/v1/imports", form);
+    REQUIRE(accepted.result() == http::status::accepted);
+    auto job = fleet.wait_until_final(json::parse(accepted.body())["id"]);
+    CHECK(job["state"] == "failed");
+    const auto& t = target(job, "ex01");
+    CHECK(t["attempts"] == 2);
+    CHECK(t["error"]["code"] == "agent-unreachable");
+    CHECK(t["error"]["message"].get<std::string>().find("did not answer in time") != std::string::npos);
+    CHECK(fleet.installs("ex01") == 1);  // the second attempt found it installed
+}
