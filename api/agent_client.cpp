@@ -124,6 +124,11 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
         }
         beast::get_lowest_layer(*stream).expires_at(step_deadline(deadline));
         auto [wec, wn] = co_await http::async_write(*stream, req, use_nothrow);
+        // Once sent, the answer may take as long as the caller's deadline allows (an install with a reload):
+        // cutting it at the step timeout would make the caller send it again while the agent still works.
+        if (deadline != std::chrono::steady_clock::time_point::max()) {
+            beast::get_lowest_layer(*stream).expires_at(deadline);
+        }
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
         beast::error_code rec = wec;
@@ -138,7 +143,7 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
             // the end at once). Never after a timeout: the agent may still be working on the request, and
             // sending it again would run an install or a reload twice at the same time.
             const bool closed_before_answer =
-                wec || (read_bytes == 0 &&
+                wec || (read_bytes == 0 && buffer.size() == 0 &&
                         (rec == http::error::end_of_stream || rec == asio::error::eof ||
                          rec == asio::error::connection_reset || rec == asio::ssl::error::stream_truncated));
             if (reused && closed_before_answer) {

@@ -84,7 +84,7 @@ asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
 }
 
 void JobDispatcher::enqueue(store::TargetRef target) {
-    if (deferred_.count({target.jobId, target.server}) != 0 || !queued_.emplace(target.jobId, target.server).second) {
+    if (deferred(target) || !queued_.emplace(target.jobId, target.server).second) {
         return;
     }
     queue_.push_back(std::move(target));
@@ -99,6 +99,9 @@ asio::awaitable<void> JobDispatcher::worker() {
         auto target = std::move(queue_.front());
         queue_.pop_front();
         queued_.erase({target.jobId, target.server});
+        if (deferred(target)) {
+            continue;  // queued before its backoff began: its timer queues it again
+        }
         // A bug or an unexpected answer must not end this worker, nor leave the target running.
         bool failed = false;
         try {
@@ -109,10 +112,17 @@ asio::awaitable<void> JobDispatcher::worker() {
             failed = true;
         }
         if (failed) {
+            // Recorded as failed if it was running; queued again in case it was still pending (a start that
+            // threw): run_target only takes a pending target, so this is harmless otherwise.
             TargetOutcome outcome;
             outcome.error = make_error(ErrorCode::internal, target.server + ": the controller failed on this target");
-            co_await persist(target, "cannot record a target's outcome",
-                             [&] { return jobs_.finish_target(target, "", "", outcome); });
+            try {
+                co_await persist(target, "cannot record a target's outcome",
+                                 [&] { return jobs_.finish_target(target, "", "", outcome); });
+            } catch (const std::exception& e) {
+                log::error("cannot record a failed target", {{"job", target.jobId}, {"detail", e.what()}});
+            }
+            defer(target, std::chrono::seconds(1));
         }
     }
 }
@@ -141,12 +151,23 @@ std::chrono::milliseconds JobDispatcher::backoff(int attempts) {
     return std::chrono::milliseconds(delay.count() / 2 + jitter(random_));
 }
 
+bool JobDispatcher::deferred(const store::TargetRef& target) const {
+    return deferred_.count({target.jobId, target.server}) != 0;
+}
+
+void JobDispatcher::defer(store::TargetRef target, std::chrono::milliseconds delay) {
+    ++deferred_[{target.jobId, target.server}];  // marked now, before the timer's coroutine even starts
+    asio::co_spawn(link_.context(), requeue_after(std::move(target), delay), asio::detached);
+}
+
 asio::awaitable<void> JobDispatcher::requeue_after(store::TargetRef target, std::chrono::milliseconds delay) {
-    deferred_.emplace(target.jobId, target.server);
     asio::steady_timer timer(link_.context());
     timer.expires_after(delay);
     co_await timer.async_wait(use_nothrow);
-    deferred_.erase({target.jobId, target.server});
+    const auto key = std::make_pair(target.jobId, target.server);
+    if (--deferred_[key] == 0) {
+        deferred_.erase(key);
+    }
     enqueue(std::move(target));
 }
 
@@ -174,7 +195,7 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     auto started = co_await run_blocking(pool_, [&] { return jobs_.start_target(target); });
     if (!started) {
         log_failure("cannot start a target", target, started.error());
-        asio::co_spawn(link_.context(), requeue_after(target, std::chrono::seconds(1)), asio::detached);
+        defer(target, std::chrono::seconds(1));
         co_return;
     }
     if (!*started) {
@@ -198,7 +219,7 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
                                                         {"delayMs", delay.count()}});
         const Error error = outcome.error();
         if (co_await persist(target, "cannot defer a target", [&] { return jobs_.defer_target(target, error); })) {
-            asio::co_spawn(link_.context(), requeue_after(target, delay), asio::detached);
+            defer(target, delay);
         }
         co_return;
     }

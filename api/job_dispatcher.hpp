@@ -12,6 +12,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -46,7 +47,10 @@ class JobDispatcher {
     asio::awaitable<void> worker();
     asio::awaitable<void> sweep_uploads();
     asio::awaitable<void> run_target(store::TargetRef target);
+    // Queues `target` again after `delay`; until then it is not run, whoever queues it.
+    void defer(store::TargetRef target, std::chrono::milliseconds delay);
     asio::awaitable<void> requeue_after(store::TargetRef target, std::chrono::milliseconds delay);
+    bool deferred(const store::TargetRef& target) const;
     // One attempt: the agent's answer, or a transport error (the only kind retried).
     asio::awaitable<Result<controller::TargetOutcome>> attempt(const controller::JobWork& work,
                                                                const store::TargetRef& target);
@@ -62,9 +66,10 @@ class JobDispatcher {
     asio::thread_pool& pool_;
     DispatchOptions options_;
     std::deque<store::TargetRef> queue_;
-    std::set<std::pair<std::string, std::string>> queued_;    // (job, server): no target twice in the queue
-    std::set<std::pair<std::string, std::string>> deferred_;  // waiting out a backoff: not queued before it ends
-    asio::steady_timer wake_;                                 // workers sleep on it; cancelled when work arrives
+    std::set<std::pair<std::string, std::string>> queued_;  // (job, server): no target twice in the queue
+    // Targets waiting out a backoff (a count: two timers may overlap): not run before their timer ends.
+    std::map<std::pair<std::string, std::string>, int> deferred_;
+    asio::steady_timer wake_;  // workers sleep on it; cancelled when work arrives
     std::minstd_rand random_;
 };
 

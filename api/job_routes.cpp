@@ -371,10 +371,12 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
                                     std::int64_t after, BodyWriter& out) {
     using namespace std::chrono_literals;
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    if (!co_await out.write("retry: 2000\n\n")) {
+    std::string retry = "retry: 2000\n\n";  // (not a temporary inside co_await: GCC 12)
+    if (!co_await out.write(std::move(retry))) {
         co_return;
     }
     auto quiet_since = std::chrono::steady_clock::now();
+    bool was_final = false;
     for (;;) {
         auto events = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 500); });
         if (!events) {
@@ -393,16 +395,23 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
             }
             continue;
         }
-        if (out.closing()) {
+        // Nothing new. A job already final before this read has said everything (its `done` may have gone
+        // out before a reconnect); one found final only now gets one more read, for the events its last
+        // transition wrote together with it.
+        if (was_final || out.closing()) {
             co_return;
         }
-        // Nothing new: a final job has said everything (its `done` may have been sent before a reconnect).
         auto finished = co_await run_blocking(pool, [&] { return jobs.finished(id); });
-        if (!finished || *finished) {
+        if (!finished) {
             co_return;
+        }
+        if (*finished) {
+            was_final = true;
+            continue;
         }
         if (std::chrono::steady_clock::now() - quiet_since > 15s) {
-            if (!co_await out.write(": keep-alive\n\n")) {  // proxies and clients see a live stream
+            std::string comment = ": keep-alive\n\n";  // proxies and clients see a live stream
+            if (!co_await out.write(std::move(comment))) {
                 co_return;
             }
             quiet_since = std::chrono::steady_clock::now();
@@ -445,9 +454,9 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         if (!submitted) {
             co_return submitted.error();
         }
-        if (submitted->created) {  // a replay changes nothing, not even a target's backoff
-            dispatcher->submit(submitted->job["id"].get<std::string>());
-        }
+        // Replays too: a job made but never queued (its answer failed) is queued by the replay; targets
+        // already queued or waiting out a backoff are not queued twice.
+        dispatcher->submit(submitted->job["id"].get<std::string>());
         co_return accepted(req, *submitted, http::status::accepted);
     });
 
@@ -469,9 +478,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
                        if (!submitted) {
                            co_return submitted.error();
                        }
-                       if (submitted->created) {
-                           dispatcher->submit(submitted->job["id"].get<std::string>());
-                       }
+                       dispatcher->submit(submitted->job["id"].get<std::string>());
                        co_return accepted(req, *submitted, http::status::accepted);
                    });
     }
@@ -561,11 +568,11 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         }
         const std::string id = req.params.at("id");
         auto retried = co_await run_blocking(pool, [&] { return jobs.retry(id, *key); });
+        // Whatever the answer: if the targets moved before a later step failed, they must still be queued;
+        // and only pending targets are, none twice.
+        dispatcher->submit(id);
         if (!retried) {
             co_return retried.error();
-        }
-        if (retried->created) {
-            dispatcher->submit(id);
         }
         co_return accepted(req, *retried, http::status::accepted);
     });

@@ -19,7 +19,7 @@ constexpr std::string_view kFilter = R"sql(
 AND (?7 IS NULL OR thumbprint = ?7)
 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(certificate, '$.certificateDomains') d
      WHERE lower(d.value) = lower(?3)
-        OR (substr(d.value, 1, 2) = '*.' AND length(?3) > length(d.value)
+        OR (substr(d.value, 1, 2) = '*.' AND length(?3) >= length(d.value)
             AND lower(substr(?3, -(length(d.value) - 1))) = lower(substr(d.value, 2))
             AND instr(substr(?3, 1, length(?3) - length(d.value) + 1), '.') = 0))))sql";
 

@@ -308,7 +308,9 @@ StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& chang
     s->bind(1, (*job)->seq).bind(2, change.server).bind(3, to);
     s->bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
     s->bind_optional(6, finished ? std::optional<std::string>(change.at) : std::nullopt);
-    s->bind_optional(7, change.errorCode).bind_optional(8, change.errorMessage);
+    // A target cancelled instead of waiting for another attempt keeps no error: it did not fail.
+    s->bind_optional(7, cancelled ? std::nullopt : change.errorCode);
+    s->bind_optional(8, cancelled ? std::nullopt : change.errorMessage);
     s->bind_optional(9, change.result).bind_optional(10, change.certStatus);
     CERTDEPLOY_TRY(s->run());
     CERTDEPLOY_TRY(append_target_event(**job, change.server, rules));
@@ -390,11 +392,15 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
             if (!job) {
                 return job.error();
             }
-            auto s = db_->prepare("UPDATE targets SET state = 'pending' WHERE job_seq = ?1 AND server = ?2");
+            // A cancel that came while it ran stands: it is cancelled, not sent again.
+            auto s = db_->prepare(
+                "UPDATE targets SET state = CASE WHEN ?3 THEN 'cancelled' ELSE 'pending' END,"
+                " finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END WHERE job_seq = ?1 AND server = ?2");
             if (!s) {
                 return s.error();
             }
             s->bind(1, (*job)->seq).bind(2, server);
+            s->bind(3, static_cast<std::int64_t>((*job)->cancelRequested ? 1 : 0)).bind(4, at);
             CERTDEPLOY_TRY(s->run());
             CERTDEPLOY_TRY(append_target_event(**job, server, rules));
             CERTDEPLOY_TRY(settle_job(id, at, rules));

@@ -89,6 +89,8 @@ TEST_CASE(
     InventoryFilter f;
     f.domain = "mail.contoso.com";
     CHECK(thumbprints(f) == V{"AAAA@ex01", "AAAA@ex02"});
+    f.domain = "a.contoso.com";  // a one-letter label is still a label
+    CHECK(thumbprints(f) == V{"AAAA@ex01", "AAAA@ex02"});
     f.domain = "MAIL.Fabrikam.com";
     CHECK(thumbprints(f) == V{"BBBB@ex01"});
     for (const std::string no : {"a.b.contoso.com", ".contoso.com", "contoso.com", "axb.example", "xcontoso.com"}) {
