@@ -18,6 +18,11 @@ Error agent_refusal(const std::string& server, const AgentClient::Reply& reply) 
                       server + ": the agent answered HTTP " + std::to_string(reply.status) + " without a known code");
 }
 
+Error no_agent_tls() {
+    return make_error(ErrorCode::agent_unreachable,
+                      "the controller has no agentCa, agentClientCert and agentClientKey: it cannot reach agents");
+}
+
 Result<nlohmann::json> agent_json(const std::string& server, const AgentClient::Reply& reply) {
     auto body = nlohmann::json::parse(reply.body, nullptr, false);
     if (!body.is_object()) {

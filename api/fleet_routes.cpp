@@ -18,11 +18,6 @@ namespace {
 using Awaitable = asio::awaitable<Result<Response>>;
 using nlohmann::json;
 
-Error no_agents() {
-    return make_error(ErrorCode::agent_unreachable,
-                      "the controller has no agentCa, agentClientCert and agentClientKey: it cannot reach agents");
-}
-
 Result<std::string> thumbprint_param(const Request& req) {
     auto thumbprint = pki::normalize_thumbprint(req.params.at("thumbprint"));
     if (!thumbprint) {
@@ -31,22 +26,35 @@ Result<std::string> thumbprint_param(const Request& req) {
     return *thumbprint;
 }
 
-// GET `target` from server `name`'s agent: its JSON answer, or its refusal as the controller's error.
-asio::awaitable<Result<json>> ask_agent(controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool,
-                                        std::string name, std::string target) {
+// Sends a request to server `name`'s agent: its 200 answer, or its refusal as the controller's error.
+// `body` (it may hold a password) is wiped on every path.
+asio::awaitable<Result<AgentClient::Reply>> call_agent(controller::ServerRegistry& servers, AgentLink* link,
+                                                       asio::thread_pool& pool, std::string name, http::verb method,
+                                                       std::string target, std::string body = {}) {
     auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-    if (!url) {
-        co_return url.error();
+    if (!url || link == nullptr) {
+        wipe(body);
+        if (!url) {
+            co_return url.error();
+        }
+        co_return no_agent_tls();
     }
-    if (link == nullptr) {
-        co_return no_agents();
-    }
-    auto reply = co_await link->call(*url, http::verb::get, target);
+    auto reply = co_await link->call(*url, method, std::move(target), std::move(body));
     if (!reply) {
         co_return reply.error();
     }
     if (reply->status != 200) {
         co_return agent_refusal(name, *reply);
+    }
+    co_return std::move(*reply);
+}
+
+// GET `target` from server `name`'s agent, as JSON.
+asio::awaitable<Result<json>> ask_agent(controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool,
+                                        std::string name, std::string target) {
+    auto reply = co_await call_agent(servers, link, pool, name, http::verb::get, std::move(target));
+    if (!reply) {
+        co_return reply.error();
     }
     co_return agent_json(name, *reply);
 }
@@ -97,39 +105,28 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
     });
 
     // Export-ExchangeCertificate -Server NAME: the agent's PKCS #12, passed through.
-    router.add(http::verb::post, "/v1/servers/{name}/certificates/{thumbprint}/export",
-               [&, link](Request& req) -> Awaitable {
-                   const std::string name = req.params.at("name");
-                   std::string body = std::move(req.message.body());  // holds the password: wiped once sent
-                   auto thumbprint = thumbprint_param(req);
-                   if (!thumbprint) {
-                       wipe(body);
-                       co_return thumbprint.error();
-                   }
-                   auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-                   if (!url) {
-                       wipe(body);
-                       co_return url.error();
-                   }
-                   if (link == nullptr) {
-                       wipe(body);
-                       co_return no_agents();
-                   }
-                   auto reply = co_await link->call(
-                       *url, http::verb::post, "/agent/v1/certificates/" + *thumbprint + "/export", std::move(body));
-                   if (!reply) {
-                       co_return reply.error();
-                   }
-                   if (reply->status != 200) {
-                       co_return agent_refusal(name, *reply);
-                   }
-                   Response res{http::status::ok, req.message.version()};
-                   res.set(http::field::content_type, "application/x-pkcs12");
-                   res.set(http::field::content_disposition, "attachment; filename=\"" + *thumbprint + ".pfx\"");
-                   res.set(http::field::cache_control, "no-store");
-                   res.body() = std::move(reply->body);
-                   co_return res;
-               });
+    router.add(
+        http::verb::post, "/v1/servers/{name}/certificates/{thumbprint}/export", [&, link](Request& req) -> Awaitable {
+            const std::string name = req.params.at("name");
+            std::string body = std::move(req.message.body());  // holds the password: wiped once sent
+            auto thumbprint = thumbprint_param(req);
+            if (!thumbprint) {
+                wipe(body);
+                co_return thumbprint.error();
+            }
+            std::string target = "/agent/v1/certificates/" + *thumbprint + "/export";
+            auto reply =
+                co_await call_agent(servers, link, pool, name, http::verb::post, std::move(target), std::move(body));
+            if (!reply) {
+                co_return reply.error();
+            }
+            Response res{http::status::ok, req.message.version()};
+            res.set(http::field::content_type, "application/x-pkcs12");
+            res.set(http::field::content_disposition, "attachment; filename=\"" + *thumbprint + ".pfx\"");
+            res.set(http::field::cache_control, "no-store");
+            res.body() = std::move(reply->body);
+            co_return res;
+        });
 
     // The fleet's inventory: every certificate the agents hold, where, with its status there.
     router.add(http::verb::get, "/v1/certificates", [&](Request& req) -> Awaitable {

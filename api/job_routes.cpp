@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 
+#include "api/agent_reply.hpp"
 #include "api/blocking.hpp"
 #include "api/controller_routes.hpp"
 #include "api/json_body.hpp"
@@ -357,10 +358,6 @@ Result<controller::FleetRequest> fleet_request(Request& req, const std::string& 
     return request;
 }
 
-bool is_active(const std::string& state) {
-    return state == "queued" || state == "running";
-}
-
 std::string sse_event(const store::EventRow& event) {
     return "id: " + std::to_string(event.seq) + "\nevent: " + event.type + "\ndata: " + event.data + "\n\n";
 }
@@ -425,10 +422,7 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
 
 void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher* dispatcher, asio::thread_pool& pool) {
     // Without the agents' TLS material nothing could be dispatched: jobs are refused rather than left queued.
-    const auto no_dispatcher = [] {
-        return make_error(ErrorCode::agent_unreachable,
-                          "the controller has no agentCa, agentClientCert and agentClientKey: it cannot reach agents");
-    };
+    const auto no_dispatcher = [] { return no_agent_tls(); };
     // Import-ExchangeCertificate, on many servers at once.
     router.add(http::verb::post, "/v1/imports", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
         auto key = idempotency_key(req);
@@ -547,7 +541,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         if (!rest) {
             co_return rest.error();
         }
-        if (rest->empty() && !is_active((*job)["state"].get<std::string>())) {
+        if (rest->empty() && controller::is_final_state((*job)["state"].get<std::string>())) {
             co_return Response{http::status::no_content, req.message.version()};
         }
         req.stream = [&jobs, &pool, id, after](BodyWriter& out) { return follow_events(jobs, pool, id, after, out); };

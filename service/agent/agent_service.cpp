@@ -5,13 +5,13 @@
 #include <mutex>
 
 #include "certdeploy/version.hpp"
-#include "service/pki/thumbprint.hpp"
 #include "service/fs/storage_error.hpp"
 #include "service/json_result.hpp"
 #include "service/log.hpp"
 #include "service/pki/dev_pki.hpp"
 #include "service/pki/reader.hpp"
 #include "service/pki/summary.hpp"
+#include "service/pki/thumbprint.hpp"
 
 namespace certdeploy::agent {
 namespace {

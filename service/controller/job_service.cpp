@@ -45,10 +45,6 @@ json optional_json(const std::optional<std::string>& value) {
     return value ? json(*value) : json(nullptr);
 }
 
-bool is_final_state(const std::string& state) {
-    return state == "succeeded" || state == "failed" || state == "partiallySucceeded" || state == "cancelled";
-}
-
 // A job is queued until a target starts, running while any target is pending or running, and then: cancelled
 // if a cancel stopped any target, succeeded if none failed, failed if none succeeded, else partiallySucceeded.
 std::string job_state(const std::map<std::string, int>& counts, bool /*cancel_requested*/) {
@@ -99,6 +95,10 @@ json choice_json(const ServerChoice& choice) {
 }
 
 }  // namespace
+
+bool is_final_state(const std::string& state) {
+    return state == "succeeded" || state == "failed" || state == "partiallySucceeded" || state == "cancelled";
+}
 
 nlohmann::json target_json(const store::TargetRow& target) {
     json error = target.errorCode ? json{{"code", *target.errorCode}, {"message", target.errorMessage.value_or("")}}

@@ -124,6 +124,9 @@ class JobService {
     std::chrono::hours upload_retention_;
 };
 
+// succeeded, failed, partiallySucceeded or cancelled: nothing more will happen unless it is retried.
+bool is_final_state(const std::string& state);
+
 // Jobs' and targets' JSON (openapi.yaml: Job, Target).
 nlohmann::json target_json(const store::TargetRow& target);
 nlohmann::json job_json(const store::JobRow& job);
