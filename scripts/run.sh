@@ -1,29 +1,101 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs packages, builds a release, makes on first run the development
 # certificates for mutual TLS (run/pki) and an example certificate to deploy (run/Fabrikam.pfx, password in
-# run/Fabrikam.password), then runs the controller and two local agents on loopback in the foreground until
-# Ctrl-C (which stops all three cleanly).
+# run/Fabrikam.password), then runs the controller, two local agents and, for each agent, a real web server
+# to bind certificates to, all on loopback and in the foreground until Ctrl-C (which stops them cleanly).
 #   controller: http://127.0.0.1:8080 (database in run/controller; ex01 and ex02 registered, role=mailbox)
 #   agents:     ex01 https://127.0.0.1:9001, ex02 https://127.0.0.1:9002 (mutual TLS; stores in run/ex01, run/ex02)
-# The controller's port can be changed with CERTDEPLOY_SERVER_LISTEN.
+#   services:   each agent's service "web" is an nginx (Debian's nginx-light) serving HTTPS, ex01's on
+#               127.0.0.1:8443 and ex02's on :8444, its files in run/web/ex01 and run/web/ex02; enabling a
+#               certificate for "web" writes its files there and reloads that nginx (nginx -t first).
+# For tests: CERTDEPLOY_SERVER_LISTEN changes the controller's address, CERTDEPLOY_RUN_DIR the state
+# directory (default run), and CERTDEPLOY_BIN runs that executable instead of installing and building.
 set -euo pipefail
+origin=$PWD
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh build/release -DCMAKE_BUILD_TYPE=Release -DCERTDEPLOY_BUILD_TESTS=OFF
+if [ -n "${CERTDEPLOY_BIN:-}" ]; then
+    bin=$CERTDEPLOY_BIN
+else
+    scripts/install-deps.sh
+    scripts/build.sh build/release -DCMAKE_BUILD_TYPE=Release -DCERTDEPLOY_BUILD_TESTS=OFF
+    bin=build/release/service/cli/certdeploy
+fi
 
-bin=build/release/service/cli/certdeploy
-state=run
+state=${CERTDEPLOY_RUN_DIR:-run}
 mkdir -p "$state"
+state=$(cd "$state" && pwd)  # absolute: nginx and the agents' service files need full paths
 rm -f "$state"/*.addr
 # Kept across runs: a rerun adds what is missing and keeps the CA the agents already trust.
 "$bin" pki init "$state/pki" --agents ex01,ex02 >/dev/null
 scripts/make-example-certificate.sh "$state"
 
+# One nginx per agent: the service "web" that the quickstart enables a certificate for. Until a certificate
+# is enabled it serves a self-signed one made here; a rerun keeps whatever was deployed.
+nginx_args() { printf '%s\n' -e "$state/web/$1/error.log" -c "$state/web/$1/nginx.conf"; }
+start_web() {
+    local name=$1 port=$2 dir="$state/web/$1"
+    mkdir -p "$dir"
+    if [ ! -s "$dir/site.crt" ] || [ ! -s "$dir/site.key" ]; then
+        (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+            -subj "/CN=$name placeholder" -keyout "$dir/site.key" -out "$dir/site.crt" >/dev/null 2>&1)
+    fi
+    cat > "$dir/nginx.conf" <<CONF
+# Written by scripts/run.sh: the web server that certdeploy's agent $name binds certificates to (service "web").
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$port ssl;
+        server_name mail.fabrikam.com autodiscover.fabrikam.com;
+        ssl_certificate $dir/site.crt;
+        ssl_certificate_key $dir/site.key;
+        default_type text/plain;
+        return 200 "$name: hello over HTTPS from nginx, with the certificate certdeploy enabled for the service web\n";
+    }
+}
+CONF
+    mapfile -t args < <(nginx_args "$name")
+    # A web server left by a run that was killed is stopped first, so this run's configuration applies.
+    [ -s "$dir/nginx.pid" ] && nginx "${args[@]}" -s quit 2>/dev/null && sleep 0.3
+    nginx "${args[@]}"
+}
+stop_web() {
+    local args
+    mapfile -t args < <(nginx_args "$1")
+    [ -s "$state/web/$1/nginx.pid" ] && nginx "${args[@]}" -s quit 2>/dev/null || true
+}
+# The service as the agent sees it: files in the pem-fullchain layout, and a reload that tests the new
+# configuration before it signals nginx (a failure makes the agent put the previous files back).
+web_service() {
+    local dir="$state/web/$1" nginx_opts
+    nginx_opts="-e $dir/error.log -c $dir/nginx.conf"
+    printf '{"web": {"certFile": "%s", "keyFile": "%s", "layout": "pem-fullchain", "mode": "0600",
+        "reload": ["sh", "-c", "nginx %s -t -q && nginx %s -s reload"], "reloadTimeoutSeconds": 20}}' \
+        "$dir/site.crt" "$dir/site.key" "$nginx_opts" "$nginx_opts"
+}
+
 pids=()
+webs=()
+stop() {
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+    for name in "${webs[@]}"; do stop_web "$name"; done
+}
+stopping=0
+trap 'stopping=1; stop' INT TERM
+
 for n in 1 2; do
+    if ! start_web "ex0$n" "844$((n + 2))"; then
+        echo "run: nginx for ex0$n did not start (see $state/web/ex0$n/error.log)" >&2
+        stop
+        exit 1
+    fi
+    webs+=("ex0$n")
     "$bin" agent --listen "127.0.0.1:900$n" --ready-file "$state/ex0$n.addr" --name "ex0$n" \
         --store "$state/ex0$n" --tls-cert "$state/pki/agents/ex0$n.pem" --tls-key "$state/pki/agents/ex0$n.key" \
-        --client-ca "$state/pki/ca.pem" --ca-file "$state/example/root.pem" &
+        --client-ca "$state/pki/ca.pem" --ca-file "$state/example/root.pem" --services "$(web_service "ex0$n")" &
     pids+=($!)
 done
 servers='{"ex01": {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}},
@@ -33,13 +105,6 @@ servers='{"ex01": {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mai
     --agent-ca "$state/pki/ca.pem" --agent-client-cert "$state/pki/controller.pem" \
     --agent-client-key "$state/pki/controller.key" --probe-interval-seconds 5 &
 pids+=($!)
-
-stop() {
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
-}
-stopping=0
-trap 'stopping=1; stop' INT TERM
 
 for f in server ex01 ex02; do
     for _ in $(seq 1 200); do
@@ -55,11 +120,17 @@ for f in server ex01 ex02; do
     done
 done
 url="http://$(cat "$state/server.addr")"
+# Paths as the caller's shell sees them: relative to where run.sh was started from, when under it.
+shown() { realpath -s --relative-base="$origin" "$1"; }
+pfx=$(shown "$state/Fabrikam.pfx")
+password=$(shown "$state/Fabrikam.password")
+# The hints below are the README's quickstart lines (tests/readme runs them as printed).
 cat >&2 <<INFO
-run: controller at $url, agents ex01 https://$(cat "$state/ex01.addr") and ex02 https://$(cat "$state/ex02.addr")
-run: deploy the example:  curl -s -F file=@$state/Fabrikam.pfx -F password=<$state/Fabrikam.password -F servers='*' $url/v1/imports
+run: controller at $url, agents ex01 https://$(cat "$state/ex01.addr") and ex02 https://$(cat "$state/ex02.addr"), web servers https://127.0.0.1:8443 and :8444
+run: deploy the example:  curl -s -F file=@$pfx -F 'password=<$password' -F 'servers=*' $url/v1/imports
+run: or, with progress:   $(shown "$bin") import $pfx --password-file $password --servers '*' --wait --controller $url
 run: then:                curl -s '$url/v1/servers/ex01/certificates?status=Valid'
-run: Ctrl-C stops all three
+run: Ctrl-C stops them all
 INFO
 status=0
 wait -n "${pids[@]}" || status=$?

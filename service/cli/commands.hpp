@@ -20,4 +20,10 @@ int inspect_command(const std::vector<std::string>& args);
 // certdeploy pki init DIR --agents NAME[,NAME...]
 int pki_command(const std::vector<std::string>& args);
 
+// The command-line client: import, jobs, servers, certificates, enable, remove, retry, cancel.
+bool is_client_command(const std::string& command);
+int client_command(const std::string& command, const std::vector<std::string>& args, const config::EnvLookup& env);
+// One line per client command, for the top-level usage.
+std::string client_commands_help();
+
 }  // namespace certdeploy::cli

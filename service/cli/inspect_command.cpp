@@ -3,11 +3,11 @@
 
 #include <boost/program_options.hpp>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "service/cli/commands.hpp"
+#include "service/cli/password_input.hpp"
 #include "service/fs/atomic_file.hpp"
 #include "service/log.hpp"
 #include "service/pki/reader.hpp"
@@ -36,14 +36,6 @@ int failure(const Error& error) {
         log::debug("inspect failure detail", {{"detail", error.detail}});
     }
     return 1;
-}
-
-// The first line of a password file or of standard input, without its line end.
-Secret password_from(std::string text) {
-    const auto end = text.find_first_of("\r\n");
-    Secret secret(std::string_view(text).substr(0, end));
-    wipe(text);
-    return secret;
 }
 
 }  // namespace
@@ -89,14 +81,13 @@ int inspect_command(const std::vector<std::string>& args) {
 
     std::optional<Secret> password;
     if (vm.count("password-file") != 0) {
-        auto text = fs::read_file(vm["password-file"].as<std::string>(), 64 * 1024);
-        if (!text) {
-            return failure(text.error());
+        auto read = password_from_file(vm["password-file"].as<std::string>());
+        if (!read) {
+            return failure(read.error());
         }
-        password = password_from(std::move(*text));
+        password = std::move(*read);
     } else if (vm.count("password-stdin") != 0) {
-        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-        password = password_from(std::move(text));
+        password = password_from_stdin();
     }
 
     auto ctx = pki::PkiContext::create();

@@ -24,6 +24,10 @@ Commands:
   pki init  create development certificates for mutual TLS
   version   print the version
 
+Client commands (they call a controller's HTTP API):
+)";
+
+constexpr const char* kUsageEnd = R"(
 Run 'certdeploy COMMAND --help' for a command's options.
 )";
 
@@ -98,7 +102,7 @@ int version_command(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
-        std::cerr << kUsage;
+        std::cerr << kUsage << certdeploy::cli::client_commands_help() << kUsageEnd;
         return 2;
     }
     const std::string command = args.front();
@@ -120,8 +124,11 @@ int main(int argc, char** argv) {
         if (command == "version" || command == "--version") {
             return version_command(args);
         }
+        if (certdeploy::cli::is_client_command(command)) {
+            return certdeploy::cli::client_command(command, args, env);
+        }
         if (command == "help" || command == "--help" || command == "-h") {
-            std::cout << kUsage;
+            std::cout << kUsage << certdeploy::cli::client_commands_help() << kUsageEnd;
             return 0;
         }
     } catch (const std::exception& e) {
