@@ -268,3 +268,22 @@ TEST_CASE("client: servers, dry run, import from stdin, inventory, live view, en
     CHECK(bad.status.code == 2);
     CHECK(contains(bad.err, "unknown key \"controler\""));
 }
+
+TEST_CASE("client: on a terminal, --wait rewrites one status line and keeps a line per finished server") {
+    Fleet fleet({names(2), {}, json::object(), (kCorpus / "root.pem").string(), {}});
+    TempDir dir;
+    write_file(dir / "pw", kPassword);
+    // util-linux's script(1) gives the client a real pseudo-terminal, as an administrator's shell would.
+    const std::string command = certdeploy_binary().string() + " import " + (kCorpus / "modern.pfx").string() +
+                                " --password-file " + (dir / "pw").string() +
+                                " --servers '*' --wait --controller http://" + fleet.address();
+    ChildProcess on_terminal("/usr/bin/script", {"-qec", command, "/dev/null"}, dir.path());
+    auto status = on_terminal.wait_for_exit(60s);
+    REQUIRE(status);
+    CHECK(status->code == 0);
+    const auto screen = on_terminal.stdout_text();
+    CHECK(contains(screen, "\r\033[K[0/2] "));                                        // the status line, redrawn
+    CHECK(contains(screen, "\r\033[Kex01  succeeded: installed, status Valid\r\n"));  // a line that stays
+    CHECK(contains(screen, "\r\033[K[2/2] succeeded: 2 succeeded"));
+    CHECK(contains(screen, "ex02    succeeded  1         installed, status Valid"));
+}
