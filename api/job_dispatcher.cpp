@@ -7,6 +7,7 @@
 #include "api/agent_reply.hpp"
 #include "api/blocking.hpp"
 #include "service/codec/base64.hpp"
+#include "service/controller/attempt_policy.hpp"
 #include "service/log.hpp"
 
 namespace certdeploy::api {
@@ -118,7 +119,7 @@ asio::awaitable<void> JobDispatcher::worker() {
             outcome.error = make_error(ErrorCode::internal, target.server + ": the controller failed on this target");
             try {
                 co_await persist(target, "cannot record a target's outcome",
-                                 [&] { return jobs_.finish_target(target, "", "", outcome); });
+                                 [&] { return jobs_.finish_target(target, "", controller::JobKind::import, outcome); });
             } catch (const std::exception& e) {
                 log::error("cannot record a failed target", {{"job", target.jobId}, {"detail", e.what()}});
             }
@@ -139,16 +140,9 @@ asio::awaitable<void> JobDispatcher::sweep_uploads() {
     }
 }
 
-std::chrono::milliseconds JobDispatcher::backoff(int attempts) {
-    // Exponential, capped, with "equal jitter": half the delay fixed, half random, so that targets failing
-    // together (one network cut) do not all come back at the same instant.
-    auto delay = options_.retryDelay;
-    for (int i = 1; i < attempts && delay < std::max(options_.maxRetryDelay, options_.retryDelay); ++i) {
-        delay *= 2;
-    }
-    delay = std::min(delay, std::max(options_.maxRetryDelay, options_.retryDelay));
-    std::uniform_int_distribution<long long> jitter(0, std::max<long long>(delay.count() / 2, 0));
-    return std::chrono::milliseconds(delay.count() / 2 + jitter(random_));
+std::chrono::milliseconds JobDispatcher::backoff(int tries) {
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    return controller::backoff_delay(tries, options_.retryDelay, options_.maxRetryDelay, unit(random_));
 }
 
 bool JobDispatcher::deferred(const store::TargetRef& target) const {
@@ -199,19 +193,20 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
         co_return;
     }
     if (!*started) {
-        co_return;  // cancelled, or already taken
+        co_return;  // cancelled, already taken, or its server is gone (failed by start_target)
     }
+    const std::string agent_url = std::move(**started);
     target.attempts += 1;
     target.tries += 1;
     auto work = co_await run_blocking(pool_, [&] { return jobs_.work(target.jobId); });
     // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
     Result<TargetOutcome> outcome = make_error(ErrorCode::internal, std::string());
     if (work) {
-        outcome = co_await attempt(*work, target);
+        outcome = co_await attempt(*work, target, agent_url);
     } else {
         outcome = work.error();
     }
-    if (!outcome && outcome.error().code == ErrorCode::agent_unreachable && target.tries < options_.maxAttempts) {
+    if (!outcome && controller::should_retry(outcome.error().code, target.tries, options_.maxAttempts)) {
         const auto delay = backoff(target.tries);
         log::info("agent unreachable, will try again", {{"job", target.jobId},
                                                         {"server", target.server},
@@ -230,7 +225,7 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
         final = refused(outcome.error());
     }
     std::string thumbprint;
-    std::string kind;
+    auto kind = controller::JobKind::import;
     if (work) {
         thumbprint = work->thumbprint;
         kind = work->kind;
@@ -248,7 +243,8 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
 }
 
 asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
-                                                              const store::TargetRef& target) {
+                                                              const store::TargetRef& target,
+                                                              const std::string& agent_url) {
     AgentClient& agent = link_.client();
     // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
     const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
@@ -258,8 +254,8 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         services = work.options["services"];
     }
 
-    if (work.kind == "remove") {
-        auto reply = co_await agent.request(target.agentUrl, http::verb::delete_, path, std::string(), deadline);
+    if (work.kind == controller::JobKind::remove) {
+        auto reply = co_await agent.request(agent_url, http::verb::delete_, path, std::string(), deadline);
         if (!reply) {
             co_return reply.error();
         }
@@ -267,8 +263,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
             co_return succeeded(std::string("removed"), std::nullopt);
         }
         auto refusal = agent_refusal(target.server, *reply);
-        // Sent again after a restart, or removed by hand meanwhile: the goal is reached.
-        if (refusal.code == ErrorCode::certificate_not_found) {
+        if (controller::already_removed(refusal.code)) {
             co_return succeeded(std::string("alreadyRemoved"), std::nullopt);
         }
         co_return refused(std::move(refusal));
@@ -276,7 +271,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
 
     std::string result("enabled");
     std::optional<json> certificate;
-    if (work.kind == "import") {
+    if (work.kind == controller::JobKind::import) {
         if (!work.sealedUpload) {
             co_return refused(make_error(ErrorCode::upload_expired, std::string("the upload is no longer kept")));
         }
@@ -296,7 +291,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
             wipe(body["password"].get_ref<std::string&>());
         }
         upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
-        auto reply = co_await agent.request(target.agentUrl, http::verb::put, path, std::move(text), deadline);
+        auto reply = co_await agent.request(agent_url, http::verb::put, path, std::move(text), deadline);
         if (!reply) {
             co_return reply.error();
         }
@@ -316,11 +311,11 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
             certificate = *it;
         }
     }
-    if (work.kind == "enable" || !services.empty()) {
+    if (work.kind == controller::JobKind::enable || !services.empty()) {
         // (Built before the co_await: GCC 12 cannot keep a braced temporary with literals across one.)
         std::string body = json{{"services", services}}.dump();
         std::string enable_path = path + "/enable";
-        auto reply = co_await agent.request(target.agentUrl, http::verb::post, enable_path, std::move(body), deadline);
+        auto reply = co_await agent.request(agent_url, http::verb::post, enable_path, std::move(body), deadline);
         if (!reply) {
             co_return reply.error();
         }

@@ -53,13 +53,14 @@ class JobDispatcher {
     bool deferred(const store::TargetRef& target) const;
     // One attempt: the agent's answer, or a transport error (the only kind retried).
     asio::awaitable<Result<controller::TargetOutcome>> attempt(const controller::JobWork& work,
-                                                               const store::TargetRef& target);
+                                                               const store::TargetRef& target,
+                                                               const std::string& agent_url);
     // Writes a transition, trying again every second while the store refuses (disk full, locked): a target
     // is never left half-recorded while the controller runs. False when it gave up (a restart resumes it).
     asio::awaitable<bool> persist(const store::TargetRef& target, const char* what,
                                   const std::function<Result<void>()>& write);
     void enqueue(store::TargetRef target);
-    std::chrono::milliseconds backoff(int attempts);
+    std::chrono::milliseconds backoff(int tries);  // controller::backoff_delay with a random draw
 
     AgentLink& link_;
     controller::JobService& jobs_;

@@ -329,12 +329,12 @@ Response accepted(const Request& req, const controller::Submitted& submitted, ht
     return res;
 }
 
-Result<controller::FleetRequest> fleet_request(Request& req, const std::string& kind) {
+Result<controller::FleetRequest> fleet_request(Request& req, controller::JobKind kind) {
     auto body = json_object_body(req);
     if (!body) {
         return body.error();
     }
-    const bool enable = kind == "enable";
+    const bool enable = kind == controller::JobKind::enable;
     auto known =
         enable ? only_fields(*body, {"servers", "selector", "services"}) : only_fields(*body, {"servers", "selector"});
     if (!known) {
@@ -454,8 +454,8 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         co_return accepted(req, *submitted, http::status::accepted);
     });
 
-    for (const std::string kind : {"enable", "remove"}) {
-        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + kind,
+    for (const auto kind : {controller::JobKind::enable, controller::JobKind::remove}) {
+        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + std::string(controller::name(kind)),
                    [&, kind, dispatcher, no_dispatcher](Request& req) -> Awaitable {
                        if (dispatcher == nullptr) {
                            co_return no_dispatcher();
@@ -492,10 +492,12 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
             }
         }
         filter.state = query_param(req, "state");
-        static const std::vector<std::string> kStates = {
-            "queued", "running", "succeeded", "failed", "partiallySucceeded", "cancelled"};
-        if (filter.state && std::find(kStates.begin(), kStates.end(), *filter.state) == kStates.end()) {
-            co_return invalid("state must be one of queued, running, succeeded, failed, partiallySucceeded, cancelled");
+        if (filter.state && !controller::parse_job_state(*filter.state)) {
+            std::string names;
+            for (const auto state : controller::kJobStates) {
+                names += (names.empty() ? "" : ", ") + std::string(controller::name(state));
+            }
+            co_return invalid("state must be one of " + names);
         }
         filter.server = query_param(req, "server");
         if (auto thumbprint = query_param(req, "thumbprint")) {

@@ -102,11 +102,11 @@ struct TargetChange {
     std::optional<std::string> certStatus;
 };
 
-// A target to run: the dispatcher's unit of work.
+// A target to run: the dispatcher's unit of work. Which agent to call is asked at each attempt (the server's
+// registration then), never kept from the job's creation: an agent may move between a failure and a retry.
 struct TargetRef {
     std::string jobId;
     std::string server;
-    std::string agentUrl;
     int attempts = 0;  // recorded so far, over every run of the job
     int tries = 0;     // the dispatcher's count in this run (a retry or a restart starts a new budget)
 };

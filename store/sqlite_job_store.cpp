@@ -407,14 +407,14 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
         }
     }
     auto s = db_->prepare(
-        "SELECT j.id, t.server, t.agent_url, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
+        "SELECT j.id, t.server, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
         " WHERE t.state = 'pending' AND (?1 IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid");
     if (!s) {
         return s.error();
     }
     s->bind_optional(1, job_id);
     auto refs = collect<TargetRef>(*s, [](const Statement& row) {
-        return TargetRef{row.text(0), row.text(1), row.text(2), static_cast<int>(row.integer(3))};
+        return TargetRef{row.text(0), row.text(1), static_cast<int>(row.integer(2))};
     });
     if (!refs) {
         return refs.error();

@@ -36,39 +36,19 @@ std::string new_job_id() {
     return id;
 }
 
-int count(const std::map<std::string, int>& counts, const char* state) {
-    auto it = counts.find(state);
-    return it == counts.end() ? 0 : it->second;
+std::string text(TargetState state) {
+    return std::string(name(state));
 }
 
 json optional_json(const std::optional<std::string>& value) {
     return value ? json(*value) : json(nullptr);
 }
 
-// A job is queued until a target starts, running while any target is pending or running, and then: cancelled
-// if a cancel stopped any target, succeeded if none failed, failed if none succeeded, else partiallySucceeded.
-std::string job_state(const std::map<std::string, int>& counts, bool /*cancel_requested*/) {
-    const int pending = count(counts, "pending");
-    const int running = count(counts, "running");
-    const int succeeded = count(counts, "succeeded");
-    const int failed = count(counts, "failed");
-    const int cancelled = count(counts, "cancelled");
-    if (pending + running > 0) {
-        return running == 0 && succeeded + failed + cancelled == 0 ? "queued" : "running";
-    }
-    if (cancelled > 0) {
-        return "cancelled";
-    }
-    if (failed == 0) {
-        return "succeeded";
-    }
-    return succeeded == 0 ? "failed" : "partiallySucceeded";
-}
-
-json counts_json(const std::map<std::string, int>& counts) {
+json counts_json(const std::map<std::string, int>& rows) {
+    const auto counts = TargetCounts::from(rows);
     json out = json::object();
-    for (const char* state : {"pending", "running", "succeeded", "failed", "cancelled"}) {
-        out[state] = count(counts, state);
+    for (const auto state : kTargetStates) {
+        out[std::string(name(state))] = counts[state];
     }
     return out;
 }
@@ -97,7 +77,8 @@ json choice_json(const ServerChoice& choice) {
 }  // namespace
 
 bool is_final_state(const std::string& state) {
-    return state == "succeeded" || state == "failed" || state == "partiallySucceeded" || state == "cancelled";
+    const auto parsed = parse_job_state(state);
+    return parsed && is_final(*parsed);
 }
 
 nlohmann::json target_json(const store::TargetRow& target) {
@@ -132,9 +113,15 @@ nlohmann::json job_json(const store::JobRow& job) {
 
 const store::JobRules& JobService::rules() {
     static const store::JobRules kRules{
-        job_state,
-        is_final_state,
-        [](const std::map<std::string, int>& counts) { return count(counts, "failed") > 0; },
+        [](const std::map<std::string, int>& counts, bool /*cancel_requested*/) {
+            return std::string(name(job_state(TargetCounts::from(counts))));
+        },
+        [](const std::string& state) {
+            const auto job = parse_job_state(state);
+            const auto target = parse_target_state(state);
+            return (job && is_final(*job)) || (target && is_final(*target));
+        },
+        [](const std::map<std::string, int>& counts) { return keep_upload(TargetCounts::from(counts)); },
         [](const store::JobRow& job, const store::TargetRow& target) {
             auto event = target_json(target);
             event["job"] = job.id;
@@ -230,7 +217,7 @@ Result<nlohmann::json> JobService::plan_import(const ImportRequest& request) {
         names.push_back({{"name", server.name}, {"agentUrl", server.agentUrl}});
     }
     return json_result({{"dryRun", true},
-                        {"kind", "import"},
+                        {"kind", name(JobKind::import)},
                         {"certificate", *certificate},
                         {"servers", names},
                         {"options",
@@ -246,8 +233,8 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
     }
     store::NewJob job;
     job.job.id = new_job_id();
-    job.job.kind = "import";
-    job.job.state = "queued";
+    job.job.kind = name(JobKind::import);
+    job.job.state = name(JobState::queued);
     job.job.createdAt = now();
     job.job.thumbprint = (*plan)["certificate"]["thumbprint"].get<std::string>();
     job.job.certificateJson = (*plan)["certificate"].dump();
@@ -256,7 +243,7 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
         store::TargetRow target;
         target.server = server["name"].get<std::string>();
         target.agentUrl = server["agentUrl"].get<std::string>();
-        target.state = "pending";
+        target.state = text(TargetState::pending);
         job.targets.push_back(std::move(target));
     }
     job.sealedUpload = vault_.seal(request.upload, job.job.id);
@@ -264,7 +251,7 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
         // The request's meaning, not its bytes (a multipart boundary differs on every curl run); the file and
         // password enter only through the keyed hash.
         json canonical = choice_json(request.servers);
-        canonical["kind"] = "import";
+        canonical["kind"] = name(JobKind::import);
         canonical["file"] = vault_.fingerprint(request.upload.file);
         canonical["password"] =
             request.upload.password ? json(vault_.fingerprint(request.upload.password->reveal())) : json(nullptr);
@@ -298,22 +285,23 @@ Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const st
     }
     store::NewJob job;
     job.job.id = new_job_id();
-    job.job.kind = request.kind;
-    job.job.state = "queued";
+    job.job.kind = name(request.kind);
+    job.job.state = name(JobState::queued);
     job.job.createdAt = now();
     job.job.thumbprint = *thumbprint;
     job.job.certificateJson = certificate.dump();
-    job.job.optionsJson = (request.kind == "enable" ? json{{"services", request.services}} : json::object()).dump();
+    job.job.optionsJson =
+        (request.kind == JobKind::enable ? json{{"services", request.services}} : json::object()).dump();
     for (const auto& server : *servers) {
         store::TargetRow target;
         target.server = server.name;
         target.agentUrl = server.agentUrl;
-        target.state = "pending";
+        target.state = text(TargetState::pending);
         job.targets.push_back(std::move(target));
     }
     if (!idempotency_key.empty()) {
         json canonical = choice_json(request.servers);
-        canonical["kind"] = request.kind;
+        canonical["kind"] = name(request.kind);
         canonical["thumbprint"] = *thumbprint;
         canonical["services"] = request.services;
         job.idempotency.emplace(idempotency_key, vault_.fingerprint(canonical.dump()));
@@ -420,17 +408,18 @@ Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::
             return make_error(ErrorCode::job_not_retryable,
                               "the job is still " + (*job)->state + ": retry it once it has finished");
         }
-        if (count((*job)->targetCounts, "failed") == 0) {
+        if (TargetCounts::from((*job)->targetCounts)[TargetState::failed] == 0) {
             return make_error(ErrorCode::job_not_retryable, "the job has no failed target to retry");
         }
-        if ((*job)->kind == "import" && !(*job)->hasUpload) {
+        if ((*job)->kind == name(JobKind::import) && !(*job)->hasUpload) {
             return make_error(ErrorCode::upload_expired, "the upload is no longer kept (kept " +
                                                              std::to_string(upload_retention_.count()) +
                                                              " h after the job finished): submit a new import");
         }
     }
-    auto moved = store_->change_job_targets(id, cancel ? "pending" : "failed", cancel ? "cancelled" : "pending", cancel,
-                                            now(), rules());
+    const auto from = cancel ? TargetState::pending : TargetState::failed;
+    const auto to = cancel ? TargetState::cancelled : TargetState::pending;
+    auto moved = store_->change_job_targets(id, text(from), text(to), cancel, now(), rules());
     if (!moved) {
         return from_store(moved.error());
     }
@@ -472,8 +461,12 @@ Result<JobWork> JobService::work(const std::string& id) {
     if (!*job) {
         return make_error(ErrorCode::job_not_found, "no job " + id);
     }
-    JobWork work{(*job)->kind, (*job)->thumbprint, json::parse((*job)->optionsJson, nullptr, false), std::nullopt};
-    if (work.kind == "import") {
+    const auto kind = parse_job_kind((*job)->kind);
+    if (!kind) {
+        return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", (*job)->kind);
+    }
+    JobWork work{*kind, (*job)->thumbprint, json::parse((*job)->optionsJson, nullptr, false), std::nullopt};
+    if (work.kind == JobKind::import) {
         auto sealed = store_->sealed_upload(id);
         if (!sealed) {
             return from_store(sealed.error());
@@ -487,28 +480,42 @@ Result<Upload> JobService::open_upload(const std::string& id, const std::string&
     return vault_.unseal(sealed, id);
 }
 
-Result<bool> JobService::start_target(const store::TargetRef& target) {
+Result<std::optional<std::string>> JobService::start_target(const store::TargetRef& target) {
+    auto server = store_->get_server(target.server);
+    if (!server) {
+        return from_store(server.error());
+    }
     store::TargetChange change;
     change.jobId = target.jobId;
     change.server = target.server;
-    change.from = {"pending"};
-    change.to = "running";
+    change.from = {text(TargetState::pending)};
     change.at = now();
-    change.startAttempt = true;
+    if (!*server) {
+        change.to = text(TargetState::failed);
+        change.finished = true;
+        change.errorCode = std::string(code_string(ErrorCode::server_not_found));
+        change.errorMessage = target.server + " is no longer registered (deleted since the job was made)";
+    } else {
+        change.to = text(TargetState::running);
+        change.startAttempt = true;
+    }
     auto changed = store_->change_target(change, rules());
     if (!changed) {
         return from_store(changed.error());
     }
-    return *changed;
+    if (!*changed || !*server) {
+        return std::optional<std::string>();
+    }
+    return std::optional<std::string>((*server)->agentUrl);
 }
 
-Result<void> JobService::finish_target(const store::TargetRef& target, const std::string& thumbprint,
-                                       const std::string& kind, const TargetOutcome& outcome) {
+Result<void> JobService::finish_target(const store::TargetRef& target, const std::string& thumbprint, JobKind kind,
+                                       const TargetOutcome& outcome) {
     store::TargetChange change;
     change.jobId = target.jobId;
     change.server = target.server;
-    change.from = {"running"};
-    change.to = outcome.succeeded ? "succeeded" : "failed";
+    change.from = {text(TargetState::running)};
+    change.to = text(outcome.succeeded ? TargetState::succeeded : TargetState::failed);
     change.at = now();
     change.finished = true;
     if (outcome.error) {
@@ -532,7 +539,7 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
         return {};
     }
     // The inventory follows what the agents said: a failure here is logged by the caller, the job stands.
-    if (kind == "remove") {
+    if (kind == JobKind::remove) {
         if (auto dropped = store_->drop_inventory(target.server, thumbprint); !dropped) {
             return from_store(dropped.error());
         }
@@ -550,9 +557,9 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     store::TargetChange change;
     change.jobId = target.jobId;
     change.server = target.server;
-    change.from = {"running"};
-    change.to = "pending";
-    change.toWhenCancelled = "cancelled";  // the cancel came while it ran: no further attempt
+    change.from = {text(TargetState::running)};
+    change.to = text(TargetState::pending);
+    change.toWhenCancelled = text(TargetState::cancelled);  // the cancel came while it ran: no further attempt
     change.at = now();
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;

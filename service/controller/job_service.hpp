@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "service/controller/job_model.hpp"
 #include "service/controller/upload_vault.hpp"
 #include "service/error.hpp"
 #include "service/pki/pki_context.hpp"
@@ -39,7 +40,7 @@ struct ImportRequest {
 };
 
 struct FleetRequest {
-    std::string kind;  // enable | remove
+    JobKind kind = JobKind::enable;  // enable | remove
     std::string thumbprint;
     ServerChoice servers;
     std::vector<std::string> services;  // enable only
@@ -52,7 +53,7 @@ struct Submitted {
 
 // What the dispatcher needs to run a job's targets.
 struct JobWork {
-    std::string kind;
+    JobKind kind = JobKind::import;
     std::string thumbprint;
     nlohmann::json options;                   // privateKeyExportable, friendlyName, services
     std::optional<std::string> sealedUpload;  // imports only; still encrypted
@@ -92,10 +93,12 @@ class JobService {
     Result<std::vector<store::TargetRef>> runnable(const std::optional<std::string>& job_id, bool reset_running);
     Result<JobWork> work(const std::string& id);
     Result<Upload> open_upload(const std::string& id, const std::string& sealed) const;
-    // pending -> running (one more attempt); false when the target is no longer pending (cancelled).
-    Result<bool> start_target(const store::TargetRef& target);
+    // pending -> running (one more attempt), answering the agent URL the server is registered with now;
+    // nothing when there is nothing to run: the target is no longer pending (cancelled), or its server was
+    // deleted since the job was made (then the target fails with server-not-found).
+    Result<std::optional<std::string>> start_target(const store::TargetRef& target);
     // running -> succeeded | failed, and the inventory updated from the agent's answer.
-    Result<void> finish_target(const store::TargetRef& target, const std::string& thumbprint, const std::string& kind,
+    Result<void> finish_target(const store::TargetRef& target, const std::string& thumbprint, JobKind kind,
                                const TargetOutcome& outcome);
     // running -> pending: a transport failure, to be tried again after a backoff.
     Result<void> defer_target(const store::TargetRef& target, const Error& error);

@@ -444,3 +444,40 @@ TEST_CASE("an attempt longer than attemptTimeoutSeconds is cut off and retried l
     CHECK(t["error"]["message"].get<std::string>().find("did not answer in time") != std::string::npos);
     CHECK(fleet.installs("ex01") == 1);  // the second attempt found it installed
 }
+
+TEST_CASE("each attempt calls the server's current registration: a moved agent is reached, a deleted server fails") {
+    Fleet fleet({names(3),
+                 {},
+                 json::object(),
+                 (kCorpus / "root.pem").string(),
+                 {"--max-attempts", "2", "--retry-delay-seconds", "0.1"}});
+    fleet.stop_agent("ex02");
+    fleet.stop_agent("ex03");
+    auto accepted = fleet.post_form("/v1/imports", import_form("*"));
+    REQUIRE(accepted.result() == http::status::accepted);
+    const std::string id = json::parse(accepted.body())["id"];
+    auto job = fleet.wait_until_final(id);
+    CHECK(job["state"] == "partiallySucceeded");
+    CHECK(target(job, "ex02")["error"]["code"] == "agent-unreachable");
+
+    // ex02 comes back on another port and is registered there; ex03 is decommissioned.
+    const auto old_address = fleet.agent_address("ex02");
+    fleet.start_agent_elsewhere("ex02");
+    REQUIRE(fleet.agent_address("ex02") != old_address);
+    auto moved =
+        fleet.call(http::verb::put, "/v1/servers/ex02", {{"agentUrl", "https://" + fleet.agent_address("ex02")}});
+    REQUIRE(moved.result() == http::status::ok);
+    REQUIRE(fleet.call(http::verb::delete_, "/v1/servers/ex03").result() == http::status::no_content);
+
+    auto retried = fleet.call(http::verb::post, "/v1/jobs/" + id + "/retry");
+    REQUIRE(retried.result() == http::status::accepted);
+    job = fleet.wait_until_final(id);
+    CHECK(job["state"] == "partiallySucceeded");
+    CHECK(target(job, "ex01")["attempts"] == 1);
+    CHECK(target(job, "ex02")["state"] == "succeeded");
+    CHECK(target(job, "ex02")["report"]["result"] == "installed");
+    CHECK(target(job, "ex03")["state"] == "failed");
+    CHECK(target(job, "ex03")["error"]["code"] == "server-not-found");
+    CHECK(target(job, "ex03")["attempts"] == 2);  // no attempt was made: there is nowhere to send it
+    CHECK(fleet.installs("ex02") == 1);
+}

@@ -72,6 +72,11 @@ void Fleet::start_agent(const std::string& name) {
     agent_addresses_[name] = address;
 }
 
+void Fleet::start_agent_elsewhere(const std::string& name) {
+    agent_addresses_[name] = "127.0.0.1:0";
+    start_agent(name);
+}
+
 void Fleet::stop_agent(const std::string& name) {
     auto& agent = agents_.at(name).back();
     agent->signal(SIGTERM);

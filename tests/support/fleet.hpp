@@ -44,7 +44,9 @@ class Fleet {
     std::string controller_log() const;
 
     void stop_agent(const std::string& name);
-    void start_agent(const std::string& name);  // again, on the address it had
+    void start_agent(const std::string& name);            // again, on the address it had
+    void start_agent_elsewhere(const std::string& name);  // again, on a new port (the server moved)
+    std::string agent_address(const std::string& name) const { return agent_addresses_.at(name); }
     std::string agent_log(const std::string& name) const;
     // How many times the agent logged a new installation.
     int installs(const std::string& name) const;
