@@ -4,6 +4,7 @@
 // connections to an agent are shared, and nothing an agent does (hang, refuse, trickle) ever holds a thread
 // that serves the controller's own HTTP clients.
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "api/agent_api.hpp"
 #include "api/agent_client.hpp"
 
 namespace certdeploy::api {
@@ -28,16 +30,21 @@ class AgentLink {
 
     asio::io_context& context() { return ioc_; }
     AgentClient& client() { return *client_; }
+    // The agents' API; its coroutines run on this link's context.
+    AgentApi& agents() { return agents_; }
 
-    // From a coroutine on any executor: the request runs on the link's context, and the caller resumes on
-    // its own executor with the answer.
-    asio::awaitable<Result<AgentClient::Reply>> call(std::string agent_url, http::verb method, std::string target,
-                                                     std::string body = {});
+    // From a coroutine on any executor: `work` runs on the link's context, and the caller resumes on its
+    // own executor with the answer.
+    template <class T>
+    asio::awaitable<T> on_link(asio::awaitable<T> work) {
+        co_return co_await asio::co_spawn(ioc_, std::move(work), asio::use_awaitable);
+    }
 
   private:
     asio::io_context ioc_;  // first: destroyed last
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::shared_ptr<AgentClient> client_;
+    AgentApi agents_;
     std::thread thread_;
 };
 

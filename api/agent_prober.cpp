@@ -47,32 +47,26 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
         const std::string& name;
         ~Done() { in_flight.erase(name); }
     } done{in_flight_, name};
-    auto reply = co_await link_.client().request(agent_url, http::verb::get, "/agent/v1/health");
-    bool reachable = false;
+    const AgentApi::Where where{name, agent_url};
+    auto health = co_await link_.agents().health(where);
+    const bool reachable = health.has_value();
     std::optional<std::string> version;
-    if (reply && reply->status == 200) {
-        reachable = true;
-        auto health = nlohmann::json::parse(reply->body, nullptr, false);
-        if (health.is_object() && health.contains("version") && health["version"].is_string()) {
-            version = health["version"].get<std::string>();
-        }
-    } else if (!reply) {
-        log::debug("agent unreachable", {{"server", name}, {"detail", reply.error().detail}});
+    if (health) {
+        version = health->version;
+    } else {
+        log::debug("agent unreachable", {{"server", name}, {"detail", health.error().detail}});
     }
     auto recorded = co_await run_blocking(pool_, [&] { return servers_.record_contact(name, reachable, version); });
     if (!recorded) {
         log::warn("cannot record a probe", {{"server", name}, {"message", recorded.error().message}});
     }
     if (reachable) {
-        auto list = co_await link_.client().request(agent_url, http::verb::get, "/agent/v1/certificates");
-        if (list && list->status == 200) {
-            auto body = nlohmann::json::parse(list->body, nullptr, false);
-            if (body.is_object() && body.contains("certificates") && body["certificates"].is_array()) {
-                auto kept = co_await run_blocking(
-                    pool_, [&] { return servers_.replace_inventory(name, body["certificates"]); });
-                if (!kept) {
-                    log::warn("cannot record an inventory", {{"server", name}, {"message", kept.error().message}});
-                }
+        auto list = co_await link_.agents().list(where);
+        if (list) {
+            auto kept =
+                co_await run_blocking(pool_, [&] { return servers_.replace_inventory(name, (*list)["certificates"]); });
+            if (!kept) {
+                log::warn("cannot record an inventory", {{"server", name}, {"message", kept.error().message}});
             }
         }
     }

@@ -3,7 +3,7 @@
 
 #include <charconv>
 
-#include "api/agent_reply.hpp"
+#include "api/agent_link.hpp"
 #include "api/blocking.hpp"
 #include "api/controller_routes.hpp"
 #include "api/problem.hpp"
@@ -26,37 +26,17 @@ Result<std::string> thumbprint_param(const Request& req) {
     return *thumbprint;
 }
 
-// Sends a request to server `name`'s agent: its 200 answer, or its refusal as the controller's error.
-// `body` (it may hold a password) is wiped on every path.
-asio::awaitable<Result<AgentClient::Reply>> call_agent(controller::ServerRegistry& servers, AgentLink* link,
-                                                       asio::thread_pool& pool, std::string name, http::verb method,
-                                                       std::string target, std::string body = {}) {
+// Where server `name`'s agent answers now; agent-unreachable when the controller has no agent TLS.
+asio::awaitable<Result<AgentApi::Where>> where(controller::ServerRegistry& servers, AgentLink* link,
+                                               asio::thread_pool& pool, std::string name) {
     auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-    if (!url || link == nullptr) {
-        wipe(body);
-        if (!url) {
-            co_return url.error();
-        }
+    if (!url) {
+        co_return url.error();
+    }
+    if (link == nullptr) {
         co_return no_agent_tls();
     }
-    auto reply = co_await link->call(*url, method, std::move(target), std::move(body));
-    if (!reply) {
-        co_return reply.error();
-    }
-    if (reply->status != 200) {
-        co_return agent_refusal(name, *reply);
-    }
-    co_return std::move(*reply);
-}
-
-// GET `target` from server `name`'s agent, as JSON.
-asio::awaitable<Result<json>> ask_agent(controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool,
-                                        std::string name, std::string target) {
-    auto reply = co_await call_agent(servers, link, pool, name, http::verb::get, std::move(target));
-    if (!reply) {
-        co_return reply.error();
-    }
-    co_return agent_json(name, *reply);
+    co_return AgentApi::Where{name, std::move(*url)};
 }
 
 }  // namespace
@@ -65,21 +45,24 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
     // Get-ExchangeCertificate -Server NAME, with its where {$_.Status -eq "Valid"} filter.
     router.add(http::verb::get, "/v1/servers/{name}/certificates", [&, link](Request& req) -> Awaitable {
         const std::string name = req.params.at("name");
-        std::string target = "/agent/v1/certificates";
-        auto status = query_param(req, "status");
-        if (status) {
+        std::optional<pki::Status> status;
+        if (auto text = query_param(req, "status")) {
             pki::Status parsed{};
-            if (!pki::parse_status(*status, parsed)) {
+            if (!pki::parse_status(*text, parsed)) {
                 co_return make_error(ErrorCode::invalid_request,
                                      "status must be one of Valid, Untrusted, DateInvalid, Invalid");
             }
-            target += "?status=" + std::string(pki::status_name(parsed));
+            status = parsed;
         }
-        auto body = co_await ask_agent(servers, link, pool, name, target);
+        auto agent = co_await where(servers, link, pool, name);
+        if (!agent) {
+            co_return agent.error();
+        }
+        auto body = co_await link->on_link(link->agents().list(*agent, status));
         if (!body) {
             co_return body.error();
         }
-        if (!status && body->contains("certificates")) {
+        if (!status) {
             // A whole answer is the freshest inventory of this server.
             auto kept =
                 co_await run_blocking(pool, [&] { return servers.replace_inventory(name, (*body)["certificates"]); });
@@ -95,8 +78,11 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
         if (!thumbprint) {
             co_return thumbprint.error();
         }
-        std::string target = "/agent/v1/certificates/" + *thumbprint;
-        auto body = co_await ask_agent(servers, link, pool, name, std::move(target));
+        auto agent = co_await where(servers, link, pool, name);
+        if (!agent) {
+            co_return agent.error();
+        }
+        auto body = co_await link->on_link(link->agents().get(*agent, *thumbprint));
         if (!body) {
             co_return body.error();
         }
@@ -114,17 +100,20 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
                 wipe(body);
                 co_return thumbprint.error();
             }
-            std::string target = "/agent/v1/certificates/" + *thumbprint + "/export";
-            auto reply =
-                co_await call_agent(servers, link, pool, name, http::verb::post, std::move(target), std::move(body));
-            if (!reply) {
-                co_return reply.error();
+            auto agent = co_await where(servers, link, pool, name);
+            if (!agent) {
+                wipe(body);
+                co_return agent.error();
+            }
+            auto pkcs12 = co_await link->on_link(link->agents().export_pkcs12(*agent, *thumbprint, std::move(body)));
+            if (!pkcs12) {
+                co_return pkcs12.error();
             }
             Response res{http::status::ok, req.message.version()};
             res.set(http::field::content_type, "application/x-pkcs12");
             res.set(http::field::content_disposition, "attachment; filename=\"" + *thumbprint + ".pfx\"");
             res.set(http::field::cache_control, "no-store");
-            res.body() = std::move(reply->body);
+            res.body() = std::move(*pkcs12);
             co_return res;
         });
 

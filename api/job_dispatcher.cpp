@@ -4,9 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
-#include "api/agent_reply.hpp"
 #include "api/blocking.hpp"
-#include "service/codec/base64.hpp"
 #include "service/controller/attempt_policy.hpp"
 #include "service/log.hpp"
 
@@ -245,28 +243,25 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
 asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
                                                               const store::TargetRef& target,
                                                               const std::string& agent_url) {
-    AgentClient& agent = link_.client();
+    AgentApi& agents = link_.agents();
+    const AgentApi::Where where{target.server, agent_url};
     // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
     const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
-    const std::string path = "/agent/v1/certificates/" + work.thumbprint;
     json services = json::array();
     if (work.options.is_object() && work.options.contains("services")) {
         services = work.options["services"];
     }
+    // An error goes back as it is: run_target retries a transport failure and records any other as final.
 
     if (work.kind == controller::JobKind::remove) {
-        auto reply = co_await agent.request(agent_url, http::verb::delete_, path, std::string(), deadline);
-        if (!reply) {
-            co_return reply.error();
-        }
-        if (reply->status == 204) {
+        auto removed = co_await agents.remove(where, work.thumbprint, deadline);
+        if (removed) {
             co_return succeeded(std::string("removed"), std::nullopt);
         }
-        auto refusal = agent_refusal(target.server, *reply);
-        if (controller::already_removed(refusal.code)) {
+        if (controller::already_removed(removed.error().code)) {
             co_return succeeded(std::string("alreadyRemoved"), std::nullopt);
         }
-        co_return refused(std::move(refusal));
+        co_return removed.error();
     }
 
     std::string result("enabled");
@@ -279,54 +274,22 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         if (!upload) {
             co_return refused(upload.error());
         }
-        json body{{"fileData", codec::base64_encode(upload->file)},
-                  {"privateKeyExportable", option_bool(work.options, "privateKeyExportable")},
-                  {"friendlyName", option_string(work.options, "friendlyName")}};
-        if (upload->password) {
-            body["password"] = std::string(upload->password->reveal());
-        }
-        std::string text = body.dump();
-        wipe(body["fileData"].get_ref<std::string&>());
-        if (upload->password) {
-            wipe(body["password"].get_ref<std::string&>());
-        }
+        auto installed =
+            co_await agents.install(where, work.thumbprint, *upload, option_bool(work.options, "privateKeyExportable"),
+                                    option_string(work.options, "friendlyName"), deadline);
         upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
-        auto reply = co_await agent.request(agent_url, http::verb::put, path, std::move(text), deadline);
-        if (!reply) {
-            co_return reply.error();
-        }
-        if (reply->status != 200 && reply->status != 201) {
-            co_return refused(agent_refusal(target.server, *reply));
-        }
-        auto installed = agent_json(target.server, *reply);
         if (!installed) {
-            co_return refused(installed.error());
+            co_return installed.error();
         }
-        if (auto it = installed->find("result"); it != installed->end() && it->is_string()) {
-            result = it->get<std::string>();
-        } else {
-            result = "installed";
-        }
-        if (auto it = installed->find("certificate"); it != installed->end() && it->is_object()) {
-            certificate = *it;
-        }
+        result = installed->result;
+        certificate = std::move(installed->certificate);
     }
     if (work.kind == controller::JobKind::enable || !services.empty()) {
-        // (Built before the co_await: GCC 12 cannot keep a braced temporary with literals across one.)
-        std::string body = json{{"services", services}}.dump();
-        std::string enable_path = path + "/enable";
-        auto reply = co_await agent.request(agent_url, http::verb::post, enable_path, std::move(body), deadline);
-        if (!reply) {
-            co_return reply.error();
-        }
-        if (reply->status != 200) {
-            co_return refused(agent_refusal(target.server, *reply));
-        }
-        auto enabled = agent_json(target.server, *reply);
+        auto enabled = co_await agents.enable(where, work.thumbprint, services, deadline);
         if (!enabled) {
-            co_return refused(enabled.error());
+            co_return enabled.error();
         }
-        certificate = *enabled;
+        certificate = std::move(*enabled);
     }
     co_return succeeded(result, certificate);
 }

@@ -4,7 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 
-#include "api/agent_reply.hpp"
+#include "api/agent_api.hpp"
 #include "api/blocking.hpp"
 #include "api/controller_routes.hpp"
 #include "api/json_body.hpp"
