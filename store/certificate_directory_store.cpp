@@ -77,10 +77,6 @@ bool valid_id(const std::string& id) {
 
 }  // namespace
 
-void throw_exception_from_error(const StoreError& error, const boost::source_location& /*location*/) {
-    throw std::system_error(error.err, std::generic_category(), error.what);
-}
-
 CertificateDirectoryStore::CertificateDirectoryStore(std::filesystem::path root) : root_(std::move(root)) {}
 
 StoreResult<void> CertificateDirectoryStore::open() {

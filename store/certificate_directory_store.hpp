@@ -9,7 +9,6 @@
 
 #include <sys/types.h>
 
-#include <boost/system/result.hpp>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -17,19 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "store/store_error.hpp"
+
 namespace certdeploy::store {
-
-// The store's own error kind; the service maps it to its codes (errno tells disk full from read-only).
-struct StoreError {
-    int err = 0;       // errno
-    std::string what;  // "cannot write /var/lib/.../key.pem", for the log
-};
-
-// What StoreResult<T>::value() throws on an error.
-[[noreturn]] void throw_exception_from_error(const StoreError& error, const boost::source_location& location);
-
-template <class T>
-using StoreResult = boost::system::result<T, StoreError>;
 
 struct StoredFile {
     std::string name;   // a plain file name, no directories

@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "store/certificate_directory_store.hpp"  // StoreError, StoreResult
-#include "store/sqlite_database.hpp"
+#include <filesystem>
+
+#include "store/store_error.hpp"
 
 namespace certdeploy::store {
 

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "store/controller_store.hpp"
+#include "store/sqlite_database.hpp"
 
 namespace certdeploy::store {
 

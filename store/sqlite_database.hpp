@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/certificate_directory_store.hpp"  // StoreError, StoreResult
+#include "store/store_error.hpp"
 
 namespace certdeploy::store {
 
