@@ -42,11 +42,6 @@ std::string certificate_path(const std::string& thumbprint) {
 
 }  // namespace
 
-Error no_agent_tls() {
-    return make_error(ErrorCode::agent_unreachable,
-                      "the controller has no agentCa, agentClientCert and agentClientKey: it cannot reach agents");
-}
-
 asio::awaitable<Result<AgentClient::Reply>> AgentApi::exchange(const Where& where, http::verb method,
                                                                std::string target, std::string body, Deadline deadline,
                                                                unsigned expected, unsigned also_expected) {

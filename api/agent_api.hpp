@@ -66,7 +66,4 @@ class AgentApi {
     AgentClient& client_;
 };
 
-// The controller was started without agentCa, agentClientCert and agentClientKey: agent-unreachable.
-Error no_agent_tls();
-
 }  // namespace certdeploy::api

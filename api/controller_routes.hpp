@@ -5,7 +5,6 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/agent_link.hpp"
-#include "api/job_dispatcher.hpp"
 #include "api/router.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/controller/server_registry.hpp"
@@ -15,10 +14,9 @@ namespace certdeploy::api {
 // /v1/servers: the registry.
 void add_controller_routes(Router& router, controller::ServerRegistry& servers, boost::asio::thread_pool& pool);
 
-// /v1/imports, /v1/certificates/{thumbprint}/enable|remove and /v1/jobs (job_routes.cpp). Without a
-// dispatcher (no agent TLS material), jobs are listed but none is created: agent-unreachable.
-void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher* dispatcher,
-                    boost::asio::thread_pool& pool);
+// /v1/imports, /v1/certificates/{thumbprint}/enable|remove and /v1/jobs (job_routes.cpp). When JobService
+// has no queue (no agent TLS material), jobs are listed but none is created: agent-unreachable.
+void add_job_routes(Router& router, controller::JobService& jobs, boost::asio::thread_pool& pool);
 
 // /v1/servers/{name}/certificates..., answered by that server's agent, and the inventory /v1/certificates
 // (fleet_routes.cpp).

@@ -8,6 +8,7 @@
 #include "api/controller_routes.hpp"
 #include "api/problem.hpp"
 #include "api/query.hpp"
+#include "service/controller/job_queue.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/thumbprint.hpp"
 #include "service/pki/trust.hpp"
@@ -34,7 +35,7 @@ asio::awaitable<Result<AgentApi::Where>> where(controller::ServerRegistry& serve
         co_return url.error();
     }
     if (link == nullptr) {
-        co_return no_agent_tls();
+        co_return controller::no_agent_tls();
     }
     co_return AgentApi::Where{name, std::move(*url)};
 }

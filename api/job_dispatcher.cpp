@@ -67,7 +67,7 @@ void JobDispatcher::start(std::vector<store::TargetRef> resumed) {
     asio::co_spawn(link_.context(), sweep_uploads(), asio::detached);
 }
 
-void JobDispatcher::submit(const std::string& job_id) {
+void JobDispatcher::job_ready(const std::string& job_id) {
     asio::co_spawn(link_.context(), queue_job(job_id), asio::detached);
 }
 

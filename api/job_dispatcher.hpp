@@ -30,7 +30,7 @@ struct DispatchOptions {
     std::chrono::milliseconds attemptTimeout{120'000};  // one attempt, install and enable together
 };
 
-class JobDispatcher {
+class JobDispatcher final : public controller::JobQueue {
   public:
     JobDispatcher(AgentLink& link, controller::JobService& jobs, asio::thread_pool& pool, DispatchOptions options);
     JobDispatcher(const JobDispatcher&) = delete;
@@ -39,8 +39,8 @@ class JobDispatcher {
     // Queues `resumed` (the targets of unfinished jobs, as JobService::runnable(nullopt, true) gave them
     // before anything else could start a target), then waits for work. Runs until the link stops.
     void start(std::vector<store::TargetRef> resumed);
-    // Thread-safe: a job was created or retried; its pending targets are queued.
-    void submit(const std::string& job_id);
+    // Thread-safe: a job was created, replayed or retried; its pending targets are queued.
+    void job_ready(const std::string& job_id) override;
 
   private:
     asio::awaitable<void> queue_job(std::string job_id);

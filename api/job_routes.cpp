@@ -1,4 +1,4 @@
-// POST /v1/imports, the fleet operations as jobs, and /v1/jobs: decoding, then JobService and the dispatcher.
+// POST /v1/imports, the fleet operations as jobs, and /v1/jobs: decoding, then JobService.
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -319,7 +319,7 @@ Result<std::string> idempotency_key(const Request& req) {
     return key;
 }
 
-// 202 Accepted with the job, for a job made or replayed; the dispatcher hears of new work.
+// 202 Accepted with the job, for a job made or replayed (JobService has handed it to the dispatcher).
 Response accepted(const Request& req, const controller::Submitted& submitted, http::status status) {
     auto res = json_reply(req, status, submitted.job);
     res.set(http::field::location, "/v1/jobs/" + submitted.job["id"].get<std::string>());
@@ -420,11 +420,9 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
 
 }  // namespace
 
-void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher* dispatcher, asio::thread_pool& pool) {
-    // Without the agents' TLS material nothing could be dispatched: jobs are refused rather than left queued.
-    const auto no_dispatcher = [] { return no_agent_tls(); };
+void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_pool& pool) {
     // Import-ExchangeCertificate, on many servers at once.
-    router.add(http::verb::post, "/v1/imports", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
+    router.add(http::verb::post, "/v1/imports", [&](Request& req) -> Awaitable {
         auto key = idempotency_key(req);
         if (!key) {
             co_return key.error();
@@ -440,25 +438,23 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
             }
             co_return json_reply(req, http::status::ok, *plan);
         }
-        if (dispatcher == nullptr) {
-            co_return no_dispatcher();
+        // Without the agents' TLS material nothing could run a job: refused before anything is read.
+        if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+            co_return dispatching.error();
         }
 
         auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
         if (!submitted) {
             co_return submitted.error();
         }
-        // Replays too: a job made but never queued (its answer failed) is queued by the replay; targets
-        // already queued or waiting out a backoff are not queued twice.
-        dispatcher->submit(submitted->job["id"].get<std::string>());
         co_return accepted(req, *submitted, http::status::accepted);
     });
 
     for (const auto kind : {controller::JobKind::enable, controller::JobKind::remove}) {
         router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + std::string(controller::name(kind)),
-                   [&, kind, dispatcher, no_dispatcher](Request& req) -> Awaitable {
-                       if (dispatcher == nullptr) {
-                           co_return no_dispatcher();
+                   [&, kind](Request& req) -> Awaitable {
+                       if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                           co_return dispatching.error();
                        }
                        auto key = idempotency_key(req);
                        if (!key) {
@@ -472,7 +468,6 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
                        if (!submitted) {
                            co_return submitted.error();
                        }
-                       dispatcher->submit(submitted->job["id"].get<std::string>());
                        co_return accepted(req, *submitted, http::status::accepted);
                    });
     }
@@ -554,9 +549,10 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         co_return res;
     });
 
-    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&, dispatcher, no_dispatcher](Request& req) -> Awaitable {
-        if (dispatcher == nullptr) {
-            co_return no_dispatcher();
+    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&](Request& req) -> Awaitable {
+        // Without the agents' TLS material nothing could run a job: refused before anything is read.
+        if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+            co_return dispatching.error();
         }
         auto key = idempotency_key(req);
         if (!key) {
@@ -564,9 +560,6 @@ void add_job_routes(Router& router, controller::JobService& jobs, JobDispatcher*
         }
         const std::string id = req.params.at("id");
         auto retried = co_await run_blocking(pool, [&] { return jobs.retry(id, *key); });
-        // Whatever the answer: if the targets moved before a later step failed, they must still be queued;
-        // and only pending targets are, none twice.
-        dispatcher->submit(id);
         if (!retried) {
             co_return retried.error();
         }

@@ -94,6 +94,7 @@ int run_server(const config::ServerConfig& cfg) {
         }
         prober->start();
         dispatcher->start(std::move(*resumed));
+        jobs.set_queue(dispatcher.get());
         link->start();
     } else {
         log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");
@@ -101,7 +102,7 @@ int run_server(const config::ServerConfig& cfg) {
     const int status = run_http_process("server", cfg.http, [&](api::Router& router) {
         api::add_controller_routes(router, servers, blocking);
         api::add_fleet_routes(router, servers, link.get(), blocking);
-        api::add_job_routes(router, jobs, dispatcher.get(), blocking);
+        api::add_job_routes(router, jobs, blocking);
     });
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
@@ -111,6 +112,7 @@ int run_server(const config::ServerConfig& cfg) {
         link->stop();
     }
     blocking.join();
+    jobs.set_queue(nullptr);
     dispatcher.reset();
     prober.reset();
     link.reset();

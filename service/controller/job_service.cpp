@@ -141,6 +141,13 @@ JobService::JobService(std::shared_ptr<store::ControllerStore> store, UploadVaul
       trust_(std::move(trust)),
       upload_retention_(upload_retention) {}
 
+Result<void> JobService::check_dispatching() const {
+    if (queue_ == nullptr) {
+        return no_agent_tls();
+    }
+    return {};
+}
+
 Result<std::vector<JobService::Resolved>> JobService::resolve(const ServerChoice& choice) {
     std::vector<store::ServerRow> all;
     std::string after;
@@ -227,6 +234,9 @@ Result<nlohmann::json> JobService::plan_import(const ImportRequest& request) {
 }
 
 Result<Submitted> JobService::submit_import(const ImportRequest& request, const std::string& idempotency_key) {
+    if (auto dispatching = check_dispatching(); !dispatching) {
+        return dispatching.error();
+    }
     auto plan = plan_import(request);
     if (!plan) {
         return plan.error();
@@ -262,6 +272,9 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
 }
 
 Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const std::string& idempotency_key) {
+    if (auto dispatching = check_dispatching(); !dispatching) {
+        return dispatching.error();
+    }
     auto thumbprint = pki::normalize_thumbprint(request.thumbprint);
     if (!thumbprint) {
         return make_error(ErrorCode::invalid_thumbprint, "a thumbprint is 40 hexadecimal digits (SHA-1)");
@@ -319,6 +332,9 @@ Result<Submitted> JobService::persist(store::NewJob job, const std::string& idem
                                                                "\" was used for another request (job " +
                                                                outcome->jobId + ")");
     }
+    // Replays too: a job made but never queued (its answer failed) is queued by the replay; targets already
+    // queued or waiting out a backoff are not queued twice.
+    queue_->job_ready(outcome->jobId);
     auto rendered = render(outcome->jobId);
     if (!rendered) {
         return rendered.error();
@@ -374,6 +390,11 @@ Result<Submitted> JobService::retry(const std::string& id, const std::string& id
 }
 
 Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel) {
+    if (!cancel) {
+        if (auto dispatching = check_dispatching(); !dispatching) {
+            return dispatching.error();
+        }
+    }
     const std::string fingerprint = vault_.fingerprint((cancel ? "cancel:" : "retry:") + id);
     if (!idempotency_key.empty()) {
         auto known = store_->find_key(idempotency_key);
@@ -422,6 +443,9 @@ Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::
     auto moved = store_->change_job_targets(id, text(from), text(to), cancel, now(), rules());
     if (!moved) {
         return from_store(moved.error());
+    }
+    if (!cancel) {
+        queue_->job_ready(id);  // at once: whatever fails after this, the moved targets are run
     }
     if (!idempotency_key.empty()) {
         if (auto kept = store_->remember_key(idempotency_key, fingerprint, id, now()); !kept) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "service/controller/job_model.hpp"
+#include "service/controller/job_queue.hpp"
 #include "service/controller/upload_vault.hpp"
 #include "service/error.hpp"
 #include "service/pki/pki_context.hpp"
@@ -73,10 +74,17 @@ class JobService {
                std::shared_ptr<const pki::PkiContext> pki, std::shared_ptr<const pki::TrustStore> trust,
                std::chrono::hours upload_retention);
 
+    // The runtime that runs jobs' targets (the dispatcher); none when the controller cannot reach agents.
+    // Set before requests are served, cleared after they stop.
+    void set_queue(JobQueue* queue) { queue_ = queue; }
+    // agent-unreachable when there is no queue: no job is made that nothing would run.
+    Result<void> check_dispatching() const;
+
     // The dry run: the certificate's summary and the resolved servers, nothing written.
     Result<nlohmann::json> plan_import(const ImportRequest& request);
     // `idempotency_key` empty: none. Errors: the PKI module's codes, unknown-server, no-servers,
-    // idempotency-conflict.
+    // idempotency-conflict, agent-unreachable (no queue). The job, made or replayed, is handed to the queue;
+    // so is a retried one.
     Result<Submitted> submit_import(const ImportRequest& request, const std::string& idempotency_key);
     Result<Submitted> submit_fleet(const FleetRequest& request, const std::string& idempotency_key);
 
@@ -125,6 +133,7 @@ class JobService {
     std::shared_ptr<const pki::PkiContext> pki_;
     std::shared_ptr<const pki::TrustStore> trust_;
     std::chrono::hours upload_retention_;
+    JobQueue* queue_ = nullptr;
 };
 
 // succeeded, failed, partiallySucceeded or cancelled: nothing more will happen unless it is retried.
