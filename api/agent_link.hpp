@@ -12,8 +12,8 @@
 #include <memory>
 #include <thread>
 
-#include "api/agent_api.hpp"
 #include "api/agent_client.hpp"
+#include "api/http_agent_api.hpp"
 
 namespace certdeploy::api {
 
@@ -31,7 +31,7 @@ class AgentLink {
     asio::io_context& context() { return ioc_; }
     AgentClient& client() { return *client_; }
     // The agents' API; its coroutines run on this link's context.
-    AgentApi& agents() { return agents_; }
+    controller::AgentApi& agents() { return agents_; }
 
     // From a coroutine on any executor: `work` runs on the link's context, and the caller resumes on its
     // own executor with the answer.
@@ -44,7 +44,7 @@ class AgentLink {
     asio::io_context ioc_;  // first: destroyed last
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::shared_ptr<AgentClient> client_;
-    AgentApi agents_;
+    HttpAgentApi agents_;
     std::thread thread_;
 };
 

@@ -1,6 +1,6 @@
 #include "api/controller_routes.hpp"
 
-#include "api/blocking.hpp"
+#include "service/async/run_blocking.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
 #include "api/query.hpp"

@@ -4,10 +4,10 @@
 #include <charconv>
 
 #include "api/agent_link.hpp"
-#include "api/blocking.hpp"
 #include "api/controller_routes.hpp"
 #include "api/problem.hpp"
 #include "api/query.hpp"
+#include "service/async/run_blocking.hpp"
 #include "service/controller/job_queue.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/thumbprint.hpp"
@@ -28,8 +28,8 @@ Result<std::string> thumbprint_param(const Request& req) {
 }
 
 // Where server `name`'s agent answers now; agent-unreachable when the controller has no agent TLS.
-asio::awaitable<Result<AgentApi::Where>> where(controller::ServerRegistry& servers, AgentLink* link,
-                                               asio::thread_pool& pool, std::string name) {
+asio::awaitable<Result<controller::AgentApi::Where>> where(controller::ServerRegistry& servers, AgentLink* link,
+                                                           asio::thread_pool& pool, std::string name) {
     auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
     if (!url) {
         co_return url.error();
@@ -37,7 +37,7 @@ asio::awaitable<Result<AgentApi::Where>> where(controller::ServerRegistry& serve
     if (link == nullptr) {
         co_return controller::no_agent_tls();
     }
-    co_return AgentApi::Where{name, std::move(*url)};
+    co_return controller::AgentApi::Where{name, std::move(*url)};
 }
 
 }  // namespace

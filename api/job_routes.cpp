@@ -4,14 +4,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 
-#include "api/agent_api.hpp"
-#include "api/blocking.hpp"
 #include "api/controller_routes.hpp"
 #include "api/json_body.hpp"
 #include "api/multipart.hpp"
 #include "api/problem.hpp"
 #include "api/query.hpp"
+#include "service/async/run_blocking.hpp"
 #include "service/codec/base64.hpp"
+#include "service/controller/job_queue.hpp"
 #include "service/pki/thumbprint.hpp"
 
 namespace certdeploy::api {

@@ -12,10 +12,10 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
 echo "PKCS #12 read (2048-bit RSA leaf, three-certificate chain, AES-256/PBKDF2/HMAC-SHA-256, 2048 iterations):"
 build/bench/bench/pkcs12_read_bench "$corpus/modern.pfx" "$corpus/password.txt" \
-    build/bench/service/cli/certdeploy "$(command -v openssl)" "${ROUNDS:-200}"
+    build/bench/cli/certdeploy "$(command -v openssl)" "${ROUNDS:-200}"
 echo
 echo "Deployment through the real processes (bench/deploy_bench.sh AGENTS SERVERS PARALLEL):"
 for args in "20 20 64" "10 1000 64" "10 1000 16"; do
     # shellcheck disable=SC2086
-    bash bench/deploy_bench.sh build/bench/service/cli/certdeploy $args
+    bash bench/deploy_bench.sh build/bench/cli/certdeploy $args
 done

@@ -18,7 +18,7 @@ if [ -n "${CERTDEPLOY_BIN:-}" ]; then
 else
     scripts/install-deps.sh
     scripts/build.sh build/release -DCMAKE_BUILD_TYPE=Release -DCERTDEPLOY_BUILD_TESTS=OFF
-    bin=build/release/service/cli/certdeploy
+    bin=build/release/cli/certdeploy
 fi
 
 state=${CERTDEPLOY_RUN_DIR:-run}

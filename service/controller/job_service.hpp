@@ -3,9 +3,9 @@
 //
 // The service reads an upload once (the PKI module refuses a wrong password or a damaged file before any
 // server is touched), resolves the servers (names, "*" or a label selector), seals the upload, and writes
-// the job; the dispatcher (api/job_dispatcher) then moves each target through pending -> running ->
-// succeeded | failed (| cancelled), every transition persisted, with its event, before it is reported.
-// All methods block on the store: call them off the I/O threads.
+// the job and hands it to its JobQueue; the dispatcher (controller/runtime/job_dispatcher) then moves each target
+// through pending -> running -> succeeded | failed (| cancelled), every transition persisted, with its event, before it
+// is reported. All methods block on the store: call them off the I/O threads.
 
 #include <chrono>
 #include <map>

@@ -133,7 +133,7 @@ def main():
         return 1
     home = tempfile.mkdtemp(prefix="certdeploy-readme-")
     # Laid out like a clone after the run command: build/release/.../certdeploy, and run/ for its state.
-    cli_dir = os.path.join(home, "build/release/service/cli")
+    cli_dir = os.path.join(home, "build/release/cli")
     os.makedirs(cli_dir)
     os.symlink(binary, os.path.join(cli_dir, "certdeploy"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTDEPLOY_")}

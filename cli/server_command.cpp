@@ -4,13 +4,13 @@
 #include <iostream>
 
 #include "api/agent_link.hpp"
-#include "api/agent_prober.hpp"
 #include "api/controller_routes.hpp"
-#include "api/job_dispatcher.hpp"
 #include "api/tls_context.hpp"
-#include "service/cli/commands.hpp"
-#include "service/cli/http_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/http_process.hpp"
 #include "service/controller/job_service.hpp"
+#include "service/controller/runtime/agent_prober.hpp"
+#include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/log.hpp"
 #include "store/controller_store.hpp"
@@ -76,15 +76,16 @@ int run_server(const config::ServerConfig& cfg) {
     // all send it here. Declared before the link, so it outlives every coroutine that uses it.
     boost::asio::thread_pool blocking(2);
     std::unique_ptr<api::AgentLink> link;
-    std::unique_ptr<api::AgentProber> prober;
-    std::unique_ptr<api::JobDispatcher> dispatcher;
+    std::unique_ptr<controller::AgentProber> prober;
+    std::unique_ptr<controller::JobDispatcher> dispatcher;
     if (agent_tls) {
         link = std::make_unique<api::AgentLink>(agent_tls, cfg.agentTimeout);
-        prober = std::make_unique<api::AgentProber>(*link, servers, blocking, cfg.probeInterval);
-        dispatcher = std::make_unique<api::JobDispatcher>(
-            *link, jobs, blocking,
-            api::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay, std::chrono::seconds(60),
-                                 cfg.attemptTimeout});
+        prober = std::make_unique<controller::AgentProber>(link->context(), link->agents(), servers, blocking,
+                                                           cfg.probeInterval);
+        dispatcher = std::make_unique<controller::JobDispatcher>(
+            link->context(), link->agents(), jobs, blocking,
+            controller::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay,
+                                        std::chrono::seconds(60), cfg.attemptTimeout});
         // Before anything can start a target: those left running by a stopped controller become pending
         // again, and every unfinished job's pending targets are queued.
         auto resumed = jobs.runnable(std::nullopt, true);

@@ -1,4 +1,4 @@
-#include "service/cli/http_process.hpp"
+#include "cli/http_process.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <csignal>

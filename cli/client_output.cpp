@@ -1,4 +1,4 @@
-#include "service/cli/client_output.hpp"
+#include "cli/client_output.hpp"
 
 #include <algorithm>
 

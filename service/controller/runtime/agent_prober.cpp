@@ -1,21 +1,21 @@
-#include "api/agent_prober.hpp"
+#include "service/controller/runtime/agent_prober.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
-#include "api/blocking.hpp"
+#include "service/async/run_blocking.hpp"
 #include "service/log.hpp"
 
-namespace certdeploy::api {
+namespace certdeploy::controller {
 
-AgentProber::AgentProber(AgentLink& link, controller::ServerRegistry& servers, asio::thread_pool& pool,
+AgentProber::AgentProber(asio::io_context& context, AgentApi& agents, ServerRegistry& servers, asio::thread_pool& pool,
                          std::chrono::milliseconds interval)
-    : link_(link), servers_(servers), pool_(pool), interval_(interval) {}
+    : context_(context), agents_(agents), servers_(servers), pool_(pool), interval_(interval) {}
 
 void AgentProber::start() {
-    asio::co_spawn(link_.context(), loop(), [](const std::exception_ptr& e) {
+    asio::co_spawn(context_, loop(), [](const std::exception_ptr& e) {
         if (e) {
             log::error("the agent prober ended by an exception");
         }
@@ -23,13 +23,13 @@ void AgentProber::start() {
 }
 
 asio::awaitable<void> AgentProber::loop() {
-    asio::steady_timer timer(link_.context());
+    asio::steady_timer timer(context_);
     for (;;) {
         auto agents = co_await run_blocking(pool_, [this] { return servers_.agents(); });
         if (agents) {
             for (auto& [name, url] : *agents) {
                 if (in_flight_.insert(name).second) {  // a slow agent is not piled on
-                    asio::co_spawn(link_.context(), probe(name, url), asio::detached);
+                    asio::co_spawn(context_, probe(name, url), asio::detached);
                 }
             }
         } else {
@@ -48,7 +48,7 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
         ~Done() { in_flight.erase(name); }
     } done{in_flight_, name};
     const AgentApi::Where where{name, agent_url};
-    auto health = co_await link_.agents().health(where);
+    auto health = co_await agents_.health(where);
     const bool reachable = health.has_value();
     std::optional<std::string> version;
     if (health) {
@@ -61,7 +61,7 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
         log::warn("cannot record a probe", {{"server", name}, {"message", recorded.error().message}});
     }
     if (reachable) {
-        auto list = co_await link_.agents().list(where);
+        auto list = co_await agents_.list(where, std::nullopt);
         if (list) {
             auto kept =
                 co_await run_blocking(pool_, [&] { return servers_.replace_inventory(name, (*list)["certificates"]); });
@@ -72,4 +72,4 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
     }
 }
 
-}  // namespace certdeploy::api
+}  // namespace certdeploy::controller

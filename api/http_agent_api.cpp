@@ -1,4 +1,4 @@
-#include "api/agent_api.hpp"
+#include "api/http_agent_api.hpp"
 
 #include "service/codec/base64.hpp"
 #include "service/json_result.hpp"
@@ -42,9 +42,10 @@ std::string certificate_path(const std::string& thumbprint) {
 
 }  // namespace
 
-asio::awaitable<Result<AgentClient::Reply>> AgentApi::exchange(const Where& where, http::verb method,
-                                                               std::string target, std::string body, Deadline deadline,
-                                                               unsigned expected, unsigned also_expected) {
+asio::awaitable<Result<AgentClient::Reply>> HttpAgentApi::exchange(const Where& where, http::verb method,
+                                                                   std::string target, std::string body,
+                                                                   Deadline deadline, unsigned expected,
+                                                                   unsigned also_expected) {
     auto reply = co_await client_.request(where.url, method, std::move(target), std::move(body), deadline);
     if (!reply) {
         co_return reply.error();
@@ -55,7 +56,7 @@ asio::awaitable<Result<AgentClient::Reply>> AgentApi::exchange(const Where& wher
     co_return refusal(where.server, *reply);
 }
 
-asio::awaitable<Result<AgentApi::Health>> AgentApi::health(const Where& where) {
+asio::awaitable<Result<HttpAgentApi::Health>> HttpAgentApi::health(const Where& where) {
     auto reply = co_await exchange(where, http::verb::get, "/agent/v1/health", {}, kNoDeadline, 200);
     if (!reply) {
         co_return reply.error();
@@ -68,7 +69,7 @@ asio::awaitable<Result<AgentApi::Health>> AgentApi::health(const Where& where) {
     co_return health;
 }
 
-asio::awaitable<Result<json>> AgentApi::list(const Where& where, std::optional<pki::Status> status) {
+asio::awaitable<Result<json>> HttpAgentApi::list(const Where& where, std::optional<pki::Status> status) {
     std::string target = kCertificates;
     if (status) {
         target += "?status=" + std::string(pki::status_name(*status));
@@ -84,7 +85,7 @@ asio::awaitable<Result<json>> AgentApi::list(const Where& where, std::optional<p
     co_return body;
 }
 
-asio::awaitable<Result<json>> AgentApi::get(const Where& where, const std::string& thumbprint) {
+asio::awaitable<Result<json>> HttpAgentApi::get(const Where& where, const std::string& thumbprint) {
     auto reply = co_await exchange(where, http::verb::get, certificate_path(thumbprint), {}, kNoDeadline, 200);
     if (!reply) {
         co_return reply.error();
@@ -92,9 +93,9 @@ asio::awaitable<Result<json>> AgentApi::get(const Where& where, const std::strin
     co_return object(where.server, *reply);
 }
 
-asio::awaitable<Result<AgentApi::Installed>> AgentApi::install(const Where& where, const std::string& thumbprint,
-                                                               const controller::Upload& upload, bool exportable,
-                                                               const std::string& friendly_name, Deadline deadline) {
+asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::install(
+    const Where& where, const std::string& thumbprint, const controller::Upload& upload, bool exportable,
+    const std::string& friendly_name, Deadline deadline) {
     json body{{"fileData", codec::base64_encode(upload.file)},
               {"privateKeyExportable", exportable},
               {"friendlyName", friendly_name}};
@@ -126,8 +127,8 @@ asio::awaitable<Result<AgentApi::Installed>> AgentApi::install(const Where& wher
     co_return installed;
 }
 
-asio::awaitable<Result<json>> AgentApi::enable(const Where& where, const std::string& thumbprint, const json& services,
-                                               Deadline deadline) {
+asio::awaitable<Result<json>> HttpAgentApi::enable(const Where& where, const std::string& thumbprint,
+                                                   const json& services, Deadline deadline) {
     std::string body = json{{"services", services}}.dump();
     auto reply = co_await exchange(where, http::verb::post, certificate_path(thumbprint) + "/enable", std::move(body),
                                    deadline, 200);
@@ -137,8 +138,8 @@ asio::awaitable<Result<json>> AgentApi::enable(const Where& where, const std::st
     co_return object(where.server, *reply);
 }
 
-asio::awaitable<Result<std::string>> AgentApi::export_pkcs12(const Where& where, const std::string& thumbprint,
-                                                             std::string request) {
+asio::awaitable<Result<std::string>> HttpAgentApi::export_pkcs12(const Where& where, const std::string& thumbprint,
+                                                                 std::string request) {
     auto reply = co_await exchange(where, http::verb::post, certificate_path(thumbprint) + "/export",
                                    std::move(request), kNoDeadline, 200);
     if (!reply) {
@@ -147,7 +148,8 @@ asio::awaitable<Result<std::string>> AgentApi::export_pkcs12(const Where& where,
     co_return std::move(reply->body);
 }
 
-asio::awaitable<Result<void>> AgentApi::remove(const Where& where, const std::string& thumbprint, Deadline deadline) {
+asio::awaitable<Result<void>> HttpAgentApi::remove(const Where& where, const std::string& thumbprint,
+                                                   Deadline deadline) {
     auto reply = co_await exchange(where, http::verb::delete_, certificate_path(thumbprint), {}, deadline, 204);
     if (!reply) {
         co_return reply.error();

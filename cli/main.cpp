@@ -6,8 +6,8 @@
 
 #include "certdeploy/version.hpp"
 #include "config/process_config.hpp"
-#include "service/cli/commands.hpp"
-#include "service/cli/http_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/http_process.hpp"
 
 namespace {
 

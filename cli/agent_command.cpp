@@ -6,8 +6,8 @@
 #include "api/agent_routes.hpp"
 #include "api/tls_context.hpp"
 #include "service/agent/agent_service.hpp"
-#include "service/cli/commands.hpp"
-#include "service/cli/http_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/http_process.hpp"
 #include "service/log.hpp"
 
 namespace certdeploy::cli {

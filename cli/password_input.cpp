@@ -1,4 +1,4 @@
-#include "service/cli/password_input.hpp"
+#include "cli/password_input.hpp"
 
 #include <iostream>
 #include <iterator>

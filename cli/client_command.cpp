@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "api/controller_client.hpp"
-#include "service/cli/client_output.hpp"
-#include "service/cli/commands.hpp"
-#include "service/cli/password_input.hpp"
+#include "cli/client_output.hpp"
+#include "cli/commands.hpp"
+#include "cli/password_input.hpp"
 #include "service/codec/base64.hpp"
 #include "service/fs/atomic_file.hpp"
 #include "service/pki/reader.hpp"

@@ -1,14 +1,14 @@
-#include "api/job_dispatcher.hpp"
+#include "service/controller/runtime/job_dispatcher.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
-#include "api/blocking.hpp"
+#include "service/async/run_blocking.hpp"
 #include "service/controller/attempt_policy.hpp"
 #include "service/log.hpp"
 
-namespace certdeploy::api {
+namespace certdeploy::controller {
 namespace {
 
 using controller::TargetOutcome;
@@ -45,13 +45,14 @@ void log_failure(const char* what, const store::TargetRef& target, const Error& 
 
 }  // namespace
 
-JobDispatcher::JobDispatcher(AgentLink& link, controller::JobService& jobs, asio::thread_pool& pool,
+JobDispatcher::JobDispatcher(asio::io_context& context, AgentApi& agents, JobService& jobs, asio::thread_pool& pool,
                              DispatchOptions options)
-    : link_(link),
+    : context_(context),
+      agents_(agents),
       jobs_(jobs),
       pool_(pool),
       options_(options),
-      wake_(link.context(), asio::steady_timer::time_point::max()),
+      wake_(context, asio::steady_timer::time_point::max()),
       random_(std::random_device{}()) {}
 
 void JobDispatcher::start(std::vector<store::TargetRef> resumed) {
@@ -62,13 +63,13 @@ void JobDispatcher::start(std::vector<store::TargetRef> resumed) {
         enqueue(std::move(target));
     }
     for (std::size_t i = 0; i < options_.maxParallel; ++i) {
-        asio::co_spawn(link_.context(), worker(), asio::detached);
+        asio::co_spawn(context_, worker(), asio::detached);
     }
-    asio::co_spawn(link_.context(), sweep_uploads(), asio::detached);
+    asio::co_spawn(context_, sweep_uploads(), asio::detached);
 }
 
 void JobDispatcher::job_ready(const std::string& job_id) {
-    asio::co_spawn(link_.context(), queue_job(job_id), asio::detached);
+    asio::co_spawn(context_, queue_job(job_id), asio::detached);
 }
 
 asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
@@ -127,7 +128,7 @@ asio::awaitable<void> JobDispatcher::worker() {
 }
 
 asio::awaitable<void> JobDispatcher::sweep_uploads() {
-    asio::steady_timer timer(link_.context());
+    asio::steady_timer timer(context_);
     for (;;) {
         auto dropped = co_await run_blocking(pool_, [this] { return jobs_.drop_expired_uploads(); });
         if (dropped && *dropped > 0) {
@@ -149,11 +150,11 @@ bool JobDispatcher::deferred(const store::TargetRef& target) const {
 
 void JobDispatcher::defer(store::TargetRef target, std::chrono::milliseconds delay) {
     ++deferred_[{target.jobId, target.server}];  // marked now, before the timer's coroutine even starts
-    asio::co_spawn(link_.context(), requeue_after(std::move(target), delay), asio::detached);
+    asio::co_spawn(context_, requeue_after(std::move(target), delay), asio::detached);
 }
 
 asio::awaitable<void> JobDispatcher::requeue_after(store::TargetRef target, std::chrono::milliseconds delay) {
-    asio::steady_timer timer(link_.context());
+    asio::steady_timer timer(context_);
     timer.expires_after(delay);
     co_await timer.async_wait(use_nothrow);
     const auto key = std::make_pair(target.jobId, target.server);
@@ -166,7 +167,7 @@ asio::awaitable<void> JobDispatcher::requeue_after(store::TargetRef target, std:
 asio::awaitable<bool> JobDispatcher::persist(const store::TargetRef& target, const char* what,
                                              const std::function<Result<void>()>& write) {
     constexpr int kTries = 30;
-    asio::steady_timer timer(link_.context());
+    asio::steady_timer timer(context_);
     for (int i = 1;; ++i) {
         auto written = co_await run_blocking(pool_, write);
         if (written) {
@@ -243,7 +244,7 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
 asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
                                                               const store::TargetRef& target,
                                                               const std::string& agent_url) {
-    AgentApi& agents = link_.agents();
+    AgentApi& agents = agents_;
     const AgentApi::Where where{target.server, agent_url};
     // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
     const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
@@ -294,4 +295,4 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
     co_return succeeded(result, certificate);
 }
 
-}  // namespace certdeploy::api
+}  // namespace certdeploy::controller

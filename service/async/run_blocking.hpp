@@ -1,18 +1,21 @@
 #pragma once
 // Runs blocking domain work (disk writes with fsync, reload commands, key derivations) on a thread pool
 // and resumes the calling coroutine on its own executor, so I/O threads never wait on disks or children.
+// Asio only (scheduling), no Beast: the controller's runtime and the HTTP handlers both use it.
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <optional>
 #include <type_traits>
 
-#include "api/net.hpp"
+namespace certdeploy {
 
-namespace certdeploy::api {
+namespace asio = boost::asio;
 
 template <class F>
 asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F f) {
@@ -35,4 +38,4 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
     co_return std::move(*result);
 }
 
-}  // namespace certdeploy::api
+}  // namespace certdeploy

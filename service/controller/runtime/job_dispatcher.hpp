@@ -5,8 +5,10 @@
 // fails the target at once. A target waiting for its backoff holds no slot, so one dead agent never delays
 // another. Every transition goes through JobService (persisted, with its event) before the next step.
 //
-// Everything here runs on the AgentLink's single thread; store work goes to `pool`.
+// Everything here runs on `context` (one thread: the AgentLink's, where the agent API's coroutines run);
+// store work goes to `pool`.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
@@ -17,10 +19,11 @@
 #include <set>
 #include <string>
 
-#include "api/agent_link.hpp"
+#include "service/async/awaitable.hpp"
+#include "service/controller/agent_api.hpp"
 #include "service/controller/job_service.hpp"
 
-namespace certdeploy::api {
+namespace certdeploy::controller {
 
 struct DispatchOptions {
     std::size_t maxParallel = 64;                // targets in flight at once
@@ -32,7 +35,8 @@ struct DispatchOptions {
 
 class JobDispatcher final : public controller::JobQueue {
   public:
-    JobDispatcher(AgentLink& link, controller::JobService& jobs, asio::thread_pool& pool, DispatchOptions options);
+    JobDispatcher(asio::io_context& context, AgentApi& agents, JobService& jobs, asio::thread_pool& pool,
+                  DispatchOptions options);
     JobDispatcher(const JobDispatcher&) = delete;
     JobDispatcher& operator=(const JobDispatcher&) = delete;
 
@@ -62,7 +66,8 @@ class JobDispatcher final : public controller::JobQueue {
     void enqueue(store::TargetRef target);
     std::chrono::milliseconds backoff(int tries);  // controller::backoff_delay with a random draw
 
-    AgentLink& link_;
+    asio::io_context& context_;  // one thread: the dispatcher's state needs no lock
+    AgentApi& agents_;
     controller::JobService& jobs_;
     asio::thread_pool& pool_;
     DispatchOptions options_;
@@ -74,4 +79,4 @@ class JobDispatcher final : public controller::JobQueue {
     std::minstd_rand random_;
 };
 
-}  // namespace certdeploy::api
+}  // namespace certdeploy::controller

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "service/cli/commands.hpp"
-#include "service/cli/password_input.hpp"
+#include "cli/commands.hpp"
+#include "cli/password_input.hpp"
 #include "service/fs/atomic_file.hpp"
 #include "service/log.hpp"
 #include "service/pki/reader.hpp"

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "service/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "service/pki/dev_pki.hpp"
 
 namespace certdeploy::cli {

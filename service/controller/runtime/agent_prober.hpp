@@ -4,37 +4,40 @@
 // server), recorded in the store, so that GET /v1/servers shows reachability, agent version and last
 // contact, and GET /v1/certificates the fleet's inventory.
 //
-// It runs on the AgentLink's thread; its store writes go to `pool`, never holding that thread.
+// It runs on `context` (the AgentLink's thread); its store writes go to `pool`, never holding that thread.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <memory>
 #include <set>
 
-#include "api/agent_link.hpp"
+#include "service/async/awaitable.hpp"
+#include "service/controller/agent_api.hpp"
 #include "service/controller/server_registry.hpp"
 
-namespace certdeploy::api {
+namespace certdeploy::controller {
 
 class AgentProber {
   public:
-    AgentProber(AgentLink& link, controller::ServerRegistry& servers, asio::thread_pool& pool,
+    AgentProber(asio::io_context& context, AgentApi& agents, ServerRegistry& servers, asio::thread_pool& pool,
                 std::chrono::milliseconds interval);
     AgentProber(const AgentProber&) = delete;
     AgentProber& operator=(const AgentProber&) = delete;
 
-    // Starts probing on the link's context; it ends when the link stops.
+    // Starts probing on `context`; it ends when the context stops.
     void start();
 
   private:
     asio::awaitable<void> loop();
     asio::awaitable<void> probe(std::string name, std::string agent_url);
 
-    AgentLink& link_;
+    asio::io_context& context_;
+    AgentApi& agents_;
     controller::ServerRegistry& servers_;
     asio::thread_pool& pool_;
     std::chrono::milliseconds interval_;
     std::set<std::string> in_flight_;  // touched only on the link's single thread
 };
 
-}  // namespace certdeploy::api
+}  // namespace certdeploy::controller
