@@ -15,6 +15,7 @@
 #include "service/controller/job_service.hpp"
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
+#include "service/json_result.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace certdeploy;
@@ -58,13 +59,13 @@ class ScriptedAgents final : public AgentApi {
         if (auto failed = next(where, "list")) {
             co_return *failed;
         }
-        co_return json{{"certificates", json::array()}};
+        co_return json_result(json{{"certificates", json::array()}});
     }
     asio::awaitable<Result<json>> get(const Where& where, const std::string& thumbprint) override {
         if (auto failed = next(where, "get")) {
             co_return *failed;
         }
-        co_return described(thumbprint);
+        co_return json_result(described(thumbprint));
     }
     asio::awaitable<Result<Installed>> install(const Where& where, const std::string& thumbprint, const Upload&, bool,
                                                const std::string&, Deadline) override {
@@ -80,7 +81,7 @@ class ScriptedAgents final : public AgentApi {
         }
         auto certificate = described(thumbprint);
         certificate["services"] = services;
-        co_return certificate;
+        co_return json_result(std::move(certificate));
     }
     asio::awaitable<Result<std::string>> export_pkcs12(const Where& where, const std::string&, std::string) override {
         if (auto failed = next(where, "export")) {
@@ -256,7 +257,7 @@ TEST_CASE("jobs without a socket: the attempts run out, a deleted server fails, 
     CHECK(c.agents.count("ex01") == 3);
 }
 
-TEST_CASE("jobs without a socket: Idempotency-Key replays the job or conflicts; no queue, no job") {
+TEST_CASE("jobs without a socket: Idempotency-Key replays the job or conflicts, and no queue makes no job") {
     Controller c(2);
     {
         FleetRequest request{JobKind::enable, kThumbprint, ServerChoice{{"*"}, {}, false}, {"web"}};
@@ -275,7 +276,7 @@ TEST_CASE("jobs without a socket: Idempotency-Key replays the job or conflicts; 
     CHECK(c.agents.calls.size() == 2);  // the replay ran nothing twice
 }
 
-TEST_CASE("jobs without a socket: a cancel skips pending targets; a restart resumes running ones once") {
+TEST_CASE("jobs without a socket: a cancel skips pending targets, a restart resumes running ones once") {
     Controller c(3);
     c.start_dispatcher();
     // Made, but the context has not run: every target is still pending when the cancel comes.
