@@ -342,7 +342,7 @@ Result<Submitted> JobService::persist(store::NewJob job, const std::string& idem
     return Submitted{outcome->kind == store::CreateOutcome::Kind::created, std::move(*rendered)};
 }
 
-Result<nlohmann::json> JobService::render(const std::string& id) {
+Result<store::JobRow> JobService::find_job(const std::string& id) {
     auto job = store_->get_job(id);
     if (!job) {
         return from_store(job.error());
@@ -350,11 +350,19 @@ Result<nlohmann::json> JobService::render(const std::string& id) {
     if (!*job) {
         return make_error(ErrorCode::job_not_found, "no job " + id);
     }
+    return std::move(**job);
+}
+
+Result<nlohmann::json> JobService::render(const std::string& id) {
+    auto job = find_job(id);
+    if (!job) {
+        return job.error();
+    }
     auto targets = store_->get_targets(id);
     if (!targets) {
         return from_store(targets.error());
     }
-    json out = job_json(**job);
+    json out = job_json(*job);
     out["targets"] = json::array();
     for (const auto& target : *targets) {
         out["targets"].push_back(target_json(target));
@@ -413,26 +421,23 @@ Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::
             return Submitted{false, std::move(*rendered)};
         }
     }
-    auto job = store_->get_job(id);
+    auto job = find_job(id);
     if (!job) {
-        return from_store(job.error());
+        return job.error();
     }
-    if (!*job) {
-        return make_error(ErrorCode::job_not_found, "no job " + id);
-    }
-    const bool final = is_final_state((*job)->state);
+    const bool final = is_final_state(job->state);
     if (cancel && final) {
-        return make_error(ErrorCode::job_finished, "the job is already " + (*job)->state + ": nothing to cancel");
+        return make_error(ErrorCode::job_finished, "the job is already " + job->state + ": nothing to cancel");
     }
     if (!cancel) {
         if (!final) {
             return make_error(ErrorCode::job_not_retryable,
-                              "the job is still " + (*job)->state + ": retry it once it has finished");
+                              "the job is still " + job->state + ": retry it once it has finished");
         }
-        if (TargetCounts::from((*job)->targetCounts)[TargetState::failed] == 0) {
+        if (TargetCounts::from(job->targetCounts)[TargetState::failed] == 0) {
             return make_error(ErrorCode::job_not_retryable, "the job has no failed target to retry");
         }
-        if ((*job)->kind == name(JobKind::import) && !(*job)->hasUpload) {
+        if (job->kind == name(JobKind::import) && !job->hasUpload) {
             return make_error(ErrorCode::upload_expired, "the upload is no longer kept (kept " +
                                                              std::to_string(upload_retention_.count()) +
                                                              " h after the job finished): submit a new import");
@@ -478,18 +483,15 @@ Result<std::vector<store::TargetRef>> JobService::runnable(const std::optional<s
 }
 
 Result<JobWork> JobService::work(const std::string& id) {
-    auto job = store_->get_job(id);
+    auto job = find_job(id);
     if (!job) {
-        return from_store(job.error());
+        return job.error();
     }
-    if (!*job) {
-        return make_error(ErrorCode::job_not_found, "no job " + id);
-    }
-    const auto kind = parse_job_kind((*job)->kind);
+    const auto kind = parse_job_kind(job->kind);
     if (!kind) {
-        return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", (*job)->kind);
+        return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", job->kind);
     }
-    JobWork work{*kind, (*job)->thumbprint, json::parse((*job)->optionsJson, nullptr, false), std::nullopt};
+    JobWork work{*kind, job->thumbprint, json::parse(job->optionsJson, nullptr, false), std::nullopt};
     if (work.kind == JobKind::import) {
         auto sealed = store_->sealed_upload(id);
         if (!sealed) {
@@ -595,14 +597,11 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
 }
 
 Result<bool> JobService::finished(const std::string& id) {
-    auto job = store_->get_job(id);
+    auto job = find_job(id);
     if (!job) {
-        return from_store(job.error());
+        return job.error();
     }
-    if (!*job) {
-        return make_error(ErrorCode::job_not_found, "no job " + id);
-    }
-    return is_final_state((*job)->state);
+    return is_final_state(job->state);
 }
 
 Result<int> JobService::drop_expired_uploads() {

@@ -127,6 +127,8 @@ class JobService {
     Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
     Result<Submitted> retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel);
     Result<nlohmann::json> render(const std::string& id);
+    // The job, or job-not-found.
+    Result<store::JobRow> find_job(const std::string& id);
 
     std::shared_ptr<store::ControllerStore> store_;
     UploadVault vault_;
