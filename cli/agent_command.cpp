@@ -3,11 +3,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
-#include "api/agent_routes.hpp"
-#include "api/tls_context.hpp"
-#include "service/agent/agent_service.hpp"
+#include "api/agent/agent_routes.hpp"
+#include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_process.hpp"
+#include "service/agent/agent_service.hpp"
 #include "service/log.hpp"
 
 namespace certdeploy::cli {

@@ -15,7 +15,7 @@
 #include <sstream>
 #include <thread>
 
-#include "api/controller_client.hpp"
+#include "api/clients/controller_client.hpp"
 #include "cli/client_output.hpp"
 #include "cli/commands.hpp"
 #include "cli/password_input.hpp"

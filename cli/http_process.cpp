@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "api/health_routes.hpp"
-#include "api/http_server.hpp"
+#include "api/http/health_routes.hpp"
+#include "api/http/http_server.hpp"
 #include "certdeploy/version.hpp"
 #include "service/fs/atomic_file.hpp"
 #include "service/health.hpp"

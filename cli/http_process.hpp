@@ -7,7 +7,7 @@
 #include <memory>
 #include <string_view>
 
-#include "api/router.hpp"
+#include "api/http/router.hpp"
 #include "config/process_config.hpp"
 
 namespace certdeploy::cli {

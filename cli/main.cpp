@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "certdeploy/version.hpp"
-#include "config/process_config.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_process.hpp"
+#include "config/process_config.hpp"
 
 namespace {
 

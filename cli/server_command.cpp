@@ -3,9 +3,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
-#include "api/agent_link.hpp"
-#include "api/controller_routes.hpp"
-#include "api/tls_context.hpp"
+#include "api/clients/agent_link.hpp"
+#include "api/controller/controller_routes.hpp"
+#include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_process.hpp"
 #include "service/controller/job_service.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/net.hpp"
+#include "api/http/net.hpp"
 
 namespace certdeploy::test {
 

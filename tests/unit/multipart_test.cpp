@@ -1,6 +1,6 @@
 // multipart/form-data as curl -F sends it, and what is refused.
 
-#include "api/multipart.hpp"
+#include "api/http/multipart.hpp"
 
 #include <doctest/doctest.h>
 

@@ -4,11 +4,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 
-#include "api/controller_routes.hpp"
-#include "api/json_body.hpp"
-#include "api/multipart.hpp"
-#include "api/problem.hpp"
-#include "api/query.hpp"
+#include "api/controller/controller_routes.hpp"
+#include "api/http/json_body.hpp"
+#include "api/http/multipart.hpp"
+#include "api/http/problem.hpp"
+#include "api/http/query.hpp"
 #include "service/async/run_blocking.hpp"
 #include "service/codec/base64.hpp"
 #include "service/controller/job_queue.hpp"

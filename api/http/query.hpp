@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "api/request.hpp"
+#include "api/http/request.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {

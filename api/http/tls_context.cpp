@@ -1,4 +1,4 @@
-#include "api/tls_context.hpp"
+#include "api/http/tls_context.hpp"
 
 #include <openssl/ssl.h>
 

@@ -1,4 +1,4 @@
-#include "api/http_server.hpp"
+#include "api/http/http_server.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -9,7 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/url/parse.hpp>
 
-#include "api/problem.hpp"
+#include "api/http/problem.hpp"
 #include "service/log.hpp"
 #include "service/pki/secret.hpp"
 

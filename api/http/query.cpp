@@ -1,4 +1,4 @@
-#include "api/query.hpp"
+#include "api/http/query.hpp"
 
 #include <boost/url/url_view.hpp>
 #include <charconv>

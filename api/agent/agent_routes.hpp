@@ -3,7 +3,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "api/router.hpp"
+#include "api/http/router.hpp"
 #include "service/agent/agent_service.hpp"
 
 namespace certdeploy::api {

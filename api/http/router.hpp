@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "api/net.hpp"
-#include "api/request.hpp"
+#include "api/http/net.hpp"
+#include "api/http/request.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {

@@ -1,4 +1,4 @@
-#include "api/problem.hpp"
+#include "api/http/problem.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

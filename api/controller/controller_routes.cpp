@@ -1,9 +1,9 @@
-#include "api/controller_routes.hpp"
+#include "api/controller/controller_routes.hpp"
 
+#include "api/http/json_body.hpp"
+#include "api/http/problem.hpp"
+#include "api/http/query.hpp"
 #include "service/async/run_blocking.hpp"
-#include "api/json_body.hpp"
-#include "api/problem.hpp"
-#include "api/query.hpp"
 
 namespace certdeploy::api {
 namespace {

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "api/net.hpp"
+#include "api/http/net.hpp"
 
 namespace certdeploy::api {
 

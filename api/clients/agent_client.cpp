@@ -1,4 +1,4 @@
-#include "api/agent_client.hpp"
+#include "api/clients/agent_client.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "api/agent_client.hpp"
+#include "api/clients/agent_client.hpp"
 #include "service/controller/agent_api.hpp"
 
 namespace certdeploy::api {

@@ -3,10 +3,10 @@
 
 #include <charconv>
 
-#include "api/agent_link.hpp"
-#include "api/controller_routes.hpp"
-#include "api/problem.hpp"
-#include "api/query.hpp"
+#include "api/clients/agent_link.hpp"
+#include "api/controller/controller_routes.hpp"
+#include "api/http/problem.hpp"
+#include "api/http/query.hpp"
 #include "service/async/run_blocking.hpp"
 #include "service/controller/job_queue.hpp"
 #include "service/pki/certificate.hpp"

@@ -1,4 +1,4 @@
-#include "api/multipart.hpp"
+#include "api/http/multipart.hpp"
 
 #include <boost/beast/core/string.hpp>
 

@@ -1,4 +1,4 @@
-#include "api/json_body.hpp"
+#include "api/http/json_body.hpp"
 
 #include "service/json_result.hpp"
 

@@ -1,4 +1,4 @@
-#include "api/http_agent_api.hpp"
+#include "api/clients/http_agent_api.hpp"
 
 #include "service/codec/base64.hpp"
 #include "service/json_result.hpp"

@@ -1,4 +1,4 @@
-#include "api/agent_link.hpp"
+#include "api/clients/agent_link.hpp"
 
 #include "service/log.hpp"
 

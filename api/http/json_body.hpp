@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "api/request.hpp"
+#include "api/http/request.hpp"
 #include "service/error.hpp"
 #include "service/pki/secret.hpp"
 

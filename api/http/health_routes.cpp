@@ -1,6 +1,6 @@
-#include "api/health_routes.hpp"
+#include "api/http/health_routes.hpp"
 
-#include "api/problem.hpp"
+#include "api/http/problem.hpp"
 
 namespace certdeploy::api {
 

@@ -1,4 +1,4 @@
-#include "api/controller_client.hpp"
+#include "api/clients/controller_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -8,7 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <optional>
 
-#include "api/net.hpp"
+#include "api/http/net.hpp"
 #include "certdeploy/version.hpp"
 #include "service/pki/secret.hpp"
 

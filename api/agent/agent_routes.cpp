@@ -1,8 +1,8 @@
-#include "api/agent_routes.hpp"
+#include "api/agent/agent_routes.hpp"
 
+#include "api/http/json_body.hpp"
+#include "api/http/problem.hpp"
 #include "service/async/run_blocking.hpp"
-#include "api/json_body.hpp"
-#include "api/problem.hpp"
 #include "service/codec/base64.hpp"
 
 namespace certdeploy::api {

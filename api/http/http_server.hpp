@@ -17,8 +17,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "api/net.hpp"
-#include "api/router.hpp"
+#include "api/http/net.hpp"
+#include "api/http/router.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {

@@ -12,8 +12,8 @@
 #include <memory>
 #include <thread>
 
-#include "api/agent_client.hpp"
-#include "api/http_agent_api.hpp"
+#include "api/clients/agent_client.hpp"
+#include "api/clients/http_agent_api.hpp"
 
 namespace certdeploy::api {
 

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "api/net.hpp"
-#include "api/request.hpp"
+#include "api/http/net.hpp"
+#include "api/http/request.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "api/net.hpp"
+#include "api/http/net.hpp"
 #include "service/error.hpp"
 
 namespace certdeploy::api {

@@ -4,8 +4,8 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "api/agent_link.hpp"
-#include "api/router.hpp"
+#include "api/clients/agent_link.hpp"
+#include "api/http/router.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/controller/server_registry.hpp"
 

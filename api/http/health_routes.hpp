@@ -1,7 +1,7 @@
 #pragma once
 // GET /healthz: liveness for load balancers, orchestrators and curl.
 
-#include "api/router.hpp"
+#include "api/http/router.hpp"
 #include "service/health.hpp"
 
 namespace certdeploy::api {
