@@ -5,7 +5,7 @@
 #include <string>
 
 #include "service/error.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::cli {
 

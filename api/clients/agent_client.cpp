@@ -5,7 +5,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/url/parse.hpp>
 
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::api {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "api/http/net.hpp"
 #include "certdeploy/version.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::api {
 namespace {

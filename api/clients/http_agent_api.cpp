@@ -2,7 +2,7 @@
 
 #include "service/codec/base64.hpp"
 #include "service/json_result.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::api {
 namespace {

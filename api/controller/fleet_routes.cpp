@@ -12,6 +12,7 @@
 #include "service/pki/certificate.hpp"
 #include "service/pki/thumbprint.hpp"
 #include "service/pki/trust.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::api {
 namespace {
@@ -144,7 +145,7 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
                 co_return make_error(ErrorCode::invalid_request,
                                      "expiringWithinDays must be an integer from 0 to 36500");
             }
-            filter.notAfterBefore = pki::rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * n));
+            filter.notAfterBefore = rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * n));
         }
         auto list = co_await run_blocking(pool, [&] { return servers.inventory(filter); });
         if (!list) {

@@ -11,7 +11,7 @@
 
 #include "api/http/problem.hpp"
 #include "service/log.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::api {
 

@@ -9,7 +9,7 @@
 
 #include "api/http/request.hpp"
 #include "service/error.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::api {
 

@@ -12,6 +12,7 @@
 #include "service/pki/reader.hpp"
 #include "service/pki/summary.hpp"
 #include "service/pki/thumbprint.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::agent {
 namespace {
@@ -61,7 +62,7 @@ Error invalid_thumbprint() {
 }
 
 std::string now_rfc3339() {
-    return pki::rfc3339(std::chrono::system_clock::now());
+    return rfc3339_now();
 }
 
 }  // namespace
@@ -343,7 +344,7 @@ nlohmann::json AgentService::health() const {
             {"name", options_.name},
             {"version", kVersion},
             {"certificates", entries_.size()},
-            {"soonestNotAfter", soonest ? nlohmann::json(pki::rfc3339(*soonest)) : nlohmann::json(nullptr)}};
+            {"soonestNotAfter", soonest ? nlohmann::json(rfc3339(*soonest)) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace certdeploy::agent

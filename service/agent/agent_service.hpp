@@ -18,9 +18,9 @@
 #include "service/agent/service_binding.hpp"
 #include "service/error.hpp"
 #include "service/pki/bundle.hpp"
-#include "service/pki/secret.hpp"
 #include "service/pki/trust.hpp"
 #include "service/pki/writer.hpp"
+#include "service/secret.hpp"
 #include "store/certificate_directory_store.hpp"
 
 namespace certdeploy::agent {

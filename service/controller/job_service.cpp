@@ -12,6 +12,7 @@
 #include "service/pki/reader.hpp"
 #include "service/pki/summary.hpp"
 #include "service/pki/thumbprint.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::controller {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 std::string now() {
-    return pki::rfc3339(std::chrono::system_clock::now());
+    return rfc3339_now();
 }
 
 std::string new_job_id() {
@@ -605,7 +606,7 @@ Result<bool> JobService::finished(const std::string& id) {
 }
 
 Result<int> JobService::drop_expired_uploads() {
-    auto dropped = store_->drop_uploads(pki::rfc3339(std::chrono::system_clock::now() - upload_retention_));
+    auto dropped = store_->drop_uploads(rfc3339(std::chrono::system_clock::now() - upload_retention_));
     if (!dropped) {
         return from_store(dropped.error());
     }

@@ -7,6 +7,7 @@
 #include "service/json_result.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/dev_pki.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::controller {
 namespace {
@@ -87,7 +88,7 @@ Result<PutOutcome> ServerRegistry::put(const std::string& name, const ServerSpec
     row.name = name;
     row.agentUrl = spec.agentUrl;
     row.labelsJson = nlohmann::json(spec.labels).dump();
-    row.updatedAt = pki::rfc3339(std::chrono::system_clock::now());
+    row.updatedAt = rfc3339_now();
     auto created = store_->upsert_server(row);
     if (!created) {
         return from_store(created.error());
@@ -156,8 +157,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ServerRegistry::agents(
 
 Result<void> ServerRegistry::record_contact(const std::string& name, bool reachable,
                                             const std::optional<std::string>& version) {
-    if (auto done = store_->record_contact(name, reachable, version, pki::rfc3339(std::chrono::system_clock::now()));
-        !done) {
+    if (auto done = store_->record_contact(name, reachable, version, rfc3339_now()); !done) {
         return from_store(done.error());
     }
     return {};
@@ -177,7 +177,7 @@ std::optional<store::InventoryRow> inventory_row(const std::string& server, cons
 }
 
 Result<void> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates) {
-    const std::string at = pki::rfc3339(std::chrono::system_clock::now());
+    const std::string at = rfc3339_now();
     std::vector<store::InventoryRow> rows;
     for (const auto& cert : certificates) {
         if (auto row = inventory_row(name, cert, at)) {

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "service/error.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::controller {
 

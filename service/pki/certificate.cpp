@@ -52,15 +52,6 @@ std::string upper_hex(const unsigned char* data, std::size_t size) {
     return out;
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point time) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(time);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 Certificate::Certificate(X509Ptr cert) : cert_(std::move(cert)) {
     if (!cert_) {
         throw std::invalid_argument("Certificate from a null X509");

@@ -49,8 +49,6 @@ class Certificate {
     std::string sha256_;
 };
 
-// RFC 3339 in UTC, second precision: "2027-01-31T23:59:59Z".
-std::string rfc3339(std::chrono::system_clock::time_point time);
 std::string upper_hex(const unsigned char* data, std::size_t size);
 
 }  // namespace certdeploy::pki

@@ -1,5 +1,7 @@
 #include "service/pki/summary.hpp"
 
+#include "service/time/rfc3339.hpp"
+
 namespace certdeploy::pki {
 namespace {
 

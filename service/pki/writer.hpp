@@ -6,7 +6,7 @@
 #include "service/error.hpp"
 #include "service/pki/bundle.hpp"
 #include "service/pki/pki_context.hpp"
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 namespace certdeploy::pki {
 

@@ -1,4 +1,4 @@
-#include "service/pki/secret.hpp"
+#include "service/secret.hpp"
 
 #include <openssl/crypto.h>
 
