@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/fleet.hpp"
+#include "tests/support/job_json.hpp"
 
 using namespace certdeploy::test;
 using namespace std::chrono_literals;
@@ -41,17 +42,6 @@ struct Client {
         return run_certdeploy(args, dir.path(), env, 60s);
     }
 };
-
-const json& target(const json& job, const std::string& server) {
-    for (const auto& t : job["targets"]) {
-        if (t["server"] == server) {
-            return t;
-        }
-    }
-    FAIL("no target for " << server);
-    static const json none;
-    return none;
-}
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;

@@ -10,6 +10,7 @@
 
 #include "service/codec/base64.hpp"
 #include "tests/support/fleet.hpp"
+#include "tests/support/job_json.hpp"
 
 using namespace certdeploy::test;
 using namespace std::chrono_literals;
@@ -36,17 +37,6 @@ std::vector<std::string> names(int n) {
         out.push_back((i < 10 ? "ex0" : "ex") + std::to_string(i));
     }
     return out;
-}
-
-const json& target(const json& job, const std::string& server) {
-    for (const auto& t : job["targets"]) {
-        if (t["server"] == server) {
-            return t;
-        }
-    }
-    FAIL("no target for " << server);
-    static const json none;
-    return none;
 }
 
 // The events of a stream as (id, type, data).

@@ -16,11 +16,13 @@
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/json_result.hpp"
+#include "tests/support/job_json.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace certdeploy;
 using namespace certdeploy::controller;
 using namespace std::chrono_literals;
+using certdeploy::test::target;
 using nlohmann::json;
 
 namespace {
@@ -195,17 +197,6 @@ struct Controller {
         return nullptr;
     }
 };
-
-const json& target(const json& job, const std::string& server) {
-    for (const auto& t : job["targets"]) {
-        if (t["server"] == server) {
-            return t;
-        }
-    }
-    FAIL("no target for " << server);
-    static const json none;
-    return none;
-}
 
 }  // namespace
 
