@@ -4,6 +4,7 @@
 #include "api/http/problem.hpp"
 #include "service/async/run_blocking.hpp"
 #include "service/codec/base64.hpp"
+#include "service/scope_exit.hpp"
 
 namespace certdeploy::api {
 namespace {
@@ -52,10 +53,7 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
             co_return make_error(ErrorCode::invalid_request, "\"fileData\" is not base64");
         }
         const std::string thumbprint = req.params.at("thumbprint");
-        struct WipeOnExit {
-            std::string& bytes;
-            ~WipeOnExit() { wipe(bytes); }
-        } wipe_bytes{*bytes};
+        ScopeExit wipe_bytes([&] { wipe(*bytes); });
         auto outcome = co_await run_blocking(pool, [&] {
             return service.install(thumbprint, *bytes, *password ? &**password : nullptr, exportable->value_or(false),
                                    friendly_name->value_or(""));

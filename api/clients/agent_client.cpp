@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/url/parse.hpp>
 
+#include "service/scope_exit.hpp"
 #include "service/secret.hpp"
 
 namespace certdeploy::api {
@@ -103,10 +104,7 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
     req.keep_alive(true);
     req.prepare_payload();
     // The body may carry a certificate file and its password: wiped however this coroutine ends.
-    struct WipeBody {
-        std::string& body;
-        ~WipeBody() { wipe(body); }
-    } wipe_body{req.body()};
+    ScopeExit wipe_body([&req] { wipe(req.body()); });
 
     // A kept-alive connection may have been closed by the agent meanwhile: one fresh retry covers that.
     for (int attempt = 0; attempt < 2; ++attempt) {

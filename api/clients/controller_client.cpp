@@ -10,6 +10,7 @@
 
 #include "api/http/net.hpp"
 #include "certdeploy/version.hpp"
+#include "service/scope_exit.hpp"
 #include "service/secret.hpp"
 
 namespace certdeploy::api {
@@ -317,10 +318,7 @@ Result<ControllerClient::Reply> ControllerClient::request(std::string_view metho
     wipe(body);
     req.prepare_payload();
     // The body may carry a certificate file and its password: wiped however the exchange ends.
-    struct WipeBody {
-        std::string& body;
-        ~WipeBody() { wipe(body); }
-    } wipe_body{req.body()};
+    ScopeExit wipe_body([&req] { wipe(req.body()); });
     if (impl_->tls) {
         return impl_->run(impl_->exchange<TlsStream>(req));
     }

@@ -13,6 +13,7 @@
 #include "service/codec/base64.hpp"
 #include "service/controller/job_queue.hpp"
 #include "service/pki/thumbprint.hpp"
+#include "service/scope_exit.hpp"
 
 namespace certdeploy::api {
 namespace {
@@ -232,28 +233,22 @@ Result<ImportInput> import_from_json(Request& req) {
         return known.error();
     }
     // fileData may be a PEM with its private key: wiped on every way out.
-    struct WipeFileData {
-        nlohmann::json& body;
-        ~WipeFileData() {
-            if (auto it = body.find("fileData"); it != body.end() && it->is_string()) {
-                wipe(it->get_ref<std::string&>());
-            }
+    ScopeExit wipe_file_data([&body] {
+        if (auto it = body->find("fileData"); it != body->end() && it->is_string()) {
+            wipe(it->get_ref<std::string&>());
         }
-    } wipe_file_data{*body};
+    });
     auto file_data = string_field(*body, "fileData");
     auto password = secret_field(*body, "password");
     auto exportable = bool_field(*body, "privateKeyExportable");
     auto friendly_name = string_field(*body, "friendlyName");
     auto services = string_list_field(*body, "services");
     auto dry_run = bool_field(*body, "dryRun");
-    struct WipeCopy {
-        Result<std::optional<std::string>>& copy;
-        ~WipeCopy() {
-            if (copy && *copy) {
-                wipe(**copy);
-            }
+    ScopeExit wipe_copy([&file_data] {
+        if (file_data && *file_data) {
+            wipe(**file_data);
         }
-    } wipe_copy{file_data};
+    });
     if (!file_data || !password || !exportable || !friendly_name || !services || !dry_run) {
         return !file_data       ? file_data.error()
                : !password      ? password.error()

@@ -11,6 +11,7 @@
 
 #include "api/http/problem.hpp"
 #include "service/log.hpp"
+#include "service/scope_exit.hpp"
 #include "service/secret.hpp"
 
 namespace certdeploy::api {
@@ -110,14 +111,11 @@ void HttpServer::start() {
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
-    struct AcceptDone {
-        HttpServer* server;
-        ~AcceptDone() {
-            std::unique_lock lock(server->mutex_);
-            server->accepting_ = false;
-            server->finish_if_drained(lock);
-        }
-    } done_on_exit{this};
+    ScopeExit done_on_exit([this] {
+        std::unique_lock lock(mutex_);
+        accepting_ = false;
+        finish_if_drained(lock);
+    });
     for (;;) {
         auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
@@ -153,11 +151,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     // Whatever ends this coroutine, even an exception, the connection leaves the registry, or a shutdown
     // would wait for it for ever.
-    struct Untrack {
-        HttpServer* server;
-        const Connection* conn;
-        ~Untrack() { server->untrack(conn); }
-    } untrack_on_exit{this, conn.get()};
+    ScopeExit untrack_on_exit([this, tracked = conn.get()] { untrack(tracked); });
     if (tls_) {
         conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *tls_);
         conn->lowest().expires_after(limits_.requestTimeout);

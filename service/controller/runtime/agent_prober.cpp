@@ -7,6 +7,7 @@
 
 #include "service/async/run_blocking.hpp"
 #include "service/log.hpp"
+#include "service/scope_exit.hpp"
 
 namespace certdeploy::controller {
 
@@ -42,11 +43,7 @@ asio::awaitable<void> AgentProber::loop() {
 
 asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url) {
     // However this probe ends (an exception included), the server is probed again next time.
-    struct Done {
-        std::set<std::string>& in_flight;
-        const std::string& name;
-        ~Done() { in_flight.erase(name); }
-    } done{in_flight_, name};
+    ScopeExit done([this, &name] { in_flight_.erase(name); });
     const AgentApi::Where where{name, agent_url};
     auto health = co_await agents_.health(where);
     const bool reachable = health.has_value();
