@@ -37,7 +37,7 @@ start_web() {
     mkdir -p "$dir"
     if [ ! -s "$dir/site.crt" ] || [ ! -s "$dir/site.key" ]; then
         (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-            -subj "/CN=$name placeholder" -keyout "$dir/site.key" -out "$dir/site.crt" >/dev/null 2>&1)
+            -subj "/CN=$name self-signed" -keyout "$dir/site.key" -out "$dir/site.crt" >/dev/null 2>&1)
     fi
     cat > "$dir/nginx.conf" <<CONF
 # Written by scripts/run.sh: the web server that certdeploy's agent $name binds certificates to (service "web").

@@ -3,14 +3,13 @@
 // (several controllers side by side). Rows are plain data; the service layer gives them meaning.
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <filesystem>
 
 #include "store/store_error.hpp"
 

@@ -1,12 +1,13 @@
 // The agent's certificate store: all-or-nothing changes, even when the process dies between any two steps.
 
+#include "store/certificate_directory_store.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
 
-#include "store/certificate_directory_store.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
