@@ -23,14 +23,6 @@ std::string leaf_thumbprint() {
     return text.substr(0, text.find('\n'));
 }
 
-std::vector<std::string> names(int n) {
-    std::vector<std::string> out;
-    for (int i = 1; i <= n; ++i) {
-        out.push_back("ex0" + std::to_string(i));
-    }
-    return out;
-}
-
 // Runs `certdeploy ARGS --controller http://ADDRESS`, as an administrator would.
 struct Client {
     Fleet& fleet;
@@ -50,7 +42,7 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("client: import --wait with an agent down exits 1 with each server's outcome and retry --wait exits 0") {
-    Fleet fleet({names(3),
+    Fleet fleet({server_names(3),
                  {},
                  json::object(),
                  (kCorpus / "root.pem").string(),
@@ -92,7 +84,7 @@ TEST_CASE("client: import --wait with an agent down exits 1 with each server's o
     CHECK(contains(retried.err, "ex03  succeeded: installed, status Valid"));
     CHECK(!contains(retried.err, "ex01"));
     CHECK(!contains(retried.err, "failed: agent-unreachable"));
-    for (const auto& name : names(3)) {
+    for (const auto& name : server_names(3)) {
         CHECK(fleet.installs(name) == 1);
     }
 
@@ -104,7 +96,7 @@ TEST_CASE("client: import --wait with an agent down exits 1 with each server's o
 }
 
 TEST_CASE("client: refusals and bad usage exit 2 and create nothing, an unreachable controller exits 3") {
-    Fleet fleet({names(1), {}, json::object(), (kCorpus / "root.pem").string(), {}});
+    Fleet fleet({server_names(1), {}, json::object(), (kCorpus / "root.pem").string(), {}});
     TempDir dir;
     write_file(dir / "wrong", "not-the-password\n");
     write_file(dir / "pw", kPassword);
@@ -173,7 +165,7 @@ TEST_CASE("client: servers, dry run, import from stdin, inventory, live view, en
                           {"keyFile", (files / "web.key").string()},
                           {"layout", "pem-fullchain"},
                           {"reload", {"/bin/true"}}}}};
-    Fleet fleet({names(2),
+    Fleet fleet({server_names(2),
                  {{"ex01", {{"role", "mailbox"}}}, {"ex02", {{"role", "edge"}}}},
                  services,
                  (kCorpus / "root.pem").string(),
@@ -260,7 +252,7 @@ TEST_CASE("client: servers, dry run, import from stdin, inventory, live view, en
 }
 
 TEST_CASE("client: on a terminal, --wait rewrites one status line and keeps a line per finished server") {
-    Fleet fleet({names(2), {}, json::object(), (kCorpus / "root.pem").string(), {}});
+    Fleet fleet({server_names(2), {}, json::object(), (kCorpus / "root.pem").string(), {}});
     TempDir dir;
     write_file(dir / "pw", kPassword);
     // util-linux's script(1) gives the client a real pseudo-terminal, as an administrator's shell would.

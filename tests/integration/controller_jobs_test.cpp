@@ -31,14 +31,6 @@ std::vector<FormField> import_form(const std::string& servers, const std::string
     return {{"file", read_file(kCorpus / file), file}, {"password", password, ""}, {"servers", servers, ""}};
 }
 
-std::vector<std::string> names(int n) {
-    std::vector<std::string> out;
-    for (int i = 1; i <= n; ++i) {
-        out.push_back((i < 10 ? "ex0" : "ex") + std::to_string(i));
-    }
-    return out;
-}
-
 // The events of a stream as (id, type, data).
 struct Event {
     long id;
@@ -75,7 +67,7 @@ std::vector<Event> parse_events(const std::string& text) {
 }  // namespace
 
 TEST_CASE("import on three servers: refused before dispatch when wrong, then deployed, followed live, listed Valid") {
-    Fleet fleet({names(3),
+    Fleet fleet({server_names(3),
                  {{"ex01", {{"role", "mailbox"}}}, {"ex02", {{"role", "mailbox"}}}},
                  json::object(),
                  (kCorpus / "root.pem").string(),
@@ -104,7 +96,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
     CHECK(planned["certificate"]["thumbprint"] == leaf);
     CHECK(planned["servers"].size() == 2);
     CHECK(json::parse(fleet.call(http::verb::get, "/v1/jobs").body())["jobs"].empty());
-    for (const auto& name : names(3)) {
+    for (const auto& name : server_names(3)) {
         CHECK(fleet.installs(name) == 0);
     }
 
@@ -135,7 +127,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
             transitions[event.data["server"]].push_back(event.data["state"]);
         }
     }
-    for (const auto& name : names(3)) {
+    for (const auto& name : server_names(3)) {
         CHECK(transitions[name] == std::vector<std::string>{"running", "succeeded"});
     }
     // A reconnecting client (Last-Event-ID) gets only what it missed.
@@ -152,7 +144,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
     CHECK(job["state"] == "succeeded");
     CHECK(job["finishedAt"].is_string());
     CHECK(job["uploadKept"] == false);  // final with nothing to retry: the upload is deleted
-    for (const auto& name : names(3)) {
+    for (const auto& name : server_names(3)) {
         const auto& t = target(job, name);
         CHECK(t["state"] == "succeeded");
         CHECK(t["attempts"] == 1);
@@ -199,7 +191,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
 }
 
 TEST_CASE("one agent down: its target fails after its retries, the others succeed / a retry once it is back succeeds") {
-    Fleet fleet({names(3),
+    Fleet fleet({server_names(3),
                  {},
                  json::object(),
                  (kCorpus / "root.pem").string(),
@@ -234,7 +226,7 @@ TEST_CASE("one agent down: its target fails after its retries, the others succee
     CHECK(target(job, "ex03")["attempts"] == 4);
     CHECK(target(job, "ex03")["report"]["result"] == "installed");
     CHECK(job["uploadKept"] == false);
-    for (const auto& name : names(3)) {
+    for (const auto& name : server_names(3)) {
         CHECK(fleet.installs(name) == 1);
     }
     auto nothing = fleet.call(http::verb::post, "/v1/jobs/" + id + "/retry");
@@ -249,7 +241,7 @@ TEST_CASE("enable and remove as jobs: a bound certificate fails with certificate
                           {"keyFile", (files / "web.key").string()},
                           {"layout", "pem-fullchain"},
                           {"reload", {"/bin/true"}}}}};
-    Fleet fleet({names(2), {}, services, (kCorpus / "root.pem").string(), {}});
+    Fleet fleet({server_names(2), {}, services, (kCorpus / "root.pem").string(), {}});
     const std::string leaf = first_line("leaf.thumbprint");
     auto imported = fleet.post_form("/v1/imports", import_form("ex01,ex02"));
     REQUIRE(imported.result() == http::status::accepted);
@@ -294,7 +286,7 @@ TEST_CASE("cancel stops the targets not yet started / those running finish") {
                          {{"certFile", (files / "web.crt").string()},
                           {"layout", "pem-combined"},
                           {"reload", {"/bin/sh", "-c", "sleep 0.5"}}}}};
-    Fleet fleet({names(4), {}, services, (kCorpus / "root.pem").string(), {"--max-parallel-targets", "1"}});
+    Fleet fleet({server_names(4), {}, services, (kCorpus / "root.pem").string(), {"--max-parallel-targets", "1"}});
     auto form = import_form("*");
     form.push_back({"services", "web", ""});
     auto accepted = fleet.post_form("/v1/imports", form);
@@ -307,7 +299,7 @@ TEST_CASE("cancel stops the targets not yet started / those running finish") {
     CHECK(job["state"] == "cancelled");
     CHECK(job["targetCounts"]["cancelled"].get<int>() >= 2);
     int installed = 0;
-    for (const auto& name : names(4)) {
+    for (const auto& name : server_names(4)) {
         const auto& t = target(job, name);
         CHECK((t["state"] == "succeeded" || t["state"] == "cancelled"));
         installed += fleet.installs(name);
@@ -329,7 +321,7 @@ TEST_CASE("a controller killed with -9 mid-deployment to 20 agents finishes afte
                          {{"certFile", (files / "web-%SERVER%.pem").string()},
                           {"layout", "pem-combined"},
                           {"reload", {"/bin/sh", "-c", "sleep 0.3"}}}}};
-    Fleet fleet({names(20), {}, services, (kCorpus / "root.pem").string(), {"--max-parallel-targets", "4"}});
+    Fleet fleet({server_names(20), {}, services, (kCorpus / "root.pem").string(), {"--max-parallel-targets", "4"}});
     auto form = import_form("*");
     form.push_back({"services", "web", ""});
     auto accepted = fleet.post_form("/v1/imports", form);
@@ -346,7 +338,7 @@ TEST_CASE("a controller killed with -9 mid-deployment to 20 agents finishes afte
     auto job = fleet.wait_until_final(id, 120s);
     CHECK(job["state"] == "succeeded");
     CHECK(job["targetCounts"]["succeeded"] == 20);
-    for (const auto& name : names(20)) {
+    for (const auto& name : server_names(20)) {
         CAPTURE(name);
         CHECK(target(job, name)["state"] == "succeeded");
         CHECK(fleet.installs(name) == 1);  // sent again if it was running: the agent answered alreadyInstalled
@@ -363,7 +355,7 @@ TEST_CASE("a controller killed with -9 mid-deployment to 20 agents finishes afte
 }
 
 TEST_CASE("imports: bad requests are refused with a stable code and create nothing") {
-    Fleet fleet({names(1), {}, json::object(), "", {}});
+    Fleet fleet({server_names(1), {}, json::object(), "", {}});
     struct Case {
         std::string content_type;
         std::string body;
@@ -417,7 +409,7 @@ TEST_CASE("an attempt longer than attemptTimeoutSeconds is cut off and retried l
                          {{"certFile", (files / "web.pem").string()},
                           {"layout", "pem-combined"},
                           {"reload", {"/bin/sh", "-c", "sleep 3"}}}}};
-    Fleet fleet({names(1),
+    Fleet fleet({server_names(1),
                  {},
                  services,
                  (kCorpus / "root.pem").string(),
@@ -436,7 +428,7 @@ TEST_CASE("an attempt longer than attemptTimeoutSeconds is cut off and retried l
 }
 
 TEST_CASE("each attempt calls the server's current registration: a moved agent is reached, a deleted server fails") {
-    Fleet fleet({names(3),
+    Fleet fleet({server_names(3),
                  {},
                  json::object(),
                  (kCorpus / "root.pem").string(),

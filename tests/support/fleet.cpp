@@ -212,4 +212,12 @@ json Fleet::wait_until_final(const std::string& id, std::chrono::milliseconds ti
         timeout);
 }
 
+std::vector<std::string> server_names(int n) {
+    std::vector<std::string> out;
+    for (int i = 1; i <= n; ++i) {
+        out.push_back((i < 10 ? "ex0" : "ex") + std::to_string(i));
+    }
+    return out;
+}
+
 }  // namespace certdeploy::test

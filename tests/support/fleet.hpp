@@ -72,6 +72,9 @@ class Fleet {
     std::string address_;
 };
 
+// ex01, ex02, ... exNN: the names of a fleet of `n` servers.
+std::vector<std::string> server_names(int n);
+
 // The multipart body curl -F would send, and its boundary.
 std::pair<std::string, std::string> form_body(const std::vector<FormField>& fields);
 
