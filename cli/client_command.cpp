@@ -46,6 +46,7 @@ struct Settings {
 };
 
 struct Usage {
+    const char* brief;  // for certdeploy --help
     const char* synopsis;
     const char* summary;
 };
@@ -53,28 +54,37 @@ struct Usage {
 const std::map<std::string, Usage>& usages() {
     static const std::map<std::string, Usage> table = {
         {"import",
-         {"import FILE (--servers LIST | --selector KEY=VALUE...) [--password-file F | --password-stdin]\n"
+         {"import a certificate file on many servers",
+          "import FILE (--servers LIST | --selector KEY=VALUE...) [--password-file F | --password-stdin]\n"
           "       [--services LIST] [--exportable] [--friendly-name NAME] [--dry-run] [--wait]",
           "Imports a certificate file (PKCS #12, X.509, PKCS #7) on many servers (Import-ExchangeCertificate).\n"
           "LIST is names separated by commas, or '*' for every registered server. With --wait, follows the job\n"
           "and exits 0 only when every server succeeded."}},
         {"jobs",
-         {"jobs [ID] [--follow] [--state STATE] [--server NAME] [--thumbprint T] [--limit N] [--after CURSOR]",
+         {"list jobs, show one, follow one live",
+          "jobs [ID] [--follow] [--state STATE] [--server NAME] [--thumbprint T] [--limit N] [--after CURSOR]",
           "Lists jobs, newest first; with ID shows one job and each server's outcome. --follow shows its\n"
           "progress live and exits as --wait does."}},
-        {"servers", {"servers [NAME]", "Lists the registered servers, or shows one."}},
+        {"servers", {"list the registered servers", "servers [NAME]", "Lists the registered servers, or shows one."}},
         {"certificates",
-         {"certificates [--server NAME] [--expiring-within DAYS] [--domain HOST] [--status STATUS] [--live]",
+         {"the fleet's certificates and where they are",
+          "certificates [--server NAME] [--expiring-within DAYS] [--domain HOST] [--status STATUS] [--live]",
           "The fleet's certificates, from what each agent last said (the inventory). With --server NAME\n"
           "--live, asks that server's agent now (Get-ExchangeCertificate -Server)."}},
         {"enable",
-         {"enable THUMBPRINT --services LIST (--servers LIST | --selector KEY=VALUE...) [--wait]",
+         {"enable a certificate for services on many servers",
+          "enable THUMBPRINT --services LIST (--servers LIST | --selector KEY=VALUE...) [--wait]",
           "Enables an installed certificate for services on many servers (Enable-ExchangeCertificate)."}},
         {"remove",
-         {"remove THUMBPRINT (--servers LIST | --selector KEY=VALUE...) [--wait]",
+         {"remove a certificate from many servers",
+          "remove THUMBPRINT (--servers LIST | --selector KEY=VALUE...) [--wait]",
           "Removes a certificate from many servers (Remove-ExchangeCertificate)."}},
-        {"retry", {"retry ID [--wait]", "Runs a job's failed servers again, and nothing else."}},
-        {"cancel", {"cancel ID [--wait]", "Cancels a job: servers not yet started are skipped."}},
+        {"retry",
+         {"run a job's failed servers again", "retry ID [--wait]",
+          "Runs a job's failed servers again, and nothing else."}},
+        {"cancel",
+         {"cancel a job's servers not yet started", "cancel ID [--wait]",
+          "Cancels a job: servers not yet started are skipped."}},
     };
     return table;
 }
@@ -704,9 +714,7 @@ bool is_client_command(const std::string& command) {
 std::string client_commands_help() {
     std::string out;
     for (const auto& [name, usage] : usages()) {
-        const std::string summary(usage.summary);
-        out += "  " + name + std::string(name.size() < 13 ? 13 - name.size() : 1, ' ') +
-               summary.substr(0, summary.find_first_of(".\n")) + "\n";
+        out += "  " + name + std::string(14 - std::min<std::size_t>(name.size(), 13), ' ') + usage.brief + "\n";
     }
     return out;
 }

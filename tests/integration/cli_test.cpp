@@ -37,6 +37,15 @@ TEST_CASE("version and help") {
     auto top = run_certdeploy({"--help"}, dir.path());
     CHECK(top.status.code == 0);
     CHECK(top.out.find("server") != std::string::npos);
+    CHECK(top.out.find("  import        import a certificate file on many servers\n") != std::string::npos);
+    for (const std::string command :
+         {"import", "jobs", "servers", "certificates", "enable", "remove", "retry", "cancel"}) {
+        CAPTURE(command);
+        auto help = run_certdeploy({command, "--help"}, dir.path());
+        CHECK(help.status.code == 0);
+        CHECK(help.out.find("Usage: certdeploy " + command) != std::string::npos);
+        CHECK(help.out.find("--controller URL") != std::string::npos);
+    }
 
     auto none = run_certdeploy({}, dir.path());
     CHECK(none.status.code == 2);
