@@ -13,6 +13,8 @@
 #include <random>
 #include <system_error>
 
+#include "service/try.hpp"
+
 namespace certdeploy::store {
 namespace {
 
@@ -150,9 +152,7 @@ StoreResult<void> CertificateDirectoryStore::put(const std::string& id, std::vec
             return abandon(failure("cannot replace", target));
         }
         step("directories exchanged");
-        if (auto synced = fsync_path(root_, O_RDONLY | O_DIRECTORY); !synced) {
-            return synced.error();
-        }
+        CERTDEPLOY_TRY(fsync_path(root_, O_RDONLY | O_DIRECTORY));
         step("store flushed");
         std::error_code ignored;
         std::filesystem::remove_all(temp, ignored);  // now the old entry
@@ -240,9 +240,7 @@ StoreResult<bool> CertificateDirectoryStore::remove(const std::string& id) {
         return failure("cannot remove", target);
     }
     step("directory moved to trash");
-    if (auto synced = fsync_path(root_, O_RDONLY | O_DIRECTORY); !synced) {
-        return synced.error();
-    }
+    CERTDEPLOY_TRY(fsync_path(root_, O_RDONLY | O_DIRECTORY));
     step("store flushed");
     std::error_code ignored;
     std::filesystem::remove_all(trash, ignored);

@@ -18,12 +18,19 @@ namespace certdeploy::store {
 struct ServerRow {
     std::string name;
     std::string agentUrl;
-    std::string labelsJson = "{}";
+    std::map<std::string, std::string> labels;
     std::string createdAt;
     std::string updatedAt;
     std::optional<std::string> lastContact;
     std::optional<bool> reachable;
     std::optional<std::string> agentVersion;
+};
+
+// How a job's certificate is installed and bound (import: all three; enable: services; remove: none).
+struct JobOptions {
+    bool privateKeyExportable = false;
+    std::string friendlyName;
+    std::vector<std::string> services;
 };
 
 struct JobRow {
@@ -34,8 +41,10 @@ struct JobRow {
     std::string createdAt;
     std::optional<std::string> finishedAt;
     std::string thumbprint;
+    // The certificate's description as the PKI module or an agent gave it (openapi.yaml: Certificate), kept
+    // as the document it is: the controller reads nothing from it but what it shows.
     std::string certificateJson = "{}";
-    std::string optionsJson = "{}";
+    JobOptions options;
     bool cancelRequested = false;
     bool hasUpload = false;                   // the sealed upload is still kept
     std::map<std::string, int> targetCounts;  // target state -> how many
@@ -54,10 +63,15 @@ struct TargetRow {
     std::optional<std::string> certStatus;
 };
 
+// What a job's progress reported, in order: a target as it was after a move (type target), or the job as it
+// was after its state changed (job; done when that state is final).
 struct EventRow {
+    enum class Type { target, job, done };
     std::int64_t seq = 0;
-    std::string type;  // target | job | done
-    std::string data;  // JSON
+    Type type = Type::job;
+    std::string jobId;
+    std::optional<TargetRow> target;  // type target
+    std::optional<JobRow> job;        // type job or done: id, state, finishedAt and targetCounts
 };
 
 // What the domain decides inside the store's transactions, so that a transition, the job's new state and
@@ -68,8 +82,10 @@ struct JobRules {
     std::function<bool(const std::string& job_state)> is_final;
     // Whether a final job's upload may still be needed (a retry of failed targets).
     std::function<bool(const std::map<std::string, int>& counts)> keep_upload;
-    std::function<std::string(const JobRow&, const TargetRow&)> target_event;  // event data (JSON)
-    std::function<std::string(const JobRow&)> job_event;
+    // The names of the target states the store's own queries need (each spelled by the domain).
+    std::string pending;
+    std::string running;
+    std::string cancelled;
 };
 
 struct NewJob {
@@ -153,7 +169,7 @@ class ControllerStore {
                                              const std::string& at) = 0;
 
     // Jobs. Every method that changes a job appends its events in the same transaction.
-    virtual StoreResult<CreateOutcome> create_job(const NewJob& job, const JobRules& rules) = 0;
+    virtual StoreResult<CreateOutcome> create_job(const NewJob& job) = 0;
     virtual StoreResult<std::optional<JobRow>> get_job(const std::string& id) = 0;
     virtual StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) = 0;
     virtual StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;

@@ -2,6 +2,9 @@
 
 #include "store/sqlite_controller_store.hpp"
 
+#include "service/try.hpp"
+#include "store/row_codec.hpp"
+
 namespace certdeploy::store {
 namespace {
 
@@ -26,7 +29,7 @@ ServerRow read_server(const Statement& s) {
     ServerRow row;
     row.name = s.text(0);
     row.agentUrl = s.text(1);
-    row.labelsJson = s.text(2);
+    row.labels = decode_labels(s.text(2));
     row.createdAt = s.text(3);
     row.updatedAt = s.text(4);
     if (!s.is_null(5)) {
@@ -45,34 +48,21 @@ ServerRow read_server(const Statement& s) {
 
 StoreResult<bool> SqliteControllerStore::upsert_server(const ServerRow& row) {
     std::lock_guard lock(mutex_);  // the existence check and the write happen as one
-    auto exists = db_->prepare(kServerExists);
-    if (!exists) {
-        return exists.error();
-    }
-    exists->bind(1, row.name);
-    auto found = exists->step();
-    if (!found) {
-        return found.error();
-    }
-    auto s = db_->prepare(kUpsertServer);
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, row.name).bind(2, row.agentUrl).bind(3, row.labelsJson).bind(4, row.updatedAt);
-    if (auto done = s->run(); !done) {
-        return done.error();
-    }
-    return StoreResult<bool>(boost::system::in_place_value, !*found);
+    CERTDEPLOY_TRY_ASSIGN(auto exists, db_->prepare(kServerExists));
+    exists.bind(1, row.name);
+    CERTDEPLOY_TRY_ASSIGN(auto found, exists.step());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare(kUpsertServer));
+    s.bind(1, row.name).bind(2, row.agentUrl).bind(3, encode_labels(row.labels)).bind(4, row.updatedAt);
+    CERTDEPLOY_TRY(s.run());
+    return StoreResult<bool>(boost::system::in_place_value, !found);
 }
 
 StoreResult<std::optional<ServerRow>> SqliteControllerStore::get_server(const std::string& name) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, name);
-    return first_row<ServerRow>(*s, read_server);
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1"));
+    s.bind(1, name);
+    return first_row<ServerRow>(s, read_server);
 }
 
 StoreResult<std::vector<ServerRow>> SqliteControllerStore::list_servers(const std::string& after, std::size_t limit) {
@@ -89,30 +79,16 @@ StoreResult<std::vector<ServerRow>> SqliteControllerStore::list_servers(const st
 StoreResult<bool> SqliteControllerStore::delete_server(const std::string& name) {
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
-    if (auto begun = tx.begin(); !begun) {
-        return begun.error();
-    }
-    auto s = db_->prepare(kDeleteServer);
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, name);
-    if (auto done = s->run(); !done) {
-        return done.error();
-    }
+    CERTDEPLOY_TRY(tx.begin());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare(kDeleteServer));
+    s.bind(1, name);
+    CERTDEPLOY_TRY(s.run());
     const bool deleted = sqlite3_changes(db_->handle()) > 0;
     // What the inventory said of it goes with it; its jobs' targets stay, as history.
-    auto inventory = db_->prepare("DELETE FROM inventory WHERE server = ?1");
-    if (!inventory) {
-        return inventory.error();
-    }
-    inventory->bind(1, name);
-    if (auto done = inventory->run(); !done) {
-        return done.error();
-    }
-    if (auto committed = tx.commit(); !committed) {
-        return committed.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto inventory, db_->prepare("DELETE FROM inventory WHERE server = ?1"));
+    inventory.bind(1, name);
+    CERTDEPLOY_TRY(inventory.run());
+    CERTDEPLOY_TRY(tx.commit());
     return StoreResult<bool>(boost::system::in_place_value, deleted);
 }
 
@@ -120,17 +96,14 @@ StoreResult<void> SqliteControllerStore::record_contact(const std::string& name,
                                                         const std::optional<std::string>& agent_version,
                                                         const std::string& at) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare(kRecordContact);
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, name).bind(2, static_cast<std::int64_t>(reachable ? 1 : 0)).bind(4, at);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare(kRecordContact));
+    s.bind(1, name).bind(2, static_cast<std::int64_t>(reachable ? 1 : 0)).bind(4, at);
     if (agent_version) {
-        s->bind(3, *agent_version);
+        s.bind(3, *agent_version);
     } else {
-        s->bind_null(3);
+        s.bind_null(3);
     }
-    return s->run();
+    return s.run();
 }
 
 StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir) {
@@ -140,11 +113,8 @@ StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const
         return StoreError{ec.value(), "cannot create the data directory " + data_dir.string() + ": " + ec.message()};
     }
     std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
-    auto db = SqliteDatabase::open(data_dir / "controller.db", controller_migrations());
-    if (!db) {
-        return db.error();
-    }
-    return std::unique_ptr<ControllerStore>(std::make_unique<SqliteControllerStore>(std::move(*db)));
+    CERTDEPLOY_TRY_ASSIGN(auto db, SqliteDatabase::open(data_dir / "controller.db", controller_migrations()));
+    return std::unique_ptr<ControllerStore>(std::make_unique<SqliteControllerStore>(std::move(db)));
 }
 
 }  // namespace certdeploy::store

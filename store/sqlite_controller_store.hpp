@@ -20,7 +20,7 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<void> record_contact(const std::string& name, bool reachable,
                                      const std::optional<std::string>& agent_version, const std::string& at) override;
 
-    StoreResult<CreateOutcome> create_job(const NewJob& job, const JobRules& rules) override;
+    StoreResult<CreateOutcome> create_job(const NewJob& job) override;
     StoreResult<std::optional<JobRow>> get_job(const std::string& id) override;
     StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) override;
     StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
@@ -47,9 +47,9 @@ class SqliteControllerStore final : public ControllerStore {
     // `with_counts`: also count its targets by state (what the job's state and events need).
     StoreResult<std::optional<JobRow>> load_job(const std::string& id, bool with_counts = true);
     StoreResult<std::optional<TargetRow>> load_target(std::int64_t job_seq, const std::string& server);
-    StoreResult<void> append_event(std::int64_t job_seq, const std::string& type, const std::string& data);
+    StoreResult<void> append_event(std::int64_t job_seq, EventRow::Type type, const std::string& data);
     // The target's event, as it is now.
-    StoreResult<void> append_target_event(const JobRow& job, const std::string& server, const JobRules& rules);
+    StoreResult<void> append_target_event(const JobRow& job, const std::string& server);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
     StoreResult<void> settle_job(const std::string& id, const std::string& at, const JobRules& rules);
 

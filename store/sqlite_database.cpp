@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "service/try.hpp"
+
 namespace certdeploy::store {
 namespace {
 
@@ -82,11 +84,8 @@ StoreResult<bool> Statement::step() {
 
 StoreResult<void> Statement::run() {
     for (;;) {
-        auto more = step();
+        CERTDEPLOY_TRY_ASSIGN(auto more, step());
         if (!more) {
-            return more.error();
-        }
-        if (!*more) {
             return {};
         }
     }
@@ -123,13 +122,9 @@ StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::fil
     // secure_delete: a deleted row (a sealed upload once its job is final) is overwritten, not left in free pages.
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"}) {
-        if (auto done = db->exec(pragma); !done) {
-            return done.error();
-        }
+        CERTDEPLOY_TRY(db->exec(pragma));
     }
-    if (auto migrated = db->migrate(migrations); !migrated) {
-        return migrated.error();
-    }
+    CERTDEPLOY_TRY(db->migrate(migrations));
     return db;
 }
 
@@ -185,14 +180,9 @@ StoreResult<void> SqliteDatabase::migrate(const std::vector<Migration>& migratio
         !made) {
         return made.error();
     }
-    auto current = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-    if (!current) {
-        return current.error();
-    }
-    if (auto row = current->step(); !row) {
-        return row.error();
-    }
-    schema_version_ = static_cast<int>(current->integer(0));
+    CERTDEPLOY_TRY_ASSIGN(auto current, prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    CERTDEPLOY_TRY(current.step());
+    schema_version_ = static_cast<int>(current.integer(0));
     for (const auto& migration : migrations) {
         if (migration.version <= schema_version_) {
             continue;

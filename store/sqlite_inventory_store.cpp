@@ -1,5 +1,6 @@
 // The fleet's inventory on SQLite: per server and thumbprint, the agent's last description of it.
 
+#include "service/try.hpp"
 #include "store/sqlite_controller_store.hpp"
 
 namespace certdeploy::store {
@@ -24,13 +25,10 @@ AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(certificate, '$.certificateDo
             AND instr(substr(?3, 1, length(?3) - length(d.value) + 1), '.') = 0))))sql";
 
 StoreResult<void> insert(SqliteDatabase& db, const InventoryRow& row) {
-    auto s = db.prepare(kInsert);
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, row.server).bind(2, row.thumbprint).bind(3, row.certificateJson).bind(4, row.status);
-    s->bind(5, row.notAfter).bind(6, row.seenAt);
-    return s->run();
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare(kInsert));
+    s.bind(1, row.server).bind(2, row.thumbprint).bind(3, row.certificateJson).bind(4, row.status);
+    s.bind(5, row.notAfter).bind(6, row.seenAt);
+    return s.run();
 }
 
 }  // namespace
@@ -39,21 +37,12 @@ StoreResult<void> SqliteControllerStore::replace_inventory(const std::string& se
                                                            const std::vector<InventoryRow>& rows) {
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
-    if (auto begun = tx.begin(); !begun) {
-        return begun.error();
-    }
-    auto clear = db_->prepare("DELETE FROM inventory WHERE server = ?1");
-    if (!clear) {
-        return clear.error();
-    }
-    clear->bind(1, server);
-    if (auto done = clear->run(); !done) {
-        return done.error();
-    }
+    CERTDEPLOY_TRY(tx.begin());
+    CERTDEPLOY_TRY_ASSIGN(auto clear, db_->prepare("DELETE FROM inventory WHERE server = ?1"));
+    clear.bind(1, server);
+    CERTDEPLOY_TRY(clear.run());
     for (const auto& row : rows) {
-        if (auto done = insert(*db_, row); !done) {
-            return done.error();
-        }
+        CERTDEPLOY_TRY(insert(*db_, row));
     }
     return tx.commit();
 }
@@ -65,27 +54,23 @@ StoreResult<void> SqliteControllerStore::put_inventory(const InventoryRow& row) 
 
 StoreResult<void> SqliteControllerStore::drop_inventory(const std::string& server, const std::string& thumbprint) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("DELETE FROM inventory WHERE server = ?1 AND thumbprint = ?2");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, server).bind(2, thumbprint);
-    return s->run();
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("DELETE FROM inventory WHERE server = ?1 AND thumbprint = ?2"));
+    s.bind(1, server).bind(2, thumbprint);
+    return s.run();
 }
 
 StoreResult<std::vector<InventoryRow>> SqliteControllerStore::list_inventory(const InventoryFilter& filter) {
     std::lock_guard lock(mutex_);
     const std::string where(kFilter);
-    auto s = db_->prepare("SELECT server, thumbprint, certificate, status, not_after, seen_at FROM inventory WHERE " +
-                          where + " AND thumbprint IN (SELECT DISTINCT thumbprint FROM inventory WHERE " + where +
-                          " AND thumbprint > ?5 ORDER BY thumbprint LIMIT ?6) ORDER BY thumbprint, server");
-    if (!s) {
-        return s.error();
-    }
-    s->bind_optional(1, filter.status).bind_optional(2, filter.server).bind_optional(3, filter.domain);
-    s->bind_optional(4, filter.notAfterBefore).bind(5, filter.afterThumbprint);
-    s->bind(6, static_cast<std::int64_t>(filter.limit)).bind_optional(7, filter.thumbprint);
-    return collect<InventoryRow>(*s, [](const Statement& row) {
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s,
+        db_->prepare("SELECT server, thumbprint, certificate, status, not_after, seen_at FROM inventory WHERE " +
+                     where + " AND thumbprint IN (SELECT DISTINCT thumbprint FROM inventory WHERE " + where +
+                     " AND thumbprint > ?5 ORDER BY thumbprint LIMIT ?6) ORDER BY thumbprint, server"));
+    s.bind_optional(1, filter.status).bind_optional(2, filter.server).bind_optional(3, filter.domain);
+    s.bind_optional(4, filter.notAfterBefore).bind(5, filter.afterThumbprint);
+    s.bind(6, static_cast<std::int64_t>(filter.limit)).bind_optional(7, filter.thumbprint);
+    return collect<InventoryRow>(s, [](const Statement& row) {
         return InventoryRow{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5)};
     });
 }

@@ -3,13 +3,9 @@
 
 #include <algorithm>
 
+#include "service/try.hpp"
+#include "store/row_codec.hpp"
 #include "store/sqlite_controller_store.hpp"
-
-// Returns a StoreResult's error from the enclosing function.
-#define CERTDEPLOY_TRY(expr)                                         \
-    do {                                                             \
-        if (auto result_ = (expr); !result_) return result_.error(); \
-    } while (0)
 
 namespace certdeploy::store {
 namespace {
@@ -31,7 +27,7 @@ JobRow read_job(const Statement& s) {
     job.finishedAt = s.optional_text(5);
     job.thumbprint = s.text(6);
     job.certificateJson = s.text(7);
-    job.optionsJson = s.text(8);
+    job.options = decode_options(s.text(8));
     job.cancelRequested = s.integer(9) != 0;
     job.hasUpload = s.integer(10) != 0;
     return job;
@@ -61,146 +57,112 @@ StoreResult<T> value(T v) {
 }  // namespace
 
 StoreResult<std::optional<JobRow>> SqliteControllerStore::load_job(const std::string& id, bool with_counts) {
-    auto s = db_->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?1");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, id);
-    auto step = s->step();
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?1"));
+    s.bind(1, id);
+    CERTDEPLOY_TRY_ASSIGN(auto step, s.step());
     if (!step) {
-        return step.error();
-    }
-    if (!*step) {
         return std::optional<JobRow>();
     }
-    JobRow job = read_job(*s);
+    JobRow job = read_job(s);
     if (!with_counts) {
         return std::optional<JobRow>(std::move(job));
     }
-    auto counts = db_->prepare("SELECT state, count(*) FROM targets WHERE job_seq = ?1 GROUP BY state");
-    if (!counts) {
-        return counts.error();
-    }
-    counts->bind(1, job.seq);
+    CERTDEPLOY_TRY_ASSIGN(auto counts,
+                          db_->prepare("SELECT state, count(*) FROM targets WHERE job_seq = ?1 GROUP BY state"));
+    counts.bind(1, job.seq);
     for (;;) {
-        auto row = counts->step();
+        CERTDEPLOY_TRY_ASSIGN(auto row, counts.step());
         if (!row) {
-            return row.error();
-        }
-        if (!*row) {
             break;
         }
-        job.targetCounts[counts->text(0)] = static_cast<int>(counts->integer(1));
+        job.targetCounts[counts.text(0)] = static_cast<int>(counts.integer(1));
     }
     return std::optional<JobRow>(std::move(job));
 }
 
 StoreResult<std::optional<TargetRow>> SqliteControllerStore::load_target(std::int64_t job_seq,
                                                                          const std::string& server) {
-    auto s = db_->prepare("SELECT " + std::string(kTargetColumns) + " FROM targets WHERE job_seq = ?1 AND server = ?2");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, job_seq).bind(2, server);
-    return first_row<TargetRow>(*s, read_target);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT " + std::string(kTargetColumns) +
+                                               " FROM targets WHERE job_seq = ?1 AND server = ?2"));
+    s.bind(1, job_seq).bind(2, server);
+    return first_row<TargetRow>(s, read_target);
 }
 
-StoreResult<void> SqliteControllerStore::append_event(std::int64_t job_seq, const std::string& type,
+StoreResult<void> SqliteControllerStore::append_event(std::int64_t job_seq, EventRow::Type type,
                                                       const std::string& data) {
-    auto s = db_->prepare(
-        "INSERT INTO job_events (job_seq, seq, type, data) "
-        "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_seq = ?1), ?2, ?3)");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, job_seq).bind(2, type).bind(3, data);
-    return s->run();
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s,
+        db_->prepare("INSERT INTO job_events (job_seq, seq, type, data) "
+                     "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_seq = ?1), ?2, ?3)"));
+    s.bind(1, job_seq).bind(2, event_type_name(type)).bind(3, data);
+    return s.run();
 }
 
-StoreResult<void> SqliteControllerStore::append_target_event(const JobRow& job, const std::string& server,
-                                                             const JobRules& rules) {
-    auto target = load_target(job.seq, server);
+StoreResult<void> SqliteControllerStore::append_target_event(const JobRow& job, const std::string& server) {
+    CERTDEPLOY_TRY_ASSIGN(auto target, load_target(job.seq, server));
     if (!target) {
-        return target.error();
-    }
-    if (!*target) {
         return {};
     }
-    return append_event(job.seq, "target", rules.target_event(job, **target));
+    return append_event(job.seq, EventRow::Type::target, encode_target_event(job.id, *target));
 }
 
 StoreResult<void> SqliteControllerStore::settle_job(const std::string& id, const std::string& at,
                                                     const JobRules& rules) {
-    auto job = load_job(id);
+    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(id));
     if (!job) {
-        return job.error();
-    }
-    if (!*job) {
         return {};
     }
-    const std::string state = rules.job_state((*job)->targetCounts, (*job)->cancelRequested);
-    if (state == (*job)->state) {
+    const std::string state = rules.job_state(job->targetCounts, job->cancelRequested);
+    if (state == job->state) {
         return {};
     }
     const bool final = rules.is_final(state);
-    const bool drop_upload = final && !rules.keep_upload((*job)->targetCounts);
-    auto s = db_->prepare(
-        "UPDATE jobs SET state = ?2, finished_at = ?3, "
-        "sealed_upload = CASE WHEN ?4 THEN NULL ELSE sealed_upload END WHERE id = ?1");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, id).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
-    s->bind(4, static_cast<std::int64_t>(drop_upload ? 1 : 0));
-    CERTDEPLOY_TRY(s->run());
-    JobRow& settled = **job;  // as written: no need to read it back
+    const bool drop_upload = final && !rules.keep_upload(job->targetCounts);
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("UPDATE jobs SET state = ?2, finished_at = ?3, "
+                                       "sealed_upload = CASE WHEN ?4 THEN NULL ELSE sealed_upload END WHERE id = ?1"));
+    s.bind(1, id).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
+    s.bind(4, static_cast<std::int64_t>(drop_upload ? 1 : 0));
+    CERTDEPLOY_TRY(s.run());
+    JobRow& settled = *job;  // as written: no need to read it back
     settled.state = state;
     settled.finishedAt = final ? std::optional<std::string>(at) : std::nullopt;
     settled.hasUpload = settled.hasUpload && !drop_upload;
-    return append_event(settled.seq, final ? "done" : "job", rules.job_event(settled));
+    return append_event(settled.seq, final ? EventRow::Type::done : EventRow::Type::job, encode_job_event(settled));
 }
 
-StoreResult<CreateOutcome> SqliteControllerStore::create_job(const NewJob& job, const JobRules& rules) {
+StoreResult<CreateOutcome> SqliteControllerStore::create_job(const NewJob& job) {
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
     if (job.idempotency) {
-        auto known = db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1");
-        if (!known) {
-            return known.error();
-        }
-        known->bind(1, job.idempotency->first);
-        auto step = known->step();
-        if (!step) {
-            return step.error();
-        }
-        if (*step) {
-            const bool same = known->text(0) == job.idempotency->second;
-            return CreateOutcome{same ? CreateOutcome::Kind::replayed : CreateOutcome::Kind::conflict, known->text(1)};
+        CERTDEPLOY_TRY_ASSIGN(auto known,
+                              db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1"));
+        known.bind(1, job.idempotency->first);
+        CERTDEPLOY_TRY_ASSIGN(auto step, known.step());
+        if (step) {
+            const bool same = known.text(0) == job.idempotency->second;
+            return CreateOutcome{same ? CreateOutcome::Kind::replayed : CreateOutcome::Kind::conflict, known.text(1)};
         }
     }
-    auto insert = db_->prepare(
-        "INSERT INTO jobs (id, kind, state, created_at, thumbprint, certificate, options, sealed_upload) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    if (!insert) {
-        return insert.error();
-    }
-    insert->bind(1, job.job.id).bind(2, job.job.kind).bind(3, job.job.state).bind(4, job.job.createdAt);
-    insert->bind(5, job.job.thumbprint).bind(6, job.job.certificateJson).bind(7, job.job.optionsJson);
+    CERTDEPLOY_TRY_ASSIGN(
+        auto insert,
+        db_->prepare("INSERT INTO jobs (id, kind, state, created_at, thumbprint, certificate, options, sealed_upload) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    insert.bind(1, job.job.id).bind(2, job.job.kind).bind(3, job.job.state).bind(4, job.job.createdAt);
+    insert.bind(5, job.job.thumbprint).bind(6, job.job.certificateJson).bind(7, encode_options(job.job.options));
     if (job.sealedUpload.empty()) {
-        insert->bind_null(8);
+        insert.bind_null(8);
     } else {
-        insert->bind_blob(8, job.sealedUpload);
+        insert.bind_blob(8, job.sealedUpload);
     }
-    CERTDEPLOY_TRY(insert->run());
+    CERTDEPLOY_TRY(insert.run());
     const std::int64_t seq = sqlite3_last_insert_rowid(db_->handle());
     for (const auto& target : job.targets) {
-        auto t = db_->prepare("INSERT INTO targets (job_seq, server, agent_url, state) VALUES (?1, ?2, ?3, ?4)");
-        if (!t) {
-            return t.error();
-        }
-        t->bind(1, seq).bind(2, target.server).bind(3, target.agentUrl).bind(4, target.state);
-        CERTDEPLOY_TRY(t->run());
+        CERTDEPLOY_TRY_ASSIGN(
+            auto t, db_->prepare("INSERT INTO targets (job_seq, server, agent_url, state) VALUES (?1, ?2, ?3, ?4)"));
+        t.bind(1, seq).bind(2, target.server).bind(3, target.agentUrl).bind(4, target.state);
+        CERTDEPLOY_TRY(t.run());
     }
     if (job.idempotency) {
         auto key =
@@ -212,11 +174,8 @@ StoreResult<CreateOutcome> SqliteControllerStore::create_job(const NewJob& job, 
         key->bind(4, job.job.createdAt);
         CERTDEPLOY_TRY(key->run());
     }
-    auto created = load_job(job.job.id);
-    if (!created) {
-        return created.error();
-    }
-    CERTDEPLOY_TRY(append_event(seq, "job", rules.job_event(**created)));
+    CERTDEPLOY_TRY_ASSIGN(auto created, load_job(job.job.id));
+    CERTDEPLOY_TRY(append_event(seq, EventRow::Type::job, encode_job_event(*created)));
     CERTDEPLOY_TRY(tx.commit());
     return CreateOutcome{CreateOutcome::Kind::created, job.job.id};
 }
@@ -228,33 +187,26 @@ StoreResult<std::optional<JobRow>> SqliteControllerStore::get_job(const std::str
 
 StoreResult<std::vector<TargetRow>> SqliteControllerStore::get_targets(const std::string& id) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("SELECT " + std::string(kTargetColumns) +
-                          " FROM targets WHERE job_seq = (SELECT seq FROM jobs WHERE id = ?1) ORDER BY server");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, id);
-    return collect<TargetRow>(*s, read_target);
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s, db_->prepare("SELECT " + std::string(kTargetColumns) +
+                             " FROM targets WHERE job_seq = (SELECT seq FROM jobs WHERE id = ?1) ORDER BY server"));
+    s.bind(1, id);
+    return collect<TargetRow>(s, read_target);
 }
 
 StoreResult<std::vector<JobRow>> SqliteControllerStore::list_jobs(const JobFilter& filter) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("SELECT " + std::string(kJobColumns) +
-                          " FROM jobs j WHERE (?1 IS NULL OR j.state = ?1)"
-                          " AND (?2 IS NULL OR EXISTS (SELECT 1 FROM targets t WHERE t.job_seq = j.seq"
-                          " AND t.server = ?2))"
-                          " AND (?3 IS NULL OR j.thumbprint = ?3) AND (?4 = 0 OR j.seq < ?4)"
-                          " ORDER BY j.seq DESC LIMIT ?5");
-    if (!s) {
-        return s.error();
-    }
-    s->bind_optional(1, filter.state).bind_optional(2, filter.server).bind_optional(3, filter.thumbprint);
-    s->bind(4, filter.beforeSeq).bind(5, static_cast<std::int64_t>(filter.limit));
-    auto jobs = collect<JobRow>(*s, read_job);
-    if (!jobs) {
-        return jobs.error();
-    }
-    for (auto& job : *jobs) {
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("SELECT " + std::string(kJobColumns) +
+                                       " FROM jobs j WHERE (?1 IS NULL OR j.state = ?1)"
+                                       " AND (?2 IS NULL OR EXISTS (SELECT 1 FROM targets t WHERE t.job_seq = j.seq"
+                                       " AND t.server = ?2))"
+                                       " AND (?3 IS NULL OR j.thumbprint = ?3) AND (?4 = 0 OR j.seq < ?4)"
+                                       " ORDER BY j.seq DESC LIMIT ?5"));
+    s.bind_optional(1, filter.state).bind_optional(2, filter.server).bind_optional(3, filter.thumbprint);
+    s.bind(4, filter.beforeSeq).bind(5, static_cast<std::int64_t>(filter.limit));
+    CERTDEPLOY_TRY_ASSIGN(auto jobs, collect<JobRow>(s, read_job));
+    for (auto& job : jobs) {
         auto full = load_job(job.id);  // with its target counts
         if (!full) {
             return full.error();
@@ -268,52 +220,41 @@ StoreResult<std::vector<JobRow>> SqliteControllerStore::list_jobs(const JobFilte
 
 StoreResult<std::optional<std::string>> SqliteControllerStore::sealed_upload(const std::string& id) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("SELECT sealed_upload FROM jobs WHERE id = ?1 AND sealed_upload IS NOT NULL");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, id);
-    return first_row<std::string>(*s, [](const Statement& row) { return row.blob(0); });
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("SELECT sealed_upload FROM jobs WHERE id = ?1 AND sealed_upload IS NOT NULL"));
+    s.bind(1, id);
+    return first_row<std::string>(s, [](const Statement& row) { return row.blob(0); });
 }
 
 StoreResult<bool> SqliteControllerStore::change_target(const TargetChange& change, const JobRules& rules) {
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
-    auto job = load_job(change.jobId, false);
+    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(change.jobId, false));
     if (!job) {
-        return job.error();
-    }
-    if (!*job) {
         return value(false);
     }
-    auto target = load_target((*job)->seq, change.server);
-    if (!target) {
-        return target.error();
-    }
-    if (!*target || std::find(change.from.begin(), change.from.end(), (*target)->state) == change.from.end()) {
+    CERTDEPLOY_TRY_ASSIGN(auto target, load_target(job->seq, change.server));
+    if (!target || std::find(change.from.begin(), change.from.end(), target->state) == change.from.end()) {
         return value(false);
     }
-    const bool cancelled = (*job)->cancelRequested && change.toWhenCancelled.has_value();
+    const bool cancelled = job->cancelRequested && change.toWhenCancelled.has_value();
     const std::string& to = cancelled ? *change.toWhenCancelled : change.to;
     const bool finished = change.finished || cancelled;
-    auto s = db_->prepare(
-        "UPDATE targets SET state = ?3, attempts = attempts + ?4,"
-        " started_at = CASE WHEN ?4 THEN ?5 ELSE started_at END, finished_at = ?6,"
-        " error_code = ?7, error_message = ?8, result = ?9, cert_status = ?10"
-        " WHERE job_seq = ?1 AND server = ?2");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, (*job)->seq).bind(2, change.server).bind(3, to);
-    s->bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
-    s->bind_optional(6, finished ? std::optional<std::string>(change.at) : std::nullopt);
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("UPDATE targets SET state = ?3, attempts = attempts + ?4,"
+                                       " started_at = CASE WHEN ?4 THEN ?5 ELSE started_at END, finished_at = ?6,"
+                                       " error_code = ?7, error_message = ?8, result = ?9, cert_status = ?10"
+                                       " WHERE job_seq = ?1 AND server = ?2"));
+    s.bind(1, job->seq).bind(2, change.server).bind(3, to);
+    s.bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
+    s.bind_optional(6, finished ? std::optional<std::string>(change.at) : std::nullopt);
     // A target cancelled instead of waiting for another attempt keeps no error: it did not fail.
-    s->bind_optional(7, cancelled ? std::nullopt : change.errorCode);
-    s->bind_optional(8, cancelled ? std::nullopt : change.errorMessage);
-    s->bind_optional(9, change.result).bind_optional(10, change.certStatus);
-    CERTDEPLOY_TRY(s->run());
-    CERTDEPLOY_TRY(append_target_event(**job, change.server, rules));
+    s.bind_optional(7, cancelled ? std::nullopt : change.errorCode);
+    s.bind_optional(8, cancelled ? std::nullopt : change.errorMessage);
+    s.bind_optional(9, change.result).bind_optional(10, change.certStatus);
+    CERTDEPLOY_TRY(s.run());
+    CERTDEPLOY_TRY(append_target_event(*job, change.server));
     CERTDEPLOY_TRY(settle_job(change.jobId, change.at, rules));
     CERTDEPLOY_TRY(tx.commit());
     return value(true);
@@ -325,43 +266,33 @@ StoreResult<int> SqliteControllerStore::change_job_targets(const std::string& id
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
-    auto job = load_job(id, false);
+    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(id, false));
     if (!job) {
-        return job.error();
-    }
-    if (!*job) {
         return value(0);
     }
     // A cancel is remembered for targets that are running now; a retry starts the job afresh.
-    auto flag = db_->prepare("UPDATE jobs SET cancel_requested = ?2 WHERE seq = ?1");
-    if (!flag) {
-        return flag.error();
-    }
-    flag->bind(1, (*job)->seq).bind(2, static_cast<std::int64_t>(request_cancel ? 1 : 0));
-    CERTDEPLOY_TRY(flag->run());
-    (*job)->cancelRequested = request_cancel;
-    auto servers = db_->prepare("SELECT server FROM targets WHERE job_seq = ?1 AND state = ?2 ORDER BY rowid");
-    if (!servers) {
-        return servers.error();
-    }
-    servers->bind(1, (*job)->seq).bind(2, from);
-    auto names = collect<std::string>(*servers, [](const Statement& row) { return row.text(0); });
+    CERTDEPLOY_TRY_ASSIGN(auto flag, db_->prepare("UPDATE jobs SET cancel_requested = ?2 WHERE seq = ?1"));
+    flag.bind(1, job->seq).bind(2, static_cast<std::int64_t>(request_cancel ? 1 : 0));
+    CERTDEPLOY_TRY(flag.run());
+    job->cancelRequested = request_cancel;
+    CERTDEPLOY_TRY_ASSIGN(auto servers,
+                          db_->prepare("SELECT server FROM targets WHERE job_seq = ?1 AND state = ?2 ORDER BY rowid"));
+    servers.bind(1, job->seq).bind(2, from);
+    auto names = collect<std::string>(servers, [](const Statement& row) { return row.text(0); });
     if (!names) {
         return names.error();
     }
     // Cancelled targets are finished; targets sent again start over, with their attempts still counted.
-    const bool finished = rules.is_final(to) || to == "cancelled";
+    const bool finished = rules.is_final(to);
     for (const auto& server : *names) {
-        auto s = db_->prepare(
-            "UPDATE targets SET state = ?3, finished_at = ?4, error_code = NULL, error_message = NULL,"
-            " result = NULL, cert_status = NULL WHERE job_seq = ?1 AND server = ?2");
-        if (!s) {
-            return s.error();
-        }
-        s->bind(1, (*job)->seq).bind(2, server).bind(3, to);
-        s->bind_optional(4, finished ? std::optional<std::string>(at) : std::nullopt);
-        CERTDEPLOY_TRY(s->run());
-        CERTDEPLOY_TRY(append_target_event(**job, server, rules));
+        CERTDEPLOY_TRY_ASSIGN(
+            auto s,
+            db_->prepare("UPDATE targets SET state = ?3, finished_at = ?4, error_code = NULL, error_message = NULL,"
+                         " result = NULL, cert_status = NULL WHERE job_seq = ?1 AND server = ?2"));
+        s.bind(1, job->seq).bind(2, server).bind(3, to);
+        s.bind_optional(4, finished ? std::optional<std::string>(at) : std::nullopt);
+        CERTDEPLOY_TRY(s.run());
+        CERTDEPLOY_TRY(append_target_event(*job, server));
     }
     CERTDEPLOY_TRY(settle_job(id, at, rules));
     CERTDEPLOY_TRY(tx.commit());
@@ -377,43 +308,38 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
     if (reset_running) {
         // The controller stopped while these ran: whether the agent finished is unknown, so they are sent
         // again; the agents answer a repeated install with alreadyInstalled.
-        auto running = db_->prepare(
-            "SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq WHERE t.state = 'running'");
+        auto running =
+            db_->prepare("SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq WHERE t.state = ?1");
         if (!running) {
             return running.error();
         }
+        running->bind(1, rules.running);
         auto pairs = collect<std::pair<std::string, std::string>>(
             *running, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
         if (!pairs) {
             return pairs.error();
         }
         for (const auto& [id, server] : *pairs) {
-            auto job = load_job(id, false);
-            if (!job) {
-                return job.error();
-            }
+            CERTDEPLOY_TRY_ASSIGN(auto job, load_job(id, false));
             // A cancel that came while it ran stands: it is cancelled, not sent again.
-            auto s = db_->prepare(
-                "UPDATE targets SET state = CASE WHEN ?3 THEN 'cancelled' ELSE 'pending' END,"
-                " finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END WHERE job_seq = ?1 AND server = ?2");
-            if (!s) {
-                return s.error();
-            }
-            s->bind(1, (*job)->seq).bind(2, server);
-            s->bind(3, static_cast<std::int64_t>((*job)->cancelRequested ? 1 : 0)).bind(4, at);
-            CERTDEPLOY_TRY(s->run());
-            CERTDEPLOY_TRY(append_target_event(**job, server, rules));
+            CERTDEPLOY_TRY_ASSIGN(
+                auto s,
+                db_->prepare(
+                    "UPDATE targets SET state = CASE WHEN ?3 THEN ?5 ELSE ?6 END,"
+                    " finished_at = CASE WHEN ?3 THEN ?4 ELSE finished_at END WHERE job_seq = ?1 AND server = ?2"));
+            s.bind(1, job->seq).bind(2, server);
+            s.bind(3, static_cast<std::int64_t>(job->cancelRequested ? 1 : 0)).bind(4, at);
+            s.bind(5, rules.cancelled).bind(6, rules.pending);
+            CERTDEPLOY_TRY(s.run());
+            CERTDEPLOY_TRY(append_target_event(*job, server));
             CERTDEPLOY_TRY(settle_job(id, at, rules));
         }
     }
-    auto s = db_->prepare(
-        "SELECT j.id, t.server, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
-        " WHERE t.state = 'pending' AND (?1 IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid");
-    if (!s) {
-        return s.error();
-    }
-    s->bind_optional(1, job_id);
-    auto refs = collect<TargetRef>(*s, [](const Statement& row) {
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s, db_->prepare("SELECT j.id, t.server, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
+                             " WHERE t.state = ?2 AND (?1 IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid"));
+    s.bind_optional(1, job_id).bind(2, rules.pending);
+    auto refs = collect<TargetRef>(s, [](const Statement& row) {
         return TargetRef{row.text(0), row.text(1), static_cast<int>(row.integer(2))};
     });
     if (!refs) {
@@ -425,55 +351,44 @@ StoreResult<std::vector<TargetRef>> SqliteControllerStore::runnable_targets(cons
 
 StoreResult<int> SqliteControllerStore::drop_uploads(const std::string& finished_before) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare(
-        "UPDATE jobs SET sealed_upload = NULL WHERE sealed_upload IS NOT NULL AND finished_at IS NOT NULL"
-        " AND finished_at < ?1");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, finished_before);
-    CERTDEPLOY_TRY(s->run());
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s,
+        db_->prepare("UPDATE jobs SET sealed_upload = NULL WHERE sealed_upload IS NOT NULL AND finished_at IS NOT NULL"
+                     " AND finished_at < ?1"));
+    s.bind(1, finished_before);
+    CERTDEPLOY_TRY(s.run());
     return value(sqlite3_changes(db_->handle()));
 }
 
 StoreResult<std::vector<EventRow>> SqliteControllerStore::events_after(const std::string& id, std::int64_t after_seq,
                                                                        std::size_t limit) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare(
-        "SELECT e.seq, e.type, e.data FROM job_events e JOIN jobs j ON j.seq = e.job_seq"
-        " WHERE j.id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
-    return collect<EventRow>(*s, [](const Statement& row) {
-        return EventRow{row.integer(0), row.text(1), row.text(2)};
-    });
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s, db_->prepare("SELECT e.seq, e.type, e.data, j.id FROM job_events e JOIN jobs j ON j.seq = e.job_seq"
+                             " WHERE j.id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"));
+    s.bind(1, id).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    return collect<EventRow>(
+        s, [](const Statement& row) { return decode_event(row.integer(0), row.text(1), row.text(3), row.text(2)); });
 }
 
 StoreResult<std::optional<std::pair<std::string, std::string>>> SqliteControllerStore::find_key(
     const std::string& key) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, key);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?1"));
+    s.bind(1, key);
     return first_row<std::pair<std::string, std::string>>(
-        *s, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
+        s, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
 }
 
 StoreResult<void> SqliteControllerStore::remember_key(const std::string& key, const std::string& fingerprint,
                                                       const std::string& job_id, const std::string& at) {
     std::lock_guard lock(mutex_);
-    auto s = db_->prepare(
-        "INSERT INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?1, ?2, ?3, ?4)"
-        " ON CONFLICT (key) DO NOTHING");
-    if (!s) {
-        return s.error();
-    }
-    s->bind(1, key).bind(2, fingerprint).bind(3, job_id).bind(4, at);
-    return s->run();
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s,
+        db_->prepare("INSERT INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?1, ?2, ?3, ?4)"
+                     " ON CONFLICT (key) DO NOTHING"));
+    s.bind(1, key).bind(2, fingerprint).bind(3, job_id).bind(4, at);
+    return s.run();
 }
 
 }  // namespace certdeploy::store

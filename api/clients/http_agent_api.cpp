@@ -128,7 +128,7 @@ asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::install(
 }
 
 asio::awaitable<Result<json>> HttpAgentApi::enable(const Where& where, const std::string& thumbprint,
-                                                   const json& services, Deadline deadline) {
+                                                   const std::vector<std::string>& services, Deadline deadline) {
     std::string body = json{{"services", services}}.dump();
     auto reply = co_await exchange(where, http::verb::post, certificate_path(thumbprint) + "/enable", std::move(body),
                                    deadline, 200);

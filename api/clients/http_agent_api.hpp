@@ -27,7 +27,8 @@ class HttpAgentApi final : public controller::AgentApi {
                                                const controller::Upload& upload, bool exportable,
                                                const std::string& friendly_name, Deadline deadline) override;
     asio::awaitable<Result<nlohmann::json>> enable(const Where& where, const std::string& thumbprint,
-                                                   const nlohmann::json& services, Deadline deadline) override;
+                                                   const std::vector<std::string>& services,
+                                                   Deadline deadline) override;
     asio::awaitable<Result<std::string>> export_pkcs12(const Where& where, const std::string& thumbprint,
                                                        std::string request) override;
     asio::awaitable<Result<void>> remove(const Where& where, const std::string& thumbprint, Deadline deadline) override;

@@ -1,5 +1,6 @@
 #include "api/controller/controller_routes.hpp"
 
+#include "api/controller/fleet_views.hpp"
 #include "api/http/json_body.hpp"
 #include "api/http/problem.hpp"
 #include "api/http/query.hpp"
@@ -27,7 +28,8 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!outcome) {
             co_return outcome.error();
         }
-        auto res = json_reply(req, outcome->created ? http::status::created : http::status::ok, outcome->server);
+        auto res =
+            json_reply(req, outcome->created ? http::status::created : http::status::ok, server_json(outcome->server));
         res.set(http::field::location, "/v1/servers/" + name);
         co_return res;
     });
@@ -41,7 +43,7 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!list) {
             co_return list.error();
         }
-        co_return json_reply(req, http::status::ok, *list);
+        co_return json_reply(req, http::status::ok, server_page_json(*list));
     });
 
     router.add(http::verb::get, "/v1/servers/{name}", [&](Request& req) -> Awaitable {
@@ -50,7 +52,7 @@ void add_controller_routes(Router& router, controller::ServerRegistry& servers, 
         if (!found) {
             co_return found.error();
         }
-        co_return json_reply(req, http::status::ok, *found);
+        co_return json_reply(req, http::status::ok, server_json(*found));
     });
 
     router.add(http::verb::delete_, "/v1/servers/{name}", [&](Request& req) -> Awaitable {

@@ -5,6 +5,7 @@
 
 #include "api/clients/agent_link.hpp"
 #include "api/controller/controller_routes.hpp"
+#include "api/controller/fleet_views.hpp"
 #include "api/http/problem.hpp"
 #include "api/http/query.hpp"
 #include "service/async/run_blocking.hpp"
@@ -151,7 +152,7 @@ void add_fleet_routes(Router& router, controller::ServerRegistry& servers, Agent
         if (!list) {
             co_return list.error();
         }
-        co_return json_reply(req, http::status::ok, *list);
+        co_return json_reply(req, http::status::ok, inventory_json(*list));
     });
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "api/controller/controller_routes.hpp"
+#include "api/controller/job_views.hpp"
 #include "api/http/json_body.hpp"
 #include "api/http/multipart.hpp"
 #include "api/http/problem.hpp"
@@ -316,8 +317,8 @@ Result<std::string> idempotency_key(const Request& req) {
 
 // 202 Accepted with the job, for a job made or replayed (JobService has handed it to the dispatcher).
 Response accepted(const Request& req, const controller::Submitted& submitted, http::status status) {
-    auto res = json_reply(req, status, submitted.job);
-    res.set(http::field::location, "/v1/jobs/" + submitted.job["id"].get<std::string>());
+    auto res = json_reply(req, status, job_json(submitted.job));
+    res.set(http::field::location, "/v1/jobs/" + submitted.job.job.id);
     if (!submitted.created) {
         res.set("Idempotent-Replayed", "true");
     }
@@ -353,10 +354,6 @@ Result<controller::FleetRequest> fleet_request(Request& req, controller::JobKind
     return request;
 }
 
-std::string sse_event(const store::EventRow& event) {
-    return "id: " + std::to_string(event.seq) + "\nevent: " + event.type + "\ndata: " + event.data + "\n\n";
-}
-
 // Follows a job's persisted events: those after `after`, then new ones as they are written, until the job
 // is final and every event is sent, the client goes away, or the server shuts down.
 asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_pool& pool, std::string id,
@@ -382,7 +379,7 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
         }
         if (!events->empty()) {
             quiet_since = std::chrono::steady_clock::now();
-            if (events->size() < 500 && events->back().type == "done") {
+            if (events->size() < 500 && events->back().type == store::EventRow::Type::done) {
                 co_return;  // the job is final and everything was said
             }
             continue;
@@ -431,7 +428,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_p
             if (!plan) {
                 co_return plan.error();
             }
-            co_return json_reply(req, http::status::ok, *plan);
+            co_return json_reply(req, http::status::ok, import_plan_json(*plan));
         }
         // Without the agents' TLS material nothing could run a job: refused before anything is read.
         if (auto dispatching = jobs.check_dispatching(); !dispatching) {
@@ -500,7 +497,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_p
         if (!list) {
             co_return list.error();
         }
-        co_return json_reply(req, http::status::ok, *list);
+        co_return json_reply(req, http::status::ok, job_page_json(*list));
     });
 
     router.add(http::verb::get, "/v1/jobs/{id}", [&](Request& req) -> Awaitable {
@@ -509,7 +506,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_p
         if (!job) {
             co_return job.error();
         }
-        co_return json_reply(req, http::status::ok, *job);
+        co_return json_reply(req, http::status::ok, job_json(*job));
     });
 
     router.add(http::verb::get, "/v1/jobs/{id}/events", [&](Request& req) -> Awaitable {
@@ -533,7 +530,7 @@ void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_p
         if (!rest) {
             co_return rest.error();
         }
-        if (rest->empty() && controller::is_final_state((*job)["state"].get<std::string>())) {
+        if (rest->empty() && controller::is_final_state(job->job.state)) {
             co_return Response{http::status::no_content, req.message.version()};
         }
         req.stream = [&jobs, &pool, id, after](BodyWriter& out) { return follow_events(jobs, pool, id, after, out); };

@@ -13,6 +13,7 @@
 #include "service/pki/summary.hpp"
 #include "service/pki/thumbprint.hpp"
 #include "service/time/rfc3339.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::agent {
 namespace {
@@ -73,24 +74,14 @@ AgentService::AgentService(AgentOptions options, std::shared_ptr<const pki::PkiC
 
 Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
                                                          std::shared_ptr<const pki::PkiContext> ctx) {
-    auto trust = pki::TrustStore::create(ctx, options.caFiles, options.useSystemRoots);
-    if (!trust) {
-        return trust.error();
-    }
-    auto service = std::make_unique<AgentService>(std::move(options), std::move(ctx), std::move(*trust));
-    if (auto loaded = service->load(); !loaded) {
-        return loaded.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto trust, pki::TrustStore::create(ctx, options.caFiles, options.useSystemRoots));
+    auto service = std::make_unique<AgentService>(std::move(options), std::move(ctx), std::move(trust));
+    CERTDEPLOY_TRY(service->load());
     if (service->entries_.empty()) {
-        auto bundle = pki::make_self_signed(service->options_.name, *service->ctx_);
-        if (!bundle) {
-            return bundle.error();
-        }
-        Entry entry{std::move(*bundle), false, {}, now_rfc3339(), "pem"};
+        CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::make_self_signed(service->options_.name, *service->ctx_));
+        Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem"};
         const std::string thumbprint = entry.bundle.leaf.thumbprint();
-        if (auto saved = service->save(thumbprint, entry); !saved) {
-            return saved.error();
-        }
+        CERTDEPLOY_TRY(service->save(thumbprint, entry));
         log::info("default certificate created",
                   {{"thumbprint", thumbprint}, {"subject", entry.bundle.leaf.subject()}});
         service->entries_.emplace(thumbprint, std::move(entry));
@@ -99,24 +90,16 @@ Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
 }
 
 Result<void> AgentService::load() {
-    if (auto opened = store_.open(); !opened) {
-        return from_store(opened.error());
-    }
-    auto ids = store_.list();
-    if (!ids) {
-        return from_store(ids.error());
-    }
-    for (const auto& id : *ids) {
-        auto files = store_.get(id);
+    CERTDEPLOY_TRY_AS(store_.open(), from_store);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto ids, store_.list(), from_store);
+    for (const auto& id : ids) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto files, store_.get(id), from_store);
         if (!files) {
-            return from_store(files.error());
-        }
-        if (!*files) {
             continue;
         }
         std::string pem;
         nlohmann::json meta;
-        for (auto& file : **files) {
+        for (auto& file : *files) {
             if (file.name == kMetaFile) {
                 meta = nlohmann::json::parse(file.bytes, nullptr, false);
             } else {
@@ -141,9 +124,7 @@ Result<void> AgentService::load() {
 }
 
 Result<void> AgentService::save(const std::string& thumbprint, const Entry& entry) {
-    if (auto put = store_.put(thumbprint, to_files(entry)); !put) {
-        return from_store(put.error());
-    }
+    CERTDEPLOY_TRY_AS(store_.put(thumbprint, to_files(entry)), from_store);
     return {};
 }
 
@@ -178,26 +159,21 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     if (!expected) {
         return invalid_thumbprint();
     }
-    auto bundle = pki::read_bundle(file_bytes, password, *ctx_);
-    if (!bundle) {
-        return bundle.error();
-    }
-    if (bundle->leaf.thumbprint() != *expected) {
+    CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::read_bundle(file_bytes, password, *ctx_));
+    if (bundle.leaf.thumbprint() != *expected) {
         return make_error(ErrorCode::thumbprint_mismatch,
-                          "the file's certificate has thumbprint " + bundle->leaf.thumbprint() + ", not " + *expected);
+                          "the file's certificate has thumbprint " + bundle.leaf.thumbprint() + ", not " + *expected);
     }
     std::lock_guard change(change_mutex_);  // entries_ changes only under this; reading it here is safe
     if (auto found = entries_.find(*expected); found != entries_.end()) {
         return InstallOutcome{false, describe(found->second)};
     }
     if (!friendly_name.empty()) {
-        bundle->friendly_name = friendly_name;
+        bundle.friendly_name = friendly_name;
     }
-    const std::string format(pki::format_name(bundle->format));
-    Entry entry{std::move(*bundle), exportable, {}, now_rfc3339(), format};
-    if (auto saved = save(*expected, entry); !saved) {
-        return saved.error();
-    }
+    const std::string format(pki::format_name(bundle.format));
+    Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format};
+    CERTDEPLOY_TRY(save(*expected, entry));
     std::unique_lock lock(mutex_);
     auto it = entries_.emplace(*expected, std::move(entry)).first;
     log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", exportable}});
@@ -219,21 +195,15 @@ nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
 
 Result<nlohmann::json> AgentService::get(std::string_view thumbprint) const {
     std::shared_lock lock(mutex_);
-    auto id = existing(thumbprint);
-    if (!id) {
-        return id.error();
-    }
-    return json_result(describe(entries_.at(*id)));
+    CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
+    return json_result(describe(entries_.at(id)));
 }
 
 Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const std::vector<std::string>& services) {
     // Changes are made one at a time; readers are not held up while a reload command runs (up to twice its
     // timeout), only for the moment the bindings are recorded.
     std::lock_guard change(change_mutex_);
-    auto id = existing(thumbprint);
-    if (!id) {
-        return id.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
     std::vector<std::string> unknown;
     for (const auto& name : services) {
         if (options_.services.count(name) == 0) {
@@ -254,7 +224,7 @@ Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const s
             (services.empty() ? std::string("no service named") : "no such service on this server: " + names) +
                 " (this server has: " + (known.empty() ? "none" : known) + ")");
     }
-    Entry& entry = entries_.at(*id);
+    Entry& entry = entries_.at(id);
     if (!entry.bundle.key) {
         return make_error(ErrorCode::no_private_key, "the certificate has no private key, so no service can use it");
     }
@@ -262,27 +232,23 @@ Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const s
         if (std::find(entry.services.begin(), entry.services.end(), name) != entry.services.end()) {
             continue;  // bound already: enabling again changes nothing
         }
-        if (auto applied = apply_binding(options_.services.at(name), entry.bundle, *ctx_); !applied) {
-            return applied.error();
-        }
+        CERTDEPLOY_TRY(apply_binding(options_.services.at(name), entry.bundle, *ctx_));
         // The service now uses this certificate: record it here, and no longer on the one it used before.
         std::unique_lock lock(mutex_);
         entry.services.push_back(name);
-        if (auto saved = save(*id, entry); !saved) {
+        if (auto saved = save(id, entry); !saved) {
             entry.services.pop_back();  // memory stays what the disk says
             return saved.error();
         }
         for (auto& [other_id, other] : entries_) {
             auto it = std::find(other.services.begin(), other.services.end(), name);
-            if (other_id == *id || it == other.services.end()) {
+            if (other_id == id || it == other.services.end()) {
                 continue;
             }
             other.services.erase(it);
-            if (auto saved = save(other_id, other); !saved) {
-                return saved.error();
-            }
+            CERTDEPLOY_TRY(save(other_id, other));
         }
-        log::info("certificate enabled for a service", {{"thumbprint", *id}, {"service", name}});
+        log::info("certificate enabled for a service", {{"thumbprint", id}, {"service", name}});
     }
     std::shared_lock lock(mutex_);
     return json_result(describe(entry));
@@ -291,11 +257,8 @@ Result<nlohmann::json> AgentService::enable(std::string_view thumbprint, const s
 Result<std::string> AgentService::export_pkcs12(std::string_view thumbprint, const Secret& password,
                                                 pki::Pkcs12Profile profile) const {
     std::shared_lock lock(mutex_);
-    auto id = existing(thumbprint);
-    if (!id) {
-        return id.error();
-    }
-    const Entry& entry = entries_.at(*id);
+    CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
+    const Entry& entry = entries_.at(id);
     if (!entry.bundle.key) {
         return make_error(ErrorCode::no_private_key, "the certificate has no private key to export");
     }
@@ -309,11 +272,8 @@ Result<std::string> AgentService::export_pkcs12(std::string_view thumbprint, con
 
 Result<void> AgentService::remove(std::string_view thumbprint) {
     std::lock_guard change(change_mutex_);
-    auto id = existing(thumbprint);
-    if (!id) {
-        return id.error();
-    }
-    const Entry& entry = entries_.at(*id);
+    CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
+    const Entry& entry = entries_.at(id);
     if (!entry.services.empty()) {
         std::string names;
         for (const auto& name : entry.services) {
@@ -322,12 +282,10 @@ Result<void> AgentService::remove(std::string_view thumbprint) {
         return make_error(ErrorCode::certificate_in_use,
                           "the certificate is bound to " + names + "; enable another certificate for them first");
     }
-    if (auto removed = store_.remove(*id); !removed) {
-        return from_store(removed.error());
-    }
+    CERTDEPLOY_TRY_AS(store_.remove(id), from_store);
     std::unique_lock lock(mutex_);
-    entries_.erase(*id);
-    log::info("certificate removed", {{"thumbprint", *id}});
+    entries_.erase(id);
+    log::info("certificate removed", {{"thumbprint", id}});
     return {};
 }
 

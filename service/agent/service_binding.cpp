@@ -15,6 +15,7 @@
 #include "service/log.hpp"
 #include "service/pki/writer.hpp"
 #include "service/process/run_command.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::agent {
 namespace {
@@ -84,9 +85,7 @@ Result<Previous> snapshot(const std::filesystem::path& path) {
 
 Result<void> write_owned(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
                          std::optional<uid_t> uid, std::optional<gid_t> gid) {
-    if (auto written = fs::write_file_atomically(path, bytes, mode); !written) {
-        return written.error();
-    }
+    CERTDEPLOY_TRY(fs::write_file_atomically(path, bytes, mode));
     if ((uid || gid) &&
         ::chown(path.c_str(), uid.value_or(static_cast<uid_t>(-1)), gid.value_or(static_cast<gid_t>(-1))) != 0) {
         return fs::storage_error(errno, "cannot set the owner of " + path.string());
@@ -111,40 +110,31 @@ Result<std::vector<PlannedFile>> plan(const ServiceBinding& b, const pki::Bundle
     if (!bundle.key) {
         return make_error(ErrorCode::no_private_key, "the certificate has no private key, so no service can use it");
     }
-    auto pem = pki::write_pem(bundle);
-    if (!pem) {
-        return pem.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto pem, pki::write_pem(bundle));
     std::vector<PlannedFile> files;
     switch (b.layout) {
         case Layout::pem_fullchain:
-            files.push_back({b.certFile, Secret(pem->certificate + pem->chain)});
-            files.push_back({*b.keyFile, Secret(pem->key.reveal())});
+            files.push_back({b.certFile, Secret(pem.certificate + pem.chain)});
+            files.push_back({*b.keyFile, Secret(pem.key.reveal())});
             break;
         case Layout::pem_separate:
-            files.push_back({b.certFile, Secret(pem->certificate)});
-            files.push_back({*b.chainFile, Secret(pem->chain)});
-            files.push_back({*b.keyFile, Secret(pem->key.reveal())});
+            files.push_back({b.certFile, Secret(pem.certificate)});
+            files.push_back({*b.chainFile, Secret(pem.chain)});
+            files.push_back({*b.keyFile, Secret(pem.key.reveal())});
             break;
         case Layout::pem_combined: {
             std::string combined;
-            combined.reserve(pem->key.size() + pem->certificate.size() + pem->chain.size());
-            combined.append(pem->key.reveal()).append(pem->certificate).append(pem->chain);
+            combined.reserve(pem.key.size() + pem.certificate.size() + pem.chain.size());
+            combined.append(pem.key.reveal()).append(pem.certificate).append(pem.chain);
             files.push_back({b.certFile, Secret(combined)});
             wipe(combined);
         } break;
         case Layout::pkcs12: {
-            auto password_text = fs::read_file(*b.passwordFile, 4096);
-            if (!password_text) {
-                return password_text.error();
-            }
-            const Secret password(std::string_view(*password_text).substr(0, password_text->find_first_of("\r\n")));
-            wipe(*password_text);
-            auto p12 = pki::write_pkcs12(bundle, password, pki::Pkcs12Profile::modern, ctx);
-            if (!p12) {
-                return p12.error();
-            }
-            files.push_back({b.certFile, Secret(*p12)});
+            CERTDEPLOY_TRY_ASSIGN(auto password_text, fs::read_file(*b.passwordFile, 4096));
+            const Secret password(std::string_view(password_text).substr(0, password_text.find_first_of("\r\n")));
+            wipe(password_text);
+            CERTDEPLOY_TRY_ASSIGN(auto p12, pki::write_pkcs12(bundle, password, pki::Pkcs12Profile::modern, ctx));
+            files.push_back({b.certFile, Secret(p12)});
             break;
         }
     }
@@ -261,19 +251,13 @@ Result<std::map<std::string, ServiceBinding>> parse_services(const nlohmann::jso
 }
 
 Result<void> apply_binding(const ServiceBinding& binding, const pki::Bundle& bundle, const pki::PkiContext& ctx) {
-    auto files = plan(binding, bundle, ctx);
-    if (!files) {
-        return files.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto files, plan(binding, bundle, ctx));
     std::vector<Previous> previous;
-    for (const auto& file : *files) {
-        auto snap = snapshot(file.path);
-        if (!snap) {
-            return snap.error();
-        }
-        previous.push_back(std::move(*snap));
+    for (const auto& file : files) {
+        CERTDEPLOY_TRY_ASSIGN(auto snap, snapshot(file.path));
+        previous.push_back(std::move(snap));
     }
-    for (const auto& file : *files) {
+    for (const auto& file : files) {
         if (auto written = write_owned(file.path, file.bytes.reveal(), binding.mode, binding.owner, binding.group);
             !written) {
             restore(previous);

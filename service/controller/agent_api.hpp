@@ -51,7 +51,7 @@ class AgentApi {
                                                               const std::string& friendly_name, Deadline deadline) = 0;
     // The certificate as the agent describes it once enabled for `services`.
     virtual boost::asio::awaitable<Result<nlohmann::json>> enable(const Where& where, const std::string& thumbprint,
-                                                                  const nlohmann::json& services,
+                                                                  const std::vector<std::string>& services,
                                                                   Deadline deadline) = 0;
     // The PKCS #12 bytes. `request` ({"password": ..., "profile": ...}) is wiped once sent.
     virtual boost::asio::awaitable<Result<std::string>> export_pkcs12(const Where& where, const std::string& thumbprint,

@@ -13,6 +13,7 @@
 #include "service/pki/summary.hpp"
 #include "service/pki/thumbprint.hpp"
 #include "service/time/rfc3339.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::controller {
 namespace {
@@ -41,26 +42,6 @@ std::string text(TargetState state) {
     return std::string(name(state));
 }
 
-json optional_json(const std::optional<std::string>& value) {
-    return value ? json(*value) : json(nullptr);
-}
-
-json counts_json(const std::map<std::string, int>& rows) {
-    const auto counts = TargetCounts::from(rows);
-    json out = json::object();
-    for (const auto state : kTargetStates) {
-        out[std::string(name(state))] = counts[state];
-    }
-    return out;
-}
-
-json job_event(const store::JobRow& job) {
-    return {{"job", job.id},
-            {"state", job.state},
-            {"finishedAt", optional_json(job.finishedAt)},
-            {"targetCounts", counts_json(job.targetCounts)}};
-}
-
 Error unknown_servers(const std::vector<std::string>& names) {
     std::string list;
     for (const auto& name : names) {
@@ -82,36 +63,6 @@ bool is_final_state(const std::string& state) {
     return parsed && is_final(*parsed);
 }
 
-nlohmann::json target_json(const store::TargetRow& target) {
-    json error = target.errorCode ? json{{"code", *target.errorCode}, {"message", target.errorMessage.value_or("")}}
-                                  : json(nullptr);
-    json report =
-        target.result ? json{{"result", *target.result}, {"status", optional_json(target.certStatus)}} : json(nullptr);
-    return {{"server", target.server},
-            {"state", target.state},
-            {"attempts", target.attempts},
-            {"error", error},
-            {"startedAt", optional_json(target.startedAt)},
-            {"finishedAt", optional_json(target.finishedAt)},
-            {"report", report}};
-}
-
-nlohmann::json job_json(const store::JobRow& job) {
-    auto certificate = json::parse(job.certificateJson, nullptr, false);
-    auto options = json::parse(job.optionsJson, nullptr, false);
-    return {{"id", job.id},
-            {"kind", job.kind},
-            {"state", job.state},
-            {"createdAt", job.createdAt},
-            {"finishedAt", optional_json(job.finishedAt)},
-            {"thumbprint", job.thumbprint},
-            {"certificate", certificate.is_discarded() ? json::object() : certificate},
-            {"options", options.is_discarded() ? json::object() : options},
-            {"targetCounts", counts_json(job.targetCounts)},
-            {"cancelRequested", job.cancelRequested},
-            {"uploadKept", job.hasUpload}};
-}
-
 const store::JobRules& JobService::rules() {
     static const store::JobRules kRules{
         [](const std::map<std::string, int>& counts, bool /*cancel_requested*/) {
@@ -123,12 +74,9 @@ const store::JobRules& JobService::rules() {
             return (job && is_final(*job)) || (target && is_final(*target));
         },
         [](const std::map<std::string, int>& counts) { return keep_upload(TargetCounts::from(counts)); },
-        [](const store::JobRow& job, const store::TargetRow& target) {
-            auto event = target_json(target);
-            event["job"] = job.id;
-            return event.dump();
-        },
-        [](const store::JobRow& job) { return job_event(job).dump(); },
+        text(TargetState::pending),
+        text(TargetState::running),
+        text(TargetState::cancelled),
     };
     return kRules;
 }
@@ -149,26 +97,23 @@ Result<void> JobService::check_dispatching() const {
     return {};
 }
 
-Result<std::vector<JobService::Resolved>> JobService::resolve(const ServerChoice& choice) {
+Result<std::vector<ImportPlan::Server>> JobService::resolve(const ServerChoice& choice) {
     std::vector<store::ServerRow> all;
     std::string after;
     for (;;) {
-        auto page = store_->list_servers(after, 1000);
-        if (!page) {
-            return from_store(page.error());
-        }
-        all.insert(all.end(), page->begin(), page->end());
-        if (page->size() < 1000) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto page, store_->list_servers(after, 1000), from_store);
+        all.insert(all.end(), page.begin(), page.end());
+        if (page.size() < 1000) {
             break;
         }
-        after = page->back().name;
+        after = page.back().name;
     }
-    std::vector<Resolved> out;
+    std::vector<ImportPlan::Server> out;
     if (choice.hasSelector) {
         for (const auto& row : all) {
-            auto labels = json::parse(row.labelsJson, nullptr, false);
             const bool match = std::all_of(choice.selector.begin(), choice.selector.end(), [&](const auto& pair) {
-                return labels.is_object() && labels.contains(pair.first) && labels[pair.first] == pair.second;
+                auto label = row.labels.find(pair.first);
+                return label != row.labels.end() && label->second == pair.second;
             });
             if (match) {
                 out.push_back({row.name, row.agentUrl});
@@ -204,56 +149,34 @@ Result<std::vector<JobService::Resolved>> JobService::resolve(const ServerChoice
 }
 
 Result<nlohmann::json> JobService::read_certificate(const Upload& upload) const {
-    auto bundle = pki::read_bundle(upload.file, upload.password ? &*upload.password : nullptr, *pki_);
-    if (!bundle) {
-        return bundle.error();
-    }
-    return json_result(pki::summarize(*bundle, trust_->evaluate(*bundle)));
+    CERTDEPLOY_TRY_ASSIGN(auto bundle,
+                          pki::read_bundle(upload.file, upload.password ? &*upload.password : nullptr, *pki_));
+    return json_result(pki::summarize(bundle, trust_->evaluate(bundle)));
 }
 
-Result<nlohmann::json> JobService::plan_import(const ImportRequest& request) {
-    auto certificate = read_certificate(request.upload);
-    if (!certificate) {
-        return certificate.error();
-    }
-    auto servers = resolve(request.servers);
-    if (!servers) {
-        return servers.error();
-    }
-    json names = json::array();
-    for (const auto& server : *servers) {
-        names.push_back({{"name", server.name}, {"agentUrl", server.agentUrl}});
-    }
-    return json_result({{"dryRun", true},
-                        {"kind", name(JobKind::import)},
-                        {"certificate", *certificate},
-                        {"servers", names},
-                        {"options",
-                         {{"privateKeyExportable", request.privateKeyExportable},
-                          {"friendlyName", request.friendlyName},
-                          {"services", request.services}}}});
+Result<ImportPlan> JobService::plan_import(const ImportRequest& request) {
+    ImportPlan plan;
+    CERTDEPLOY_TRY_ASSIGN(plan.certificate, read_certificate(request.upload));
+    CERTDEPLOY_TRY_ASSIGN(plan.servers, resolve(request.servers));
+    plan.options = {request.privateKeyExportable, request.friendlyName, request.services};
+    return plan;
 }
 
 Result<Submitted> JobService::submit_import(const ImportRequest& request, const std::string& idempotency_key) {
-    if (auto dispatching = check_dispatching(); !dispatching) {
-        return dispatching.error();
-    }
-    auto plan = plan_import(request);
-    if (!plan) {
-        return plan.error();
-    }
+    CERTDEPLOY_TRY(check_dispatching());
+    CERTDEPLOY_TRY_ASSIGN(auto plan, plan_import(request));
     store::NewJob job;
     job.job.id = new_job_id();
     job.job.kind = name(JobKind::import);
     job.job.state = name(JobState::queued);
     job.job.createdAt = now();
-    job.job.thumbprint = (*plan)["certificate"]["thumbprint"].get<std::string>();
-    job.job.certificateJson = (*plan)["certificate"].dump();
-    job.job.optionsJson = (*plan)["options"].dump();
-    for (const auto& server : (*plan)["servers"]) {
+    job.job.thumbprint = plan.certificate["thumbprint"].get<std::string>();
+    job.job.certificateJson = plan.certificate.dump();
+    job.job.options = plan.options;
+    for (const auto& server : plan.servers) {
         store::TargetRow target;
-        target.server = server["name"].get<std::string>();
-        target.agentUrl = server["agentUrl"].get<std::string>();
+        target.server = server.name;
+        target.agentUrl = server.agentUrl;
         target.state = text(TargetState::pending);
         job.targets.push_back(std::move(target));
     }
@@ -266,24 +189,21 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
         canonical["file"] = vault_.fingerprint(request.upload.file);
         canonical["password"] =
             request.upload.password ? json(vault_.fingerprint(request.upload.password->reveal())) : json(nullptr);
-        canonical["options"] = (*plan)["options"];
+        canonical["options"] = {{"privateKeyExportable", plan.options.privateKeyExportable},
+                                {"friendlyName", plan.options.friendlyName},
+                                {"services", plan.options.services}};
         job.idempotency.emplace(idempotency_key, vault_.fingerprint(canonical.dump()));
     }
     return persist(std::move(job), idempotency_key);
 }
 
 Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const std::string& idempotency_key) {
-    if (auto dispatching = check_dispatching(); !dispatching) {
-        return dispatching.error();
-    }
+    CERTDEPLOY_TRY(check_dispatching());
     auto thumbprint = pki::normalize_thumbprint(request.thumbprint);
     if (!thumbprint) {
         return make_error(ErrorCode::invalid_thumbprint, "a thumbprint is 40 hexadecimal digits (SHA-1)");
     }
-    auto servers = resolve(request.servers);
-    if (!servers) {
-        return servers.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(const auto servers, resolve(request.servers));
     // The job shows what the fleet's inventory knows of the certificate; at least its thumbprint.
     json certificate{{"thumbprint", *thumbprint}};
     store::InventoryFilter filter;
@@ -304,9 +224,10 @@ Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const st
     job.job.createdAt = now();
     job.job.thumbprint = *thumbprint;
     job.job.certificateJson = certificate.dump();
-    job.job.optionsJson =
-        (request.kind == JobKind::enable ? json{{"services", request.services}} : json::object()).dump();
-    for (const auto& server : *servers) {
+    if (request.kind == JobKind::enable) {
+        job.job.options.services = request.services;
+    }
+    for (const auto& server : servers) {
         store::TargetRow target;
         target.server = server.name;
         target.agentUrl = server.agentUrl;
@@ -324,70 +245,45 @@ Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const st
 }
 
 Result<Submitted> JobService::persist(store::NewJob job, const std::string& idempotency_key) {
-    auto outcome = store_->create_job(job, rules());
-    if (!outcome) {
-        return from_store(outcome.error());
-    }
-    if (outcome->kind == store::CreateOutcome::Kind::conflict) {
-        return make_error(ErrorCode::idempotency_conflict, "the Idempotency-Key \"" + idempotency_key +
-                                                               "\" was used for another request (job " +
-                                                               outcome->jobId + ")");
+    CERTDEPLOY_TRY_ASSIGN_AS(auto outcome, store_->create_job(job), from_store);
+    if (outcome.kind == store::CreateOutcome::Kind::conflict) {
+        return make_error(
+            ErrorCode::idempotency_conflict,
+            "the Idempotency-Key \"" + idempotency_key + "\" was used for another request (job " + outcome.jobId + ")");
     }
     // Replays too: a job made but never queued (its answer failed) is queued by the replay; targets already
     // queued or waiting out a backoff are not queued twice.
-    queue_->job_ready(outcome->jobId);
-    auto rendered = render(outcome->jobId);
-    if (!rendered) {
-        return rendered.error();
-    }
-    return Submitted{outcome->kind == store::CreateOutcome::Kind::created, std::move(*rendered)};
+    queue_->job_ready(outcome.jobId);
+    CERTDEPLOY_TRY_ASSIGN(auto job_view, view(outcome.jobId));
+    return Submitted{outcome.kind == store::CreateOutcome::Kind::created, std::move(job_view)};
 }
 
 Result<store::JobRow> JobService::find_job(const std::string& id) {
-    auto job = store_->get_job(id);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto job, store_->get_job(id), from_store);
     if (!job) {
-        return from_store(job.error());
-    }
-    if (!*job) {
         return make_error(ErrorCode::job_not_found, "no job " + id);
     }
-    return std::move(**job);
+    return std::move(*job);
 }
 
-Result<nlohmann::json> JobService::render(const std::string& id) {
-    auto job = find_job(id);
-    if (!job) {
-        return job.error();
-    }
-    auto targets = store_->get_targets(id);
-    if (!targets) {
-        return from_store(targets.error());
-    }
-    json out = job_json(*job);
-    out["targets"] = json::array();
-    for (const auto& target : *targets) {
-        out["targets"].push_back(target_json(target));
-    }
-    return json_result(std::move(out));
+Result<JobView> JobService::view(const std::string& id) {
+    JobView out;
+    CERTDEPLOY_TRY_ASSIGN(out.job, find_job(id));
+    CERTDEPLOY_TRY_ASSIGN_AS(out.targets, store_->get_targets(id), from_store);
+    return out;
 }
 
-Result<nlohmann::json> JobService::get(const std::string& id) {
-    return render(id);
+Result<JobView> JobService::get(const std::string& id) {
+    return view(id);
 }
 
-Result<nlohmann::json> JobService::list(const store::JobFilter& filter) {
-    auto jobs = store_->list_jobs(filter);
-    if (!jobs) {
-        return from_store(jobs.error());
+Result<JobPage> JobService::list(const store::JobFilter& filter) {
+    JobPage page;
+    CERTDEPLOY_TRY_ASSIGN_AS(page.jobs, store_->list_jobs(filter), from_store);
+    if (page.jobs.size() == filter.limit) {
+        page.next = std::to_string(page.jobs.back().seq);
     }
-    json out{{"jobs", json::array()}, {"next", nullptr}};
-    for (const auto& job : *jobs) {
-        out["jobs"].push_back(job_json(job));
-    }
-    if (jobs->size() == filter.limit) {
-        out["next"] = std::to_string(jobs->back().seq);
-    }
-    return json_result(std::move(out));
+    return page;
 }
 
 Result<Submitted> JobService::cancel(const std::string& id, const std::string& idempotency_key) {
@@ -400,45 +296,34 @@ Result<Submitted> JobService::retry(const std::string& id, const std::string& id
 
 Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel) {
     if (!cancel) {
-        if (auto dispatching = check_dispatching(); !dispatching) {
-            return dispatching.error();
-        }
+        CERTDEPLOY_TRY(check_dispatching());
     }
     const std::string fingerprint = vault_.fingerprint((cancel ? "cancel:" : "retry:") + id);
     if (!idempotency_key.empty()) {
-        auto known = store_->find_key(idempotency_key);
-        if (!known) {
-            return from_store(known.error());
-        }
-        if (*known) {
-            if ((*known)->first != fingerprint) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto known, store_->find_key(idempotency_key), from_store);
+        if (known) {
+            if (known->first != fingerprint) {
                 return make_error(ErrorCode::idempotency_conflict,
                                   "the Idempotency-Key \"" + idempotency_key + "\" was used for another request");
             }
-            auto rendered = render(id);
-            if (!rendered) {
-                return rendered.error();
-            }
-            return Submitted{false, std::move(*rendered)};
+            CERTDEPLOY_TRY_ASSIGN(auto job_view, view(id));
+            return Submitted{false, std::move(job_view)};
         }
     }
-    auto job = find_job(id);
-    if (!job) {
-        return job.error();
-    }
-    const bool final = is_final_state(job->state);
+    CERTDEPLOY_TRY_ASSIGN(auto job, find_job(id));
+    const bool final = is_final_state(job.state);
     if (cancel && final) {
-        return make_error(ErrorCode::job_finished, "the job is already " + job->state + ": nothing to cancel");
+        return make_error(ErrorCode::job_finished, "the job is already " + job.state + ": nothing to cancel");
     }
     if (!cancel) {
         if (!final) {
             return make_error(ErrorCode::job_not_retryable,
-                              "the job is still " + job->state + ": retry it once it has finished");
+                              "the job is still " + job.state + ": retry it once it has finished");
         }
-        if (TargetCounts::from(job->targetCounts)[TargetState::failed] == 0) {
+        if (TargetCounts::from(job.targetCounts)[TargetState::failed] == 0) {
             return make_error(ErrorCode::job_not_retryable, "the job has no failed target to retry");
         }
-        if (job->kind == name(JobKind::import) && !job->hasUpload) {
+        if (job.kind == name(JobKind::import) && !job.hasUpload) {
             return make_error(ErrorCode::upload_expired, "the upload is no longer kept (kept " +
                                                              std::to_string(upload_retention_.count()) +
                                                              " h after the job finished): submit a new import");
@@ -446,59 +331,39 @@ Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::
     }
     const auto from = cancel ? TargetState::pending : TargetState::failed;
     const auto to = cancel ? TargetState::cancelled : TargetState::pending;
-    auto moved = store_->change_job_targets(id, text(from), text(to), cancel, now(), rules());
-    if (!moved) {
-        return from_store(moved.error());
-    }
+    CERTDEPLOY_TRY_AS(store_->change_job_targets(id, text(from), text(to), cancel, now(), rules()), from_store);
     if (!cancel) {
         queue_->job_ready(id);  // at once: whatever fails after this, the moved targets are run
     }
     if (!idempotency_key.empty()) {
-        if (auto kept = store_->remember_key(idempotency_key, fingerprint, id, now()); !kept) {
-            return from_store(kept.error());
-        }
+        CERTDEPLOY_TRY_AS(store_->remember_key(idempotency_key, fingerprint, id, now()), from_store);
     }
-    auto rendered = render(id);
-    if (!rendered) {
-        return rendered.error();
-    }
-    return Submitted{true, std::move(*rendered)};
+    CERTDEPLOY_TRY_ASSIGN(auto job_view, view(id));
+    return Submitted{true, std::move(job_view)};
 }
 
 Result<std::vector<store::EventRow>> JobService::events_after(const std::string& id, std::int64_t after,
                                                               std::size_t limit) {
-    auto events = store_->events_after(id, after, limit);
-    if (!events) {
-        return from_store(events.error());
-    }
-    return std::move(*events);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto events, store_->events_after(id, after, limit), from_store);
+    return events;
 }
 
 Result<std::vector<store::TargetRef>> JobService::runnable(const std::optional<std::string>& job_id,
                                                            bool reset_running) {
-    auto refs = store_->runnable_targets(job_id, reset_running, now(), rules());
-    if (!refs) {
-        return from_store(refs.error());
-    }
-    return std::move(*refs);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto refs, store_->runnable_targets(job_id, reset_running, now(), rules()), from_store);
+    return refs;
 }
 
 Result<JobWork> JobService::work(const std::string& id) {
-    auto job = find_job(id);
-    if (!job) {
-        return job.error();
-    }
-    const auto kind = parse_job_kind(job->kind);
+    CERTDEPLOY_TRY_ASSIGN(auto job, find_job(id));
+    const auto kind = parse_job_kind(job.kind);
     if (!kind) {
-        return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", job->kind);
+        return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", job.kind);
     }
-    JobWork work{*kind, job->thumbprint, json::parse(job->optionsJson, nullptr, false), std::nullopt};
+    JobWork work{*kind, job.thumbprint, job.options, std::nullopt};
     if (work.kind == JobKind::import) {
-        auto sealed = store_->sealed_upload(id);
-        if (!sealed) {
-            return from_store(sealed.error());
-        }
-        work.sealedUpload = std::move(*sealed);
+        CERTDEPLOY_TRY_ASSIGN_AS(auto sealed, store_->sealed_upload(id), from_store);
+        work.sealedUpload = std::move(sealed);
     }
     return work;
 }
@@ -508,16 +373,13 @@ Result<Upload> JobService::open_upload(const std::string& id, const std::string&
 }
 
 Result<std::optional<std::string>> JobService::start_target(const store::TargetRef& target) {
-    auto server = store_->get_server(target.server);
-    if (!server) {
-        return from_store(server.error());
-    }
+    CERTDEPLOY_TRY_ASSIGN_AS(auto server, store_->get_server(target.server), from_store);
     store::TargetChange change;
     change.jobId = target.jobId;
     change.server = target.server;
     change.from = {text(TargetState::pending)};
     change.at = now();
-    if (!*server) {
+    if (!server) {
         change.to = text(TargetState::failed);
         change.finished = true;
         change.errorCode = std::string(code_string(ErrorCode::server_not_found));
@@ -526,14 +388,11 @@ Result<std::optional<std::string>> JobService::start_target(const store::TargetR
         change.to = text(TargetState::running);
         change.startAttempt = true;
     }
-    auto changed = store_->change_target(change, rules());
-    if (!changed) {
-        return from_store(changed.error());
-    }
-    if (!*changed || !*server) {
+    CERTDEPLOY_TRY_ASSIGN_AS(auto changed, store_->change_target(change, rules()), from_store);
+    if (!changed || !server) {
         return std::optional<std::string>();
     }
-    return std::optional<std::string>((*server)->agentUrl);
+    return std::optional<std::string>(server->agentUrl);
 }
 
 Result<void> JobService::finish_target(const store::TargetRef& target, const std::string& thumbprint, JobKind kind,
@@ -558,23 +417,16 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
             }
         }
     }
-    auto changed = store_->change_target(change, rules());
-    if (!changed) {
-        return from_store(changed.error());
-    }
+    CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);
     if (!outcome.succeeded) {
         return {};
     }
     // The inventory follows what the agents said: a failure here is logged by the caller, the job stands.
     if (kind == JobKind::remove) {
-        if (auto dropped = store_->drop_inventory(target.server, thumbprint); !dropped) {
-            return from_store(dropped.error());
-        }
+        CERTDEPLOY_TRY_AS(store_->drop_inventory(target.server, thumbprint), from_store);
     } else if (outcome.certificate) {
         if (auto row = inventory_row(target.server, *outcome.certificate, change.at)) {
-            if (auto put = store_->put_inventory(*row); !put) {
-                return from_store(put.error());
-            }
+            CERTDEPLOY_TRY_AS(store_->put_inventory(*row), from_store);
         }
     }
     return {};
@@ -590,27 +442,19 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     change.at = now();
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;
-    auto changed = store_->change_target(change, rules());
-    if (!changed) {
-        return from_store(changed.error());
-    }
+    CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);
     return {};
 }
 
 Result<bool> JobService::finished(const std::string& id) {
-    auto job = find_job(id);
-    if (!job) {
-        return job.error();
-    }
-    return is_final_state(job->state);
+    CERTDEPLOY_TRY_ASSIGN(auto job, find_job(id));
+    return is_final_state(job.state);
 }
 
 Result<int> JobService::drop_expired_uploads() {
-    auto dropped = store_->drop_uploads(rfc3339(std::chrono::system_clock::now() - upload_retention_));
-    if (!dropped) {
-        return from_store(dropped.error());
-    }
-    return *dropped;
+    CERTDEPLOY_TRY_ASSIGN_AS(
+        auto dropped, store_->drop_uploads(rfc3339(std::chrono::system_clock::now() - upload_retention_)), from_store);
+    return dropped;
 }
 
 }  // namespace certdeploy::controller

@@ -47,16 +47,39 @@ struct FleetRequest {
     std::vector<std::string> services;  // enable only
 };
 
+// A job with its targets, as stored; api/controller/job_views renders it.
+struct JobView {
+    store::JobRow job;
+    std::vector<store::TargetRow> targets;
+};
+
+// A page of jobs, newest first; `next` continues it.
+struct JobPage {
+    std::vector<store::JobRow> jobs;
+    std::optional<std::string> next;
+};
+
+// What an import would do: the certificate the upload holds, the servers it would reach, how.
+struct ImportPlan {
+    struct Server {
+        std::string name;
+        std::string agentUrl;
+    };
+    nlohmann::json certificate;  // the PKI module's description (openapi.yaml: Certificate)
+    std::vector<Server> servers;
+    store::JobOptions options;
+};
+
 struct Submitted {
     bool created = true;  // false: an Idempotency-Key replay of an earlier job
-    nlohmann::json job;
+    JobView job;
 };
 
 // What the dispatcher needs to run a job's targets.
 struct JobWork {
     JobKind kind = JobKind::import;
     std::string thumbprint;
-    nlohmann::json options;                   // privateKeyExportable, friendlyName, services
+    store::JobOptions options;
     std::optional<std::string> sealedUpload;  // imports only; still encrypted
 };
 
@@ -81,16 +104,16 @@ class JobService {
     Result<void> check_dispatching() const;
 
     // The dry run: the certificate's summary and the resolved servers, nothing written.
-    Result<nlohmann::json> plan_import(const ImportRequest& request);
+    Result<ImportPlan> plan_import(const ImportRequest& request);
     // `idempotency_key` empty: none. Errors: the PKI module's codes, unknown-server, no-servers,
     // idempotency-conflict, agent-unreachable (no queue). The job, made or replayed, is handed to the queue;
     // so is a retried one.
     Result<Submitted> submit_import(const ImportRequest& request, const std::string& idempotency_key);
     Result<Submitted> submit_fleet(const FleetRequest& request, const std::string& idempotency_key);
 
-    Result<nlohmann::json> get(const std::string& id);
-    // {"jobs": [...], "next"}: newest first; targets summarised as counts.
-    Result<nlohmann::json> list(const store::JobFilter& filter);
+    Result<JobView> get(const std::string& id);
+    // Newest first; targets summarised as counts.
+    Result<JobPage> list(const store::JobFilter& filter);
     Result<Submitted> cancel(const std::string& id, const std::string& idempotency_key);
     Result<Submitted> retry(const std::string& id, const std::string& idempotency_key);
     // Whether the job is final (succeeded, failed, partiallySucceeded or cancelled).
@@ -118,15 +141,11 @@ class JobService {
     static constexpr std::size_t kMaxPageSize = 500;
 
   private:
-    struct Resolved {
-        std::string name;
-        std::string agentUrl;
-    };
-    Result<std::vector<Resolved>> resolve(const ServerChoice& choice);
+    Result<std::vector<ImportPlan::Server>> resolve(const ServerChoice& choice);
     Result<nlohmann::json> read_certificate(const Upload& upload) const;
     Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
     Result<Submitted> retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel);
-    Result<nlohmann::json> render(const std::string& id);
+    Result<JobView> view(const std::string& id);
     // The job, or job-not-found.
     Result<store::JobRow> find_job(const std::string& id);
 
@@ -140,9 +159,5 @@ class JobService {
 
 // succeeded, failed, partiallySucceeded or cancelled: nothing more will happen unless it is retried.
 bool is_final_state(const std::string& state);
-
-// Jobs' and targets' JSON (openapi.yaml: Job, Target).
-nlohmann::json target_json(const store::TargetRow& target);
-nlohmann::json job_json(const store::JobRow& job);
 
 }  // namespace certdeploy::controller

@@ -4,10 +4,10 @@
 #include <chrono>
 
 #include "service/controller/store_errors.hpp"
-#include "service/json_result.hpp"
+#include "service/net/host_name.hpp"
 #include "service/pki/certificate.hpp"
-#include "service/pki/dev_pki.hpp"
 #include "service/time/rfc3339.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::controller {
 namespace {
@@ -23,22 +23,10 @@ bool valid_label_key(const std::string& key) {
 }
 
 Result<void> check_name(const std::string& name) {
-    if (!pki::valid_agent_name(name)) {
+    if (!net::valid_host_name(name)) {
         return invalid("a server name is a host name: letters, digits, '-' and '.', up to 253 characters");
     }
     return {};
-}
-
-nlohmann::json view(const store::ServerRow& row) {
-    auto labels = nlohmann::json::parse(row.labelsJson, nullptr, false);
-    return {{"name", row.name},
-            {"agentUrl", row.agentUrl},
-            {"labels", labels.is_object() ? labels : nlohmann::json::object()},
-            {"createdAt", row.createdAt},
-            {"updatedAt", row.updatedAt},
-            {"reachable", row.reachable ? nlohmann::json(*row.reachable) : nlohmann::json(nullptr)},
-            {"agentVersion", row.agentVersion ? nlohmann::json(*row.agentVersion) : nlohmann::json(nullptr)},
-            {"lastContact", row.lastContact ? nlohmann::json(*row.lastContact) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace
@@ -81,57 +69,43 @@ Result<ServerSpec> parse_server_spec(const nlohmann::json& body) {
 ServerRegistry::ServerRegistry(std::shared_ptr<store::ControllerStore> store) : store_(std::move(store)) {}
 
 Result<PutOutcome> ServerRegistry::put(const std::string& name, const ServerSpec& spec) {
-    if (auto ok = check_name(name); !ok) {
-        return ok.error();
-    }
+    CERTDEPLOY_TRY(check_name(name));
     store::ServerRow row;
     row.name = name;
     row.agentUrl = spec.agentUrl;
-    row.labelsJson = nlohmann::json(spec.labels).dump();
+    row.labels = spec.labels;
     row.updatedAt = rfc3339_now();
-    auto created = store_->upsert_server(row);
-    if (!created) {
-        return from_store(created.error());
-    }
+    CERTDEPLOY_TRY_ASSIGN_AS(auto created, store_->upsert_server(row), from_store);
     auto stored = store_->get_server(name);
     if (!stored || !*stored) {
         return stored ? make_error(ErrorCode::internal, "a server vanished while it was registered")
                       : from_store(stored.error());
     }
-    return PutOutcome{*created, view(**stored)};
+    return PutOutcome{created, std::move(**stored)};
 }
 
-Result<nlohmann::json> ServerRegistry::get(const std::string& name) const {
-    auto row = store_->get_server(name);
+Result<store::ServerRow> ServerRegistry::get(const std::string& name) const {
+    CERTDEPLOY_TRY_ASSIGN_AS(auto row, store_->get_server(name), from_store);
     if (!row) {
-        return from_store(row.error());
-    }
-    if (!*row) {
         return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
     }
-    return json_result(view(**row));
+    return std::move(*row);
 }
 
-Result<nlohmann::json> ServerRegistry::list(const std::string& after, std::size_t limit) const {
-    auto rows = store_->list_servers(after, limit + 1);  // one more tells whether a next page exists
-    if (!rows) {
-        return from_store(rows.error());
+Result<ServerPage> ServerRegistry::list(const std::string& after, std::size_t limit) const {
+    ServerPage page;
+    // One more tells whether a next page exists.
+    CERTDEPLOY_TRY_ASSIGN_AS(page.servers, store_->list_servers(after, limit + 1), from_store);
+    if (page.servers.size() > limit) {
+        page.servers.resize(limit);
+        page.next = page.servers.back().name;
     }
-    nlohmann::json servers = nlohmann::json::array();
-    for (std::size_t i = 0; i < rows->size() && i < limit; ++i) {
-        servers.push_back(view((*rows)[i]));
-    }
-    const bool more = rows->size() > limit;
-    return json_result({{"servers", std::move(servers)},
-                        {"next", more ? nlohmann::json((*rows)[limit - 1].name) : nlohmann::json(nullptr)}});
+    return page;
 }
 
 Result<void> ServerRegistry::remove(const std::string& name) {
-    auto removed = store_->delete_server(name);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto removed, store_->delete_server(name), from_store);
     if (!removed) {
-        return from_store(removed.error());
-    }
-    if (!*removed) {
         return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
     }
     return {};
@@ -141,25 +115,20 @@ Result<std::vector<std::pair<std::string, std::string>>> ServerRegistry::agents(
     std::vector<std::pair<std::string, std::string>> out;
     std::string after;
     for (;;) {
-        auto rows = store_->list_servers(after, kMaxPageSize);
-        if (!rows) {
-            return from_store(rows.error());
-        }
-        for (const auto& row : *rows) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto rows, store_->list_servers(after, kMaxPageSize), from_store);
+        for (const auto& row : rows) {
             out.emplace_back(row.name, row.agentUrl);
         }
-        if (rows->size() < kMaxPageSize) {
+        if (rows.size() < kMaxPageSize) {
             return out;
         }
-        after = rows->back().name;
+        after = rows.back().name;
     }
 }
 
 Result<void> ServerRegistry::record_contact(const std::string& name, bool reachable,
                                             const std::optional<std::string>& version) {
-    if (auto done = store_->record_contact(name, reachable, version, rfc3339_now()); !done) {
-        return from_store(done.error());
-    }
+    CERTDEPLOY_TRY_AS(store_->record_contact(name, reachable, version, rfc3339_now()), from_store);
     return {};
 }
 
@@ -184,54 +153,26 @@ Result<void> ServerRegistry::replace_inventory(const std::string& name, const nl
             rows.push_back(std::move(*row));
         }
     }
-    if (auto done = store_->replace_inventory(name, rows); !done) {
-        return from_store(done.error());
-    }
+    CERTDEPLOY_TRY_AS(store_->replace_inventory(name, rows), from_store);
     return {};
 }
 
-Result<nlohmann::json> ServerRegistry::inventory(const store::InventoryFilter& filter) const {
-    auto rows = store_->list_inventory(filter);
-    if (!rows) {
-        return from_store(rows.error());
-    }
-    nlohmann::json certificates = nlohmann::json::array();
+Result<InventoryPage> ServerRegistry::inventory(const store::InventoryFilter& filter) const {
+    InventoryPage page;
+    CERTDEPLOY_TRY_ASSIGN_AS(page.rows, store_->list_inventory(filter), from_store);
     std::size_t thumbprints = 0;
-    for (const auto& row : *rows) {
-        if (certificates.empty() || certificates.back()["thumbprint"] != row.thumbprint) {
-            auto described = nlohmann::json::parse(row.certificateJson, nullptr, false);
-            nlohmann::json entry{{"thumbprint", row.thumbprint}, {"notAfter", row.notAfter}};
-            if (described.is_object()) {
-                for (const char* key : {"subject", "issuer", "certificateDomains", "notBefore", "friendlyName"}) {
-                    if (described.contains(key)) {
-                        entry[key] = described[key];
-                    }
-                }
-            }
-            entry["servers"] = nlohmann::json::array();
-            certificates.push_back(std::move(entry));
-            ++thumbprints;
-        }
-        auto described = nlohmann::json::parse(row.certificateJson, nullptr, false);
-        nlohmann::json services =
-            described.is_object() && described.contains("services") ? described["services"] : nlohmann::json::array();
-        certificates.back()["servers"].push_back(
-            {{"server", row.server}, {"status", row.status}, {"services", services}, {"seenAt", row.seenAt}});
+    for (std::size_t i = 0; i < page.rows.size(); ++i) {
+        thumbprints += i == 0 || page.rows[i].thumbprint != page.rows[i - 1].thumbprint ? 1 : 0;
     }
-    nlohmann::json next = thumbprints == filter.limit && !certificates.empty() ? certificates.back()["thumbprint"]
-                                                                               : nlohmann::json(nullptr);
-    return json_result({{"certificates", std::move(certificates)}, {"next", next}});
+    if (thumbprints == filter.limit && !page.rows.empty()) {
+        page.next = page.rows.back().thumbprint;
+    }
+    return page;
 }
 
 Result<std::string> ServerRegistry::agent_url(const std::string& name) const {
-    auto row = store_->get_server(name);
-    if (!row) {
-        return from_store(row.error());
-    }
-    if (!*row) {
-        return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
-    }
-    return (*row)->agentUrl;
+    CERTDEPLOY_TRY_ASSIGN(auto row, get(name));
+    return std::move(row.agentUrl);
 }
 
 }  // namespace certdeploy::controller

@@ -31,7 +31,20 @@ std::optional<store::InventoryRow> inventory_row(const std::string& server, cons
 
 struct PutOutcome {
     bool created = false;
-    nlohmann::json server;
+    store::ServerRow server;
+};
+
+// A page of servers by name; `next` continues it.
+struct ServerPage {
+    std::vector<store::ServerRow> servers;
+    std::optional<std::string> next;
+};
+
+// A page of the fleet's inventory: rows ordered by thumbprint then server, at most the filter's limit of
+// thumbprints; `next` (a thumbprint) continues it.
+struct InventoryPage {
+    std::vector<store::InventoryRow> rows;
+    std::optional<std::string> next;
 };
 
 class ServerRegistry {
@@ -39,9 +52,10 @@ class ServerRegistry {
     explicit ServerRegistry(std::shared_ptr<store::ControllerStore> store);
 
     Result<PutOutcome> put(const std::string& name, const ServerSpec& spec);
-    Result<nlohmann::json> get(const std::string& name) const;
-    // {"servers": [...], "next": cursor or null}, ordered by name; `after` is a previous page's `next`.
-    Result<nlohmann::json> list(const std::string& after, std::size_t limit) const;
+    // The server, or server-not-found.
+    Result<store::ServerRow> get(const std::string& name) const;
+    // Ordered by name; `after` is a previous page's `next`.
+    Result<ServerPage> list(const std::string& after, std::size_t limit) const;
     Result<void> remove(const std::string& name);
 
     // Every registered server's name and agent URL, for the prober.
@@ -50,9 +64,7 @@ class ServerRegistry {
     Result<void> record_contact(const std::string& name, bool reachable, const std::optional<std::string>& version);
     // What the agent said it holds (its GET /agent/v1/certificates), as the fleet's inventory for `name`.
     Result<void> replace_inventory(const std::string& name, const nlohmann::json& certificates);
-    // The fleet's inventory: {"certificates": [{thumbprint, subject, certificateDomains, notAfter, servers:
-    // [{server, status, seenAt}]}], "next"}, ordered by thumbprint.
-    Result<nlohmann::json> inventory(const store::InventoryFilter& filter) const;
+    Result<InventoryPage> inventory(const store::InventoryFilter& filter) const;
     // The agent URL of a registered server; server-not-found otherwise.
     Result<std::string> agent_url(const std::string& name) const;
 

@@ -9,6 +9,7 @@
 
 #include "service/fs/atomic_file.hpp"
 #include "service/pki/ossl.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::controller {
 namespace {
@@ -63,16 +64,13 @@ Result<UploadVault> UploadVault::open(const std::filesystem::path& data_dir) {
         return make_error(ErrorCode::invalid_config,
                           "the key file " + path.string() + " must be readable by its owner only (chmod 600)");
     }
-    auto key = fs::read_file(path, 4096);
-    if (!key) {
-        return key.error();
-    }
-    if (key->size() != kKeyBytes) {
-        wipe(*key);
+    CERTDEPLOY_TRY_ASSIGN(auto key, fs::read_file(path, 4096));
+    if (key.size() != kKeyBytes) {
+        wipe(key);
         return make_error(ErrorCode::io_error, "the key file " + path.string() + " is not 32 bytes");
     }
-    UploadVault vault{Secret(*key)};
-    wipe(*key);
+    UploadVault vault{Secret(key)};
+    wipe(key);
     return vault;
 }
 

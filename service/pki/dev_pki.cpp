@@ -9,8 +9,10 @@
 #include <optional>
 
 #include "service/fs/atomic_file.hpp"
+#include "service/net/host_name.hpp"
 #include "service/pki/certificate.hpp"
 #include "service/pki/writer.hpp"
+#include "service/try.hpp"
 
 namespace certdeploy::pki {
 namespace {
@@ -82,14 +84,9 @@ Result<X509Ptr> make_certificate(const PkiContext& ctx, const std::string& commo
 
 Result<void> save(const std::filesystem::path& pem_path, const std::filesystem::path& key_path, X509* cert,
                   EVP_PKEY* key) {
-    auto key_pem = private_key_pem(key);
-    if (!key_pem) {
-        return key_pem.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto key_pem, private_key_pem(key));
     // The key first: a certificate without its key would be kept by a rerun and be useless.
-    if (auto written = fs::write_file_atomically(key_path, key_pem->reveal(), 0600); !written) {
-        return written.error();
-    }
+    CERTDEPLOY_TRY(fs::write_file_atomically(key_path, key_pem.reveal(), 0600));
     return fs::write_file_atomically(pem_path, Certificate(share(cert)).to_pem(), 0644);
 }
 
@@ -128,61 +125,40 @@ Result<std::optional<Issued>> load(const std::filesystem::path& pem_path, const 
 template <class Make>
 Result<Issued> load_or_make(const std::filesystem::path& pem_path, const std::filesystem::path& key_path,
                             DevPkiReport& report, Make&& make) {
-    auto existing = load(pem_path, key_path);
-    if (!existing) {
-        return existing.error();
-    }
-    if (*existing) {
+    CERTDEPLOY_TRY_ASSIGN(auto existing, load(pem_path, key_path));
+    if (existing) {
         report.kept.push_back(pem_path.string());
-        return std::move(**existing);
+        return std::move(*existing);
     }
-    auto made = make();
-    if (!made) {
-        return made.error();
-    }
-    if (auto saved = save(pem_path, key_path, made->cert.get(), made->key.get()); !saved) {
-        return saved.error();
-    }
+    CERTDEPLOY_TRY_ASSIGN(auto made, make());
+    CERTDEPLOY_TRY(save(pem_path, key_path, made.cert.get(), made.key.get()));
     report.created.push_back(pem_path.string());
     return made;
 }
 
 }  // namespace
 
-bool valid_agent_name(const std::string& name) {
-    return !name.empty() && name.size() <= 253 && name.front() != '.' && name.front() != '-' &&
-           std::all_of(name.begin(), name.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.'; });
-}
-
 Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
                                   const PkiContext& ctx) {
     ScopedDefaultContext scope(ctx);
     for (const auto& name : agents) {
-        if (!valid_agent_name(name)) {
+        if (!net::valid_host_name(name)) {
             return make_error(ErrorCode::invalid_request,
                               "agent name \"" + name + "\" must be letters, digits, '-' and '.' (a host name)");
         }
     }
-    if (auto made = fs::ensure_directory(dir / "agents", 0700); !made) {
-        return made.error();
-    }
+    CERTDEPLOY_TRY(fs::ensure_directory(dir / "agents", 0700));
     ::chmod(dir.c_str(), 0700);
 
     DevPkiReport report;
     auto ca = load_or_make(dir / "ca.pem", dir / "ca.key", report, [&]() -> Result<Issued> {
-        auto key = new_key(ctx);
-        if (!key) {
-            return key.error();
-        }
-        auto cert = make_certificate(ctx, "certdeploy development CA", key->get(), nullptr, key->get(), 3650,
-                                     {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                      {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                      {NID_subject_key_identifier, "hash"}});
-        if (!cert) {
-            return cert.error();
-        }
-        return Issued{std::move(*cert), std::move(*key)};
+        CERTDEPLOY_TRY_ASSIGN(auto key, new_key(ctx));
+        CERTDEPLOY_TRY_ASSIGN(auto cert,
+                              make_certificate(ctx, "certdeploy development CA", key.get(), nullptr, key.get(), 3650,
+                                               {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                                {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                                                {NID_subject_key_identifier, "hash"}}));
+        return Issued{std::move(cert), std::move(key)};
     });
     if (!ca) {
         return ca.error();
@@ -190,10 +166,7 @@ Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::v
 
     auto leaf = [&](const std::string& common_name, const std::string& usage,
                     const std::string& san) -> Result<Issued> {
-        auto key = new_key(ctx);
-        if (!key) {
-            return key.error();
-        }
+        CERTDEPLOY_TRY_ASSIGN(auto key, new_key(ctx));
         std::vector<std::pair<int, std::string>> extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
                                                                {NID_key_usage, "critical,digitalSignature"},
                                                                {NID_ext_key_usage, usage},
@@ -202,11 +175,9 @@ Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::v
         if (!san.empty()) {
             extensions.emplace_back(NID_subject_alt_name, san);
         }
-        auto cert = make_certificate(ctx, common_name, key->get(), ca->cert.get(), ca->key.get(), 825, extensions);
-        if (!cert) {
-            return cert.error();
-        }
-        return Issued{std::move(*cert), std::move(*key)};
+        CERTDEPLOY_TRY_ASSIGN(
+            auto cert, make_certificate(ctx, common_name, key.get(), ca->cert.get(), ca->key.get(), 825, extensions));
+        return Issued{std::move(cert), std::move(key)};
     };
 
     auto controller = load_or_make(dir / "controller.pem", dir / "controller.key", report,
@@ -235,16 +206,13 @@ Result<Bundle> make_self_signed(const std::string& name, const PkiContext& ctx) 
     if (!key) {
         return crypto_failure("generate a key");
     }
-    auto cert = make_certificate(ctx, name, key.get(), nullptr, key.get(), 5 * 365,
-                                 {{NID_basic_constraints, "critical,CA:FALSE"},
-                                  {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                                  {NID_ext_key_usage, "serverAuth"},
-                                  {NID_subject_key_identifier, "hash"},
-                                  {NID_subject_alt_name, "DNS:" + name}});
-    if (!cert) {
-        return cert.error();
-    }
-    return Bundle{Certificate(std::move(*cert)), {}, std::move(key), "certdeploy default certificate", Format::pem};
+    CERTDEPLOY_TRY_ASSIGN(auto cert, make_certificate(ctx, name, key.get(), nullptr, key.get(), 5 * 365,
+                                                      {{NID_basic_constraints, "critical,CA:FALSE"},
+                                                       {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+                                                       {NID_ext_key_usage, "serverAuth"},
+                                                       {NID_subject_key_identifier, "hash"},
+                                                       {NID_subject_alt_name, "DNS:" + name}}));
+    return Bundle{Certificate(std::move(cert)), {}, std::move(key), "certdeploy default certificate", Format::pem};
 }
 
 }  // namespace certdeploy::pki

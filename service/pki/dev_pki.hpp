@@ -23,9 +23,6 @@ struct DevPkiReport {
     std::vector<std::string> kept;     // paths of the certificates that were there already
 };
 
-// A name usable as an agent's file name and DNS SAN: letters, digits, '-' and '.', 1 to 253 characters.
-bool valid_agent_name(const std::string& name);
-
 Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
                                   const PkiContext& ctx);
 

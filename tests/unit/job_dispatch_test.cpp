@@ -16,16 +16,26 @@
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/json_result.hpp"
-#include "tests/support/job_json.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace certdeploy;
 using namespace certdeploy::controller;
 using namespace std::chrono_literals;
-using certdeploy::test::target;
 using nlohmann::json;
 
 namespace {
+
+// The job's target for `server`; fails the test when there is none.
+const store::TargetRow& target(const JobView& job, const std::string& server) {
+    for (const auto& t : job.targets) {
+        if (t.server == server) {
+            return t;
+        }
+    }
+    FAIL("no target for " << server);
+    static const store::TargetRow none;
+    return none;
+}
 
 const std::string kThumbprint = "11F57ABCE8776AFFA6A5DCF805FD35107AEC91B9";
 
@@ -76,8 +86,8 @@ class ScriptedAgents final : public AgentApi {
         }
         co_return Installed{"installed", described(thumbprint)};
     }
-    asio::awaitable<Result<json>> enable(const Where& where, const std::string& thumbprint, const json& services,
-                                         Deadline) override {
+    asio::awaitable<Result<json>> enable(const Where& where, const std::string& thumbprint,
+                                         const std::vector<std::string>& services, Deadline) override {
         if (auto failed = next(where, "enable")) {
             co_return *failed;
         }
@@ -181,11 +191,11 @@ struct Controller {
         }
         auto submitted = jobs->submit_fleet(request, key);
         REQUIRE(submitted.has_value());
-        return submitted->job["id"].get<std::string>();
+        return submitted->job.job.id;
     }
 
     // Runs the io_context until the job is final (the store's pool finishes each transition meanwhile).
-    json run_until_final(const std::string& id) {
+    JobView run_until_final(const std::string& id) {
         for (int i = 0; i < 500; ++i) {
             context->run_for(10ms);
             if (jobs->finished(id).value()) {
@@ -194,7 +204,7 @@ struct Controller {
             }
         }
         FAIL("job " << id << " did not finish");
-        return nullptr;
+        return {};
     }
 };
 
@@ -207,23 +217,23 @@ TEST_CASE("jobs without a socket: refused at once, unreachable retried with back
     c.agents.script["ex03"] = {Answer::unreachable, Answer::unreachable};
     const auto id = c.submit(JobKind::enable);
     const auto job = c.run_until_final(id);
-    CHECK(job["state"] == "partiallySucceeded");
-    CHECK(target(job, "ex01")["report"]["result"] == "enabled");
-    CHECK(target(job, "ex01")["attempts"] == 1);
-    CHECK(target(job, "ex02")["state"] == "failed");
-    CHECK(target(job, "ex02")["error"]["code"] == "certificate-in-use");
-    CHECK(target(job, "ex02")["attempts"] == 1);  // a refusal is not tried again
-    CHECK(target(job, "ex03")["state"] == "succeeded");
-    CHECK(target(job, "ex03")["attempts"] == 3);
+    CHECK(job.job.state == "partiallySucceeded");
+    CHECK(target(job, "ex01").result == "enabled");
+    CHECK(target(job, "ex01").attempts == 1);
+    CHECK(target(job, "ex02").state == "failed");
+    CHECK(target(job, "ex02").errorCode == "certificate-in-use");
+    CHECK(target(job, "ex02").attempts == 1);  // a refusal is not tried again
+    CHECK(target(job, "ex03").state == "succeeded");
+    CHECK(target(job, "ex03").attempts == 3);
     CHECK(c.agents.count("ex03") == 3);
-    CHECK(job["uploadKept"] == false);
+    CHECK(job.job.hasUpload == false);
 
     // Retry: the failed target only, at the server's registration now.
     c.register_server("ex02", "https://10.0.0.22:9443");
     REQUIRE(c.jobs->retry(id, "").has_value());
     const auto retried = c.run_until_final(id);
-    CHECK(retried["state"] == "succeeded");
-    CHECK(target(retried, "ex02")["attempts"] == 2);
+    CHECK(retried.job.state == "succeeded");
+    CHECK(target(retried, "ex02").attempts == 2);
     CHECK(c.agents.count("ex01") == 1);
     CHECK(c.agents.calls.back().url == "https://10.0.0.22:9443");
     CHECK(c.jobs->retry(id, "").error().code == ErrorCode::job_not_retryable);
@@ -235,16 +245,16 @@ TEST_CASE("jobs without a socket: the attempts run out, a deleted server fails, 
     c.agents.script["ex01"] = {Answer::unreachable, Answer::unreachable, Answer::unreachable, Answer::unreachable};
     const auto id = c.submit(JobKind::remove);
     const auto job = c.run_until_final(id);
-    CHECK(job["state"] == "partiallySucceeded");
-    CHECK(target(job, "ex01")["error"]["code"] == "agent-unreachable");
-    CHECK(target(job, "ex01")["attempts"] == 3);  // maxAttempts
-    CHECK(target(job, "ex02")["report"]["result"] == "removed");
+    CHECK(job.job.state == "partiallySucceeded");
+    CHECK(target(job, "ex01").errorCode == "agent-unreachable");
+    CHECK(target(job, "ex01").attempts == 3);  // maxAttempts
+    CHECK(target(job, "ex02").result == "removed");
 
     REQUIRE(c.servers->remove("ex01").has_value());
     REQUIRE(c.jobs->retry(id, "").has_value());
     const auto retried = c.run_until_final(id);
-    CHECK(target(retried, "ex01")["error"]["code"] == "server-not-found");
-    CHECK(target(retried, "ex01")["attempts"] == 3);  // nothing was sent
+    CHECK(target(retried, "ex01").errorCode == "server-not-found");
+    CHECK(target(retried, "ex01").attempts == 3);  // nothing was sent
     CHECK(c.agents.count("ex01") == 3);
 }
 
@@ -260,7 +270,7 @@ TEST_CASE("jobs without a socket: Idempotency-Key replays the job or conflicts, 
     auto replay = c.jobs->submit_fleet(same, "key-1");
     REQUIRE(replay.has_value());
     CHECK_FALSE(replay->created);
-    CHECK(replay->job["id"] == first);
+    CHECK(replay->job.job.id == first);
     FleetRequest other{JobKind::remove, kThumbprint, ServerChoice{{"ex01"}, {}, false}, {}};
     CHECK(c.jobs->submit_fleet(other, "key-1").error().code == ErrorCode::idempotency_conflict);
     c.run_until_final(first);
@@ -274,8 +284,8 @@ TEST_CASE("jobs without a socket: a cancel skips pending targets, a restart resu
     const auto cancelled = c.submit(JobKind::enable);
     REQUIRE(c.jobs->cancel(cancelled, "").has_value());
     const auto job = c.run_until_final(cancelled);
-    CHECK(job["state"] == "cancelled");
-    CHECK(job["targetCounts"]["cancelled"] == 3);
+    CHECK(job.job.state == "cancelled");
+    CHECK(job.job.targetCounts.at("cancelled") == 3);
     CHECK(c.agents.calls.empty());
 
     // A target left running by a controller that stopped: the next start sends it again, once.
@@ -285,7 +295,7 @@ TEST_CASE("jobs without a socket: a cancel skips pending targets, a restart resu
     c.stop();
     c.start_dispatcher();  // runnable(reset_running): running -> pending, queued
     const auto resumed = c.run_until_final(id);
-    CHECK(resumed["state"] == "succeeded");
-    CHECK(target(resumed, "ex01")["attempts"] == 2);
+    CHECK(resumed.job.state == "succeeded");
+    CHECK(target(resumed, "ex01").attempts == 2);
     CHECK(c.agents.count("ex01") == 1);
 }

@@ -29,16 +29,6 @@ TargetOutcome succeeded(std::string result, std::optional<json> certificate) {
 }
 
 // A job's options as it stored them; a missing or mistyped one is its default.
-bool option_bool(const json& options, const char* key) {
-    auto it = options.is_object() ? options.find(key) : options.end();
-    return it != options.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::string option_string(const json& options, const char* key) {
-    auto it = options.is_object() ? options.find(key) : options.end();
-    return it != options.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 void log_failure(const char* what, const store::TargetRef& target, const Error& error) {
     log::error(what, {{"job", target.jobId}, {"server", target.server}, {"message", error.message}});
 }
@@ -248,10 +238,7 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
     const AgentApi::Where where{target.server, agent_url};
     // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
     const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
-    json services = json::array();
-    if (work.options.is_object() && work.options.contains("services")) {
-        services = work.options["services"];
-    }
+    const auto& services = work.options.services;
     // An error goes back as it is: run_target retries a transport failure and records any other as final.
 
     if (work.kind == controller::JobKind::remove) {
@@ -275,9 +262,8 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         if (!upload) {
             co_return refused(upload.error());
         }
-        auto installed =
-            co_await agents.install(where, work.thumbprint, *upload, option_bool(work.options, "privateKeyExportable"),
-                                    option_string(work.options, "friendlyName"), deadline);
+        auto installed = co_await agents.install(where, work.thumbprint, *upload, work.options.privateKeyExportable,
+                                                 work.options.friendlyName, deadline);
         upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
         if (!installed) {
             co_return installed.error();

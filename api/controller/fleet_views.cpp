@@ -1,0 +1,58 @@
+#include "api/controller/fleet_views.hpp"
+
+namespace certdeploy::api {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+json optional_json(const std::optional<T>& value) {
+    return value ? json(*value) : json(nullptr);
+}
+
+}  // namespace
+
+json server_json(const store::ServerRow& row) {
+    return {{"name", row.name},
+            {"agentUrl", row.agentUrl},
+            {"labels", row.labels},
+            {"createdAt", row.createdAt},
+            {"updatedAt", row.updatedAt},
+            {"reachable", optional_json(row.reachable)},
+            {"agentVersion", optional_json(row.agentVersion)},
+            {"lastContact", optional_json(row.lastContact)}};
+}
+
+json server_page_json(const controller::ServerPage& page) {
+    json servers = json::array();
+    for (const auto& row : page.servers) {
+        servers.push_back(server_json(row));
+    }
+    return {{"servers", std::move(servers)}, {"next", optional_json(page.next)}};
+}
+
+json inventory_json(const controller::InventoryPage& page) {
+    json certificates = json::array();
+    for (const auto& row : page.rows) {
+        // The agent's description of the certificate, as it last said.
+        auto described = json::parse(row.certificateJson, nullptr, false);
+        if (!described.is_object()) {
+            described = json::object();
+        }
+        if (certificates.empty() || certificates.back()["thumbprint"] != row.thumbprint) {
+            json entry{{"thumbprint", row.thumbprint}, {"notAfter", row.notAfter}, {"servers", json::array()}};
+            for (const char* key : {"subject", "issuer", "certificateDomains", "notBefore", "friendlyName"}) {
+                if (described.contains(key)) {
+                    entry[key] = described[key];
+                }
+            }
+            certificates.push_back(std::move(entry));
+        }
+        json services = described.contains("services") ? described["services"] : json::array();
+        certificates.back()["servers"].push_back(
+            {{"server", row.server}, {"status", row.status}, {"services", services}, {"seenAt", row.seenAt}});
+    }
+    return {{"certificates", std::move(certificates)}, {"next", optional_json(page.next)}};
+}
+
+}  // namespace certdeploy::api
