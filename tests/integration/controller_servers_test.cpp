@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/controller_process.hpp"
 #include "tests/support/dev_pki.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -19,41 +20,10 @@ using nlohmann::json;
 
 namespace {
 
-class Controller {
-  public:
-    explicit Controller(const TempDir& dir, std::vector<std::string> extra = {}) : dir_(dir) {
-        const auto ready = dir.path() / "server.addr";
-        std::filesystem::remove(ready);
-        std::vector<std::string> args{"server",
-                                      "--listen",
-                                      "127.0.0.1:0",
-                                      "--ready-file",
-                                      ready.string(),
-                                      "--data-dir",
-                                      (dir.path() / "data").string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir.path());
-        address_ = wait_for_ready_file(ready, 20s);
-        INFO(child_->stderr_text());
-        REQUIRE_FALSE(address_.empty());
-    }
-    ~Controller() {
-        child_->signal(SIGTERM);
-        child_->wait_for_exit(10s);
-    }
-    Response call(http::verb method, const std::string& target, const json& body = nullptr) {
-        HttpClient client(address_);
-        return client.request(method, target, body.is_null() ? "" : body.dump(),
-                              body.is_null() ? "" : "application/json");
-    }
-    json body(http::verb method, const std::string& target, const json& body = nullptr) {
-        return json::parse(call(method, target, body).body());
-    }
-
-  private:
-    const TempDir& dir_;
-    std::unique_ptr<ChildProcess> child_;
-    std::string address_;
+// A controller of its own in `dir` (tests/support/controller_process).
+struct Controller : ControllerProcess {
+    explicit Controller(const TempDir& dir, const std::vector<std::string>& flags = {})
+        : ControllerProcess(dir.path(), flags) {}
 };
 
 }  // namespace

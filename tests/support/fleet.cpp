@@ -44,10 +44,7 @@ Fleet::Fleet(Options options) : options_(std::move(options)), pki_(dir_ / "pki",
 }
 
 Fleet::~Fleet() {
-    if (!controllers_.empty()) {
-        controllers_.back()->signal(SIGTERM);
-        controllers_.back()->wait_for_exit(10s);
-    }
+    controllers_.clear();  // the current one gets SIGTERM and a wait
     for (auto& [name, runs] : agents_) {
         runs.back()->signal(SIGTERM);
     }
@@ -109,17 +106,8 @@ void Fleet::start_controller() {
             servers[name]["labels"] = options_.labels.at(name);
         }
     }
-    const auto ready = dir_ / "server.addr";
-    std::filesystem::remove(ready);
     const auto tls = pki_.controller();
-    std::vector<std::string> args{"server",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--ready-file",
-                                  ready.string(),
-                                  "--data-dir",
-                                  data_dir().string(),
-                                  "--servers",
+    std::vector<std::string> args{"--servers",
                                   servers.dump(),
                                   "--agent-ca",
                                   tls.ca,
@@ -130,20 +118,18 @@ void Fleet::start_controller() {
                                   "--probe-interval-seconds",
                                   "1"};
     args.insert(args.end(), options_.controllerFlags.begin(), options_.controllerFlags.end());
-    controllers_.push_back(std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path()));
-    address_ = wait_for_ready_file(ready, 20s);
-    INFO(controllers_.back()->stderr_text());
-    REQUIRE_FALSE(address_.empty());
+    controllers_.push_back(std::make_unique<ControllerProcess>(dir_.path(), args));
+    address_ = controllers_.back()->address();
 }
 
 void Fleet::kill_controller() {
-    controllers_.back()->signal(SIGKILL);
-    REQUIRE(controllers_.back()->wait_for_exit(10s).has_value());
+    controllers_.back()->process().signal(SIGKILL);
+    REQUIRE(controllers_.back()->process().wait_for_exit(10s).has_value());
 }
 
 void Fleet::stop_controller() {
-    controllers_.back()->signal(SIGTERM);
-    auto status = controllers_.back()->wait_for_exit(20s);
+    controllers_.back()->process().signal(SIGTERM);
+    auto status = controllers_.back()->process().wait_for_exit(20s);
     REQUIRE(status.has_value());
     CHECK(status->code == 0);
 }
@@ -151,7 +137,7 @@ void Fleet::stop_controller() {
 std::string Fleet::controller_log() const {
     std::string text;
     for (const auto& run : controllers_) {
-        text += run->stderr_text();
+        text += run->process().stderr_text();
     }
     return text;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/controller_process.hpp"
 #include "tests/support/dev_pki.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -68,7 +69,7 @@ class Fleet {
     DevPki pki_;
     std::map<std::string, std::vector<std::unique_ptr<ChildProcess>>> agents_;  // every run, the last current
     std::map<std::string, std::string> agent_addresses_;
-    std::vector<std::unique_ptr<ChildProcess>> controllers_;  // every run, the last current
+    std::vector<std::unique_ptr<ControllerProcess>> controllers_;  // every run, the last current
     std::string address_;
 };
 
