@@ -41,7 +41,10 @@ agents, servers = int(sys.argv[1]), int(sys.argv[2])
 addr = [open(f"a{i:02d}.addr").read().strip() for i in range(1, agents + 1)]
 print(json.dumps({f"s{n:05d}": {"agentUrl": "https://" + addr[n % agents]} for n in range(servers)}))
 PY
-"$bin" server --listen 127.0.0.1:0 --ready-file server.addr --data-dir data --servers "$(cat servers.json)" \
+# Plain HTTP on loopback, as before HTTPS became the default (a binary older than that has no such flag).
+insecure=()
+if "$bin" server --help 2>&1 | grep -q -- --insecure-http; then insecure=(--insecure-http); fi
+"$bin" server --listen 127.0.0.1:0 "${insecure[@]}" --ready-file server.addr --data-dir data --servers "$(cat servers.json)" \
     --agent-ca pki/ca.pem --agent-client-cert pki/controller.pem --agent-client-key pki/controller.key \
     --max-parallel-targets "$parallel" --probe-interval-seconds 3600 --log-level warn 2>server.log &
 pids+=($!)

@@ -18,8 +18,8 @@ int run_agent(const config::AgentConfig& cfg) {
         std::cerr << "certdeploy agent: invalid value for key \"services\": " << services.error().message << '\n';
         return 2;
     }
-    auto tls = api::make_mutual_tls_server(cfg.tlsCert, cfg.tlsKey, cfg.clientCa);
-    if (!tls) {
+    const TlsFactory make_tls = [&cfg] { return api::make_mutual_tls_server(cfg.tlsCert, cfg.tlsKey, cfg.clientCa); };
+    if (auto tls = make_tls(); !tls) {
         std::cerr << "certdeploy agent: " << tls.error().message << '\n';
         return 2;
     }
@@ -39,8 +39,7 @@ int run_agent(const config::AgentConfig& cfg) {
     // Disk writes with fsync, reload commands and key derivations run here, never on the I/O threads.
     boost::asio::thread_pool blocking(2);
     const int status = run_http_process(
-        "agent", cfg.http, [&](api::Router& router) { api::add_agent_routes(router, **service, blocking); },
-        std::move(*tls));
+        "agent", cfg.http, [&](api::Router& router) { api::add_agent_routes(router, **service, blocking); }, make_tls);
     blocking.join();
     return status;
 }

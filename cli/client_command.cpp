@@ -35,13 +35,14 @@ constexpr int kSomeFailed = 1;
 constexpr int kRefused = 2;
 constexpr int kUnavailable = 3;
 
-constexpr const char* kDefaultController = "http://127.0.0.1:8080";
+constexpr const char* kDefaultController = "https://127.0.0.1:8080";
 
 // What every client command shares: where the controller is, how to trust it, how to print.
 struct Settings {
     std::string controller = kDefaultController;
     std::string cacert;
     std::string output = "table";
+    std::string token_file;  // the API token is read from here, or from CERTDEPLOY_TOKEN
     double timeout_seconds = 30;
 };
 
@@ -92,10 +93,11 @@ const std::map<std::string, Usage>& usages() {
 constexpr const char* kCommonNote = R"(
 Exit status: 0 done (with --wait or --follow: every server succeeded); 1 some server did not succeed;
 2 bad usage or a refusal by the controller; 3 the controller could not be reached or failed.
---controller, --cacert and --output also come from CERTDEPLOY_CONTROLLER, CERTDEPLOY_CACERT and
-CERTDEPLOY_OUTPUT, or from a JSON file (--client-config, CERTDEPLOY_CLIENT_CONFIG, or
-~/.config/certdeploy/client.json) with the keys controller, cacert and output; a flag beats the
-environment, which beats the file. No option takes a password: it would land in shell history.
+--controller, --cacert, --token-file and --output also come from CERTDEPLOY_CONTROLLER, CERTDEPLOY_CACERT,
+CERTDEPLOY_TOKEN_FILE and CERTDEPLOY_OUTPUT, or from a JSON file (--client-config, CERTDEPLOY_CLIENT_CONFIG,
+or ~/.config/certdeploy/client.json) with the keys controller, cacert, tokenFile and output; a flag beats
+the environment, which beats the file. The API token may also be the value of CERTDEPLOY_TOKEN. No option
+takes a password or a token: it would land in shell history.
 )";
 
 class UsageError : public std::runtime_error {
@@ -136,8 +138,10 @@ class Command {
   public:
     Command(std::string name, const config::EnvLookup& env) : name_(std::move(name)), env_(env) {
         common_.add_options()("controller", po::value<std::string>()->value_name("URL"),
-                              "the controller's URL (default http://127.0.0.1:8080)")(
+                              "the controller's URL (default https://127.0.0.1:8080)")(
             "cacert", po::value<std::string>()->value_name("PEM"), "trust this CA for an https:// controller")(
+            "token-file", po::value<std::string>()->value_name("FILE"),
+            "read the API token from this file (or set CERTDEPLOY_TOKEN)")(
             "output,o", po::value<std::string>()->value_name("FORMAT"), "table (default) or json")(
             "client-config", po::value<std::string>()->value_name("FILE"), "read settings from this JSON file")(
             "timeout-seconds", po::value<double>()->value_name("S"), "limit on each connect, write and read (30)")(
@@ -180,11 +184,33 @@ class Command {
     bool json_output() const { return settings_.output == "json"; }
     const std::string& name() const { return name_; }
 
+    // The API token: the --token-file (or CERTDEPLOY_TOKEN_FILE, or tokenFile) first line, else
+    // CERTDEPLOY_TOKEN; none when neither is set (the controller then answers 401).
+    Secret api_token() const {
+        if (!settings_.token_file.empty()) {
+            auto text = fs::read_file(settings_.token_file, 4096);
+            if (!text) {
+                throw UsageError("--token-file " + settings_.token_file + ": " + text.error().message);
+            }
+            const auto end = text->find_first_of("\r\n");
+            Secret token(std::string_view(*text).substr(0, end));
+            wipe(*text);
+            return token;
+        }
+        if (auto value = env("CERTDEPLOY_TOKEN")) {
+            Secret token(*value);
+            wipe(*value);
+            return token;
+        }
+        return Secret();
+    }
+
     ControllerClient& client() {
         if (!client_) {
             auto created = ControllerClient::create(
                 {settings_.controller, settings_.cacert,
-                 std::chrono::milliseconds(static_cast<std::int64_t>(settings_.timeout_seconds * 1000))});
+                 std::chrono::milliseconds(static_cast<std::int64_t>(settings_.timeout_seconds * 1000)),
+                 std::string(api_token().reveal())});
             if (!created) {
                 throw UsageError(created.error().message);
             }
@@ -265,6 +291,7 @@ class Command {
         take("controller", "CERTDEPLOY_CONTROLLER", settings_.controller);
         take("cacert", "CERTDEPLOY_CACERT", settings_.cacert);
         take("output", "CERTDEPLOY_OUTPUT", settings_.output);
+        take("token-file", "CERTDEPLOY_TOKEN_FILE", settings_.token_file);
         if (has("timeout-seconds")) {
             settings_.timeout_seconds = get<double>("timeout-seconds");
             if (!(settings_.timeout_seconds > 0 && settings_.timeout_seconds <= 86400)) {
@@ -286,13 +313,14 @@ class Command {
             throw UsageError("client config " + file + ": expected a JSON object");
         }
         for (const auto& [key, value] : parsed.items()) {
-            std::string* into = key == "controller" ? &settings_.controller
-                                : key == "cacert"   ? &settings_.cacert
-                                : key == "output"   ? &settings_.output
-                                                    : nullptr;
+            std::string* into = key == "controller"  ? &settings_.controller
+                                : key == "cacert"    ? &settings_.cacert
+                                : key == "output"    ? &settings_.output
+                                : key == "tokenFile" ? &settings_.token_file
+                                                     : nullptr;
             if (into == nullptr) {
                 throw UsageError("client config " + file + ": unknown key \"" + key +
-                                 "\" (expected controller, cacert, output)");
+                                 "\" (expected controller, cacert, output, tokenFile)");
             }
             if (!value.is_string()) {
                 throw UsageError("client config " + file + ": \"" + key + "\" must be a string");

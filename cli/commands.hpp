@@ -20,6 +20,9 @@ int inspect_command(const std::vector<std::string>& args);
 // certdeploy pki init DIR --agents NAME[,NAME...]
 int pki_command(const std::vector<std::string>& args);
 
+// certdeploy token create|list|revoke --data-dir DIR
+int token_command(const std::vector<std::string>& args, const config::EnvLookup& env);
+
 // The command-line client: import, jobs, servers, certificates, enable, remove, retry, cancel.
 bool is_client_command(const std::string& command);
 int client_command(const std::string& command, const std::vector<std::string>& args, const config::EnvLookup& env);

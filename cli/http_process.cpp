@@ -26,11 +26,20 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
 }  // namespace
 
 int run_http_process(std::string_view role, const config::HttpSettings& http,
-                     const std::function<void(api::Router&)>& add_routes,
-                     std::shared_ptr<boost::asio::ssl::context> tls) {
+                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls) {
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (make_tls) {
+        auto made = make_tls();
+        if (!made) {
+            log::error("cannot start", {{"message", made.error().message}, {"detail", made.error().detail}});
+            return 1;
+        }
+        tls = std::move(*made);
+    }
     api::asio::io_context ioc(static_cast<int>(http.threads));
     // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
     api::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    api::asio::signal_set hangups(ioc, SIGHUP);
 
     HealthMonitor health{std::string(role)};
     api::Router router;
@@ -56,10 +65,29 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         }
     }
 
+    // SIGHUP: the TLS files again (certificates rotate). Without TLS a hang-up is logged and ignored.
+    std::function<void(const api::beast::error_code&, int)> on_hangup = [&](const api::beast::error_code& ec, int) {
+        if (ec) {
+            return;
+        }
+        if (!make_tls) {
+            log::info("SIGHUP ignored: nothing to reload (no TLS)");
+        } else if (auto made = make_tls(); !made) {
+            log::error("TLS reload failed: the current certificate stays",
+                       {{"message", made.error().message}, {"detail", made.error().detail}});
+        } else {
+            server.replace_tls(std::move(*made));
+            log::info("TLS certificate reloaded");
+        }
+        hangups.async_wait(on_hangup);
+    };
+    hangups.async_wait(on_hangup);
+
     signals.async_wait([&](const api::beast::error_code& ec, int signal_number) {
         if (ec) {
             return;
         }
+        hangups.cancel();
         log::info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
         server.shutdown(http.shutdownGrace, [&ioc] { ioc.stop(); });
         // A second signal means "now": close every connection without waiting for the grace period. The

@@ -12,10 +12,14 @@
 
 namespace certdeploy::cli {
 
-// `add_routes` adds the role's own routes; /healthz is always there. With `tls`, only HTTPS is served.
-// Logging must be set up already. Returns the process's exit status.
+// Makes the TLS context from the files the configuration names; called once at start (already checked by
+// the caller) and again on each SIGHUP, so that a rotated certificate is served to new connections.
+using TlsFactory = std::function<Result<std::shared_ptr<boost::asio::ssl::context>>()>;
+
+// `add_routes` adds the role's own routes; /healthz is always there. With `make_tls`, only HTTPS is served,
+// and SIGHUP re-reads its files without dropping a connection (a file that no longer loads is logged and
+// the current certificate stays). Logging must be set up already. Returns the process's exit status.
 int run_http_process(std::string_view role, const config::HttpSettings& http,
-                     const std::function<void(api::Router&)>& add_routes,
-                     std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls = nullptr);
 
 }  // namespace certdeploy::cli

@@ -21,7 +21,8 @@ Commands:
   server    run the controller's REST API
   agent     run the agent that installs certificates on this server
   inspect   read a certificate file and print its summary and status
-  pki init  create development certificates for mutual TLS
+  pki init  create development certificates (mutual TLS, the controller's HTTPS)
+  token     create, list or revoke the controller's API tokens (on its machine)
   version   print the version
 
 Client commands (they call a controller's HTTP API):
@@ -120,6 +121,9 @@ int main(int argc, char** argv) {
         }
         if (command == "pki") {
             return certdeploy::cli::pki_command(args);
+        }
+        if (command == "token") {
+            return certdeploy::cli::token_command(args, env);
         }
         if (command == "version" || command == "--version") {
             return version_command(args);

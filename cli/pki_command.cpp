@@ -12,11 +12,14 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr const char* kUsage = R"(Usage: certdeploy pki init DIR --agents NAME[,NAME...]
+constexpr const char* kUsage = R"(Usage: certdeploy pki init DIR --agents NAME[,NAME...] [--server-names NAME[,NAME...]]
 
-Creates a private CA and the certificates for mutual TLS between the controller and its agents:
-  DIR/ca.pem, DIR/ca.key                   the CA
-  DIR/controller.pem, DIR/controller.key   the controller's client certificate
+Creates a private CA and the certificates for mutual TLS between the controller and its agents, and for
+the controller's HTTPS API:
+  DIR/ca.pem, DIR/ca.key                   the CA (clients of the API trust it: curl --cacert DIR/ca.pem)
+  DIR/controller.pem, DIR/controller.key   the controller's client certificate (to the agents)
+  DIR/server.pem, DIR/server.key           the controller's API certificate (SANs localhost, 127.0.0.1, ::1,
+                                           this host's name and the --server-names)
   DIR/agents/NAME.pem, DIR/agents/NAME.key each agent's server certificate (SANs NAME, localhost, 127.0.0.1)
 Keys are mode 0600. Running it again adds missing agents and keeps what exists.
 Prints {"created": [...], "kept": [...]} on stdout.
@@ -55,7 +58,9 @@ int pki_command(const std::vector<std::string>& args) {
     po::options_description desc("Options");
     desc.add_options()("help,h", "show this help")("agents",
                                                    po::value<std::vector<std::string>>()->value_name("NAME[,NAME...]"),
-                                                   "agents to issue certificates for")("dir", po::value<std::string>());
+                                                   "agents to issue certificates for")(
+        "server-names", po::value<std::vector<std::string>>()->value_name("NAME[,NAME...]"),
+        "more host names or IP addresses the controller's API is reached by")("dir", po::value<std::string>());
     po::positional_options_description positional;
     positional.add("dir", 1);
     po::variables_map vm;
@@ -86,7 +91,10 @@ int pki_command(const std::vector<std::string>& args) {
         std::cerr << "certdeploy pki init: " << ctx.error().message << '\n';
         return 1;
     }
-    auto report = pki::init_dev_pki(vm["dir"].as<std::string>(), agents, **ctx);
+    const auto server_names = vm.count("server-names") != 0
+                                  ? split_names(vm["server-names"].as<std::vector<std::string>>())
+                                  : std::vector<std::string>{};
+    auto report = pki::init_dev_pki(vm["dir"].as<std::string>(), agents, server_names, **ctx);
     if (!report) {
         std::cerr << "certdeploy pki init: " << report.error().message << '\n';
         return 1;

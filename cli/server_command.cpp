@@ -1,5 +1,7 @@
 // certdeploy server: the controller's REST API.
 
+#include <arpa/inet.h>
+
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
@@ -8,6 +10,9 @@
 #include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_process.hpp"
+#include "service/controller/access/audit_log.hpp"
+#include "service/controller/access/failure_throttle.hpp"
+#include "service/controller/access/token_service.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/controller/runtime/agent_prober.hpp"
 #include "service/controller/runtime/job_dispatcher.hpp"
@@ -16,6 +21,43 @@
 #include "store/controller_store.hpp"
 
 namespace certdeploy::cli {
+namespace {
+
+// 127.0.0.0/8, ::1 or localhost: only this machine can reach it.
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") {
+        return true;
+    }
+    in_addr v4{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// HTTPS unless plain HTTP was asked for, and plain HTTP only where no one else can listen: the API carries
+// PFX passwords and exported private keys. Empty when the configuration is acceptable.
+std::string api_transport_problem(const config::ServerConfig& cfg) {
+    if (cfg.tlsCert.has_value() != cfg.tlsKey.has_value()) {
+        return "keys \"tlsCert\" and \"tlsKey\" go together: give both (HTTPS) or neither";
+    }
+    if (cfg.tlsCert && cfg.insecureHttp) {
+        return "key \"insecureHttp\" contradicts \"tlsCert\" and \"tlsKey\": choose HTTPS or plain HTTP";
+    }
+    if (!cfg.tlsCert && !cfg.insecureHttp) {
+        return "keys \"tlsCert\" and \"tlsKey\" are required: the API is served over HTTPS (certdeploy pki init "
+               "makes server.pem and server.key); plain HTTP only with \"insecureHttp\": true on a loopback address";
+    }
+    if (cfg.insecureHttp && !is_loopback(cfg.http.listen.host)) {
+        return "key \"insecureHttp\" is refused on " + cfg.http.listen.to_string() +
+               ", which is not a loopback address: plain HTTP would carry passwords and keys in the clear; give "
+               "\"tlsCert\" and \"tlsKey\"";
+    }
+    return {};
+}
+
+}  // namespace
 
 int run_server(const config::ServerConfig& cfg) {
     // The servers of the configuration file are checked before anything starts, like every other key.
@@ -44,6 +86,18 @@ int run_server(const config::ServerConfig& cfg) {
         }
         agent_tls = std::move(*tls);
     }
+    if (const auto problem = api_transport_problem(cfg); !problem.empty()) {
+        std::cerr << "certdeploy server: " << problem << '\n';
+        return 2;
+    }
+    TlsFactory make_tls;
+    if (cfg.tlsCert) {
+        make_tls = [&cfg] { return api::make_tls_server(*cfg.tlsCert, *cfg.tlsKey); };
+        if (auto tls = make_tls(); !tls) {
+            std::cerr << "certdeploy server: " << tls.error().message << '\n';
+            return 2;
+        }
+    }
     log::init("server", cfg.logLevel);
     auto opened = store::open_sqlite_controller_store(cfg.dataDir);
     if (!opened) {
@@ -62,6 +116,19 @@ int run_server(const config::ServerConfig& cfg) {
     if (!trust) {
         log::error("cannot start", {{"message", trust.error().message}});
         return 1;
+    }
+    // The API's door: on the first start, an admin token in DATA_DIR/admin.token and nowhere else.
+    controller::TokenService tokens(store);
+    controller::AuditLog audit(store);
+    controller::FailureThrottle throttle(10, std::chrono::minutes(1), std::chrono::seconds(30));
+    const auto admin_token = cfg.dataDir / "admin.token";
+    auto made = tokens.ensure_admin_token(admin_token);
+    if (!made) {
+        log::error("cannot make the admin token", {{"message", made.error().message}, {"detail", made.error().detail}});
+        return 1;
+    }
+    if (*made) {
+        log::info("admin token created", {{"file", admin_token.string()}});
     }
     controller::ServerRegistry servers(store);
     controller::JobService jobs(store, std::move(*vault), *pki, *trust, cfg.uploadRetention);
@@ -100,11 +167,16 @@ int run_server(const config::ServerConfig& cfg) {
     } else {
         log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");
     }
-    const int status = run_http_process("server", cfg.http, [&](api::Router& router) {
-        api::add_controller_routes(router, servers, blocking);
-        api::add_fleet_routes(router, servers, link.get(), blocking);
-        api::add_job_routes(router, jobs, blocking);
-    });
+    api::Access access{tokens, audit, throttle, blocking};
+    const int status = run_http_process(
+        "server", cfg.http,
+        [&](api::Router& router) {
+            api::add_controller_routes(router, access, servers, blocking);
+            api::add_fleet_routes(router, access, servers, link.get(), blocking);
+            api::add_job_routes(router, access, jobs, servers, blocking);
+            api::add_access_routes(router, access);
+        },
+        make_tls);
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
     // dispatcher (its timer belongs to the context) and then the context, which destroys the suspended

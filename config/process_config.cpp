@@ -99,6 +99,25 @@ const Schema<ServerConfig>& server_schema() {
                  c.servers = v;
                  return true;
              }});
+        s.entries.push_back(
+            {{"tlsCert", ValueType::string, "a PEM file path",
+              "the certificate (chain allowed) the API is served with over HTTPS (pki init: server.pem)", nullptr},
+             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.tlsCert); }});
+        s.entries.push_back({{"tlsKey", ValueType::string, "a PEM file path",
+                              "the private key of tlsCert (pki init: server.key); SIGHUP re-reads both", nullptr},
+                             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.tlsKey); }});
+        s.entries.push_back(
+            {{"insecureHttp", ValueType::boolean, "true or false",
+              "serve plain HTTP instead of HTTPS: passwords and keys then cross in the clear, so only on a loopback "
+              "listen address",
+              false},
+             [](const json& v, ServerConfig& c) {
+                 if (!v.is_boolean()) {
+                     return false;
+                 }
+                 c.insecureHttp = v.get<bool>();
+                 return true;
+             }});
         s.entries.push_back({{"agentCa", ValueType::string, "a PEM file path",
                               "the CA that issued the agents' certificates (certdeploy pki init: ca.pem)", nullptr},
                              [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentCa); }});

@@ -30,6 +30,10 @@ struct ServerConfig {
     log::Level logLevel = log::Level::info;
     std::filesystem::path dataDir;                      // controller.db (SQLite, WAL) lives here
     nlohmann::json servers = nlohmann::json::object();  // registered at start: name -> {agentUrl, labels}
+    // HTTPS for the API: both, or insecureHttp (plain HTTP, loopback listen addresses only).
+    std::optional<std::filesystem::path> tlsCert;
+    std::optional<std::filesystem::path> tlsKey;
+    bool insecureHttp = false;
     // Mutual TLS to the agents: all three, or none (then agents are not contacted).
     std::optional<std::filesystem::path> agentCa;          // the CA that issued the agents' certificates
     std::optional<std::filesystem::path> agentClientCert;  // what the controller presents

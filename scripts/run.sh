@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs packages, builds a release, makes on first run the development
-# certificates for mutual TLS (run/pki) and an example certificate to deploy (run/Fabrikam.pfx, password in
+# certificates (run/pki: the CA, mutual TLS with the agents, the controller's HTTPS) and an example certificate to deploy (run/Fabrikam.pfx, password in
 # run/Fabrikam.password), then runs the controller, two local agents and, for each agent, a real web server
 # to bind certificates to, all on loopback and in the foreground until Ctrl-C (which stops them cleanly).
-#   controller: http://127.0.0.1:8080 (database in run/controller; ex01 and ex02 registered, role=mailbox)
+#   controller: https://127.0.0.1:8080 (certificate run/pki/server.pem, issued by run/pki/ca.pem; database in
+#               run/controller; ex01 and ex02 registered, role=mailbox)
 #   agents:     ex01 https://127.0.0.1:9001, ex02 https://127.0.0.1:9002 (mutual TLS; stores in run/ex01, run/ex02)
 #   services:   each agent's service "web" is an nginx (Debian's nginx-light) serving HTTPS, ex01's on
 #               127.0.0.1:8443 and ex02's on :8444, its files in run/web/ex01 and run/web/ex02; enabling a
@@ -101,6 +102,7 @@ done
 servers='{"ex01": {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}},
           "ex02": {"agentUrl": "https://127.0.0.1:9002", "labels": {"role": "mailbox"}}}'
 "$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
+    --tls-cert "$state/pki/server.pem" --tls-key "$state/pki/server.key" \
     --data-dir "$state/controller" --servers "$servers" \
     --agent-ca "$state/pki/ca.pem" --agent-client-cert "$state/pki/controller.pem" \
     --agent-client-key "$state/pki/controller.key" --probe-interval-seconds 5 &
@@ -119,17 +121,25 @@ for f in server ex01 ex02; do
         sleep 0.05
     done
 done
-url="http://$(cat "$state/server.addr")"
+url="https://$(cat "$state/server.addr")"
+# curl's settings for the administrator: the CA that issued the controller's certificate and the admin token
+# the controller made on its first start (run/controller/admin.token), as a header. Mode 0600, like the token.
+(umask 077 && printf 'cacert = "%s"\nheader = "Authorization: Bearer %s"\n' "$state/pki/ca.pem" \
+    "$(cat "$state/controller/admin.token")" > "$state/admin.curlrc")
 # Paths as the caller's shell sees them: relative to where run.sh was started from, when under it.
 shown() { realpath -s --relative-base="$origin" "$1"; }
 pfx=$(shown "$state/Fabrikam.pfx")
 password=$(shown "$state/Fabrikam.password")
+ca=$(shown "$state/pki/ca.pem")
+curlrc=$(shown "$state/admin.curlrc")
+token=$(shown "$state/controller/admin.token")
 # The hints below are the README's quickstart lines (tests/readme runs them as printed).
 cat >&2 <<INFO
 run: controller at $url, agents ex01 https://$(cat "$state/ex01.addr") and ex02 https://$(cat "$state/ex02.addr"), web servers https://127.0.0.1:8443 and :8444
-run: deploy the example:  curl -s -F file=@$pfx -F 'password=<$password' -F 'servers=*' $url/v1/imports
-run: or, with progress:   $(shown "$bin") import $pfx --password-file $password --servers '*' --wait --controller $url
-run: then:                curl -s '$url/v1/servers/ex01/certificates?status=Valid'
+run: admin token in $token (curl: -K $curlrc holds it and the CA)
+run: deploy the example:  curl -s -K $curlrc -F file=@$pfx -F 'password=<$password' -F 'servers=*' $url/v1/imports
+run: or, with progress:   $(shown "$bin") import $pfx --password-file $password --servers '*' --wait --controller $url --cacert $ca --token-file $token
+run: then:                curl -s -K $curlrc '$url/v1/servers/ex01/certificates?status=Valid'
 run: Ctrl-C stops them all
 INFO
 status=0

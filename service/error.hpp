@@ -49,6 +49,14 @@ namespace certdeploy {
     X(job_finished, "job-finished", "Job already finished")                             \
     X(upload_expired, "upload-expired", "Upload no longer kept")                        \
     X(idempotency_conflict, "idempotency-conflict", "Idempotency key reused")           \
+    X(unauthenticated, "unauthenticated", "Authentication required")                    \
+    X(token_expired, "token-expired", "Token expired")                                  \
+    X(token_revoked, "token-revoked", "Token revoked")                                  \
+    X(forbidden, "forbidden", "Role does not allow this")                               \
+    X(out_of_scope, "out-of-scope", "Server outside the token's scope")                 \
+    X(too_many_requests, "too-many-requests", "Too many failed attempts")               \
+    X(token_exists, "token-exists", "Token name taken")                                 \
+    X(token_not_found, "token-not-found", "Token not found")                            \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

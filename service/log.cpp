@@ -50,8 +50,19 @@ bool parse_level(std::string_view text, Level& out) noexcept {
     return false;
 }
 
+std::shared_ptr<spdlog::logger>& audit_logger() {
+    static std::shared_ptr<spdlog::logger> logger;
+    return logger;
+}
+
 void init(std::string_view component, Level level) {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto audit = std::make_shared<spdlog::logger>("audit", sink);
+    audit->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"%n",%v})",
+                       spdlog::pattern_time_type::utc);
+    audit->set_level(level == Level::off ? spdlog::level::off : spdlog::level::info);
+    audit->flush_on(spdlog::level::trace);
+    audit_logger() = std::move(audit);
     auto logger = std::make_shared<spdlog::logger>(std::string(component), std::move(sink));
     // The payload (%v) is the event's JSON members without braces; spdlog supplies time, level and name.
     logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","component":"%n",%v})",
@@ -77,6 +88,21 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
         payload += dump(value);
     }
     spdlog::default_logger_raw()->log(to_spdlog(level), spdlog::string_view_t(payload.data(), payload.size()));
+}
+
+void audit(std::string_view msg, const nlohmann::json& fields) {
+    const auto& logger = audit_logger();
+    if (!logger || !logger->should_log(spdlog::level::info)) {
+        return;
+    }
+    std::string payload = "\"msg\":" + dump(nlohmann::json(msg));
+    for (const auto& [key, value] : fields.items()) {
+        payload += ',';
+        payload += dump(nlohmann::json(key));
+        payload += ':';
+        payload += dump(value);
+    }
+    logger->log(spdlog::level::info, spdlog::string_view_t(payload.data(), payload.size()));
 }
 
 }  // namespace certdeploy::log

@@ -35,4 +35,8 @@ inline void error(std::string_view msg, std::initializer_list<Field> fields = {}
     write(Level::error, msg, fields);
 }
 
+// An audit record: a line with "component": "audit" and the members of `fields` (an object), written
+// whatever the log level but off.
+void audit(std::string_view msg, const nlohmann::json& fields);
+
 }  // namespace certdeploy::log

@@ -154,6 +154,44 @@ struct InventoryFilter {
     std::size_t limit = 100;  // thumbprints
 };
 
+// An API token as stored: never its secret, only the secret's SHA-256.
+struct TokenRow {
+    std::string name;
+    std::string secretHash;  // hex
+    std::string role;
+    std::map<std::string, std::string> scope;  // a label selector
+    bool scoped = false;                       // false: every server
+    std::string createdAt;
+    std::optional<std::string> expiresAt;
+    std::optional<std::string> lastUsedAt;
+    std::optional<std::string> revokedAt;
+};
+
+// One line of the audit log.
+struct AuditRow {
+    std::int64_t seq = 0;
+    std::string at;
+    std::optional<std::string> token;  // the token's name, when one was recognised
+    std::string client;
+    std::string method;
+    std::string route;
+    std::optional<std::string> server;
+    std::optional<std::string> thumbprint;
+    std::optional<std::string> job;
+    int status = 0;
+    std::optional<std::string> code;
+};
+
+struct AuditFilter {
+    std::optional<std::string> since;  // RFC 3339, inclusive
+    std::optional<std::string> until;  // exclusive
+    std::optional<std::string> token;
+    std::optional<std::string> server;
+    std::optional<bool> refused;  // true: status >= 400; false: below
+    std::int64_t beforeSeq = 0;   // 0: from the newest
+    std::size_t limit = 100;
+};
+
 class ControllerStore {
   public:
     virtual ~ControllerStore() = default;
@@ -200,6 +238,20 @@ class ControllerStore {
     virtual StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) = 0;
     // Rows of at most filter.limit thumbprints, ordered by thumbprint then server.
     virtual StoreResult<std::vector<InventoryRow>> list_inventory(const InventoryFilter& filter) = 0;
+
+    // Tokens. A new token takes the place of a revoked one of the same name; false when a token of that name
+    // is live (not revoked).
+    virtual StoreResult<bool> create_token(const TokenRow& row) = 0;
+    virtual StoreResult<std::optional<TokenRow>> token_by_hash(const std::string& secret_hash) = 0;
+    virtual StoreResult<std::vector<TokenRow>> list_tokens() = 0;  // by name, revoked ones too
+    // False when no live token has that name.
+    virtual StoreResult<bool> revoke_token(const std::string& name, const std::string& at) = 0;
+    virtual StoreResult<void> touch_token(const std::string& name, const std::string& at) = 0;
+
+    // The audit log: appended to, never changed.
+    virtual StoreResult<void> append_audit(const AuditRow& row) = 0;
+    // Newest first.
+    virtual StoreResult<std::vector<AuditRow>> list_audit(const AuditFilter& filter) = 0;
 };
 
 // Opens (creating and migrating) DATA_DIR/controller.db.

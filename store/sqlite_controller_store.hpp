@@ -1,6 +1,7 @@
 #pragma once
 // ControllerStore on SQLite: one connection behind a mutex. Its methods are defined by topic in
-// sqlite_controller_store.cpp (servers), sqlite_job_store.cpp (jobs) and sqlite_inventory_store.cpp.
+// sqlite_controller_store.cpp (servers), sqlite_job_store.cpp (jobs), sqlite_inventory_store.cpp and
+// sqlite_access_store.cpp (tokens and the audit log).
 
 #include <mutex>
 
@@ -41,6 +42,14 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<void> put_inventory(const InventoryRow& row) override;
     StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) override;
     StoreResult<std::vector<InventoryRow>> list_inventory(const InventoryFilter& filter) override;
+
+    StoreResult<bool> create_token(const TokenRow& row) override;
+    StoreResult<std::optional<TokenRow>> token_by_hash(const std::string& secret_hash) override;
+    StoreResult<std::vector<TokenRow>> list_tokens() override;
+    StoreResult<bool> revoke_token(const std::string& name, const std::string& at) override;
+    StoreResult<void> touch_token(const std::string& name, const std::string& at) override;
+    StoreResult<void> append_audit(const AuditRow& row) override;
+    StoreResult<std::vector<AuditRow>> list_audit(const AuditFilter& filter) override;
 
   private:
     // Helpers of the job methods; the caller holds mutex_ and an open transaction.

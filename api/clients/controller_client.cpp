@@ -113,6 +113,7 @@ struct ControllerClient::Impl {
     std::string port;
     std::string prefix;  // a path the controller is mounted under, without the trailing slash
     std::chrono::milliseconds timeout{};
+    Secret token;
     std::shared_ptr<asio::ssl::context> tls_context;
     asio::io_context ioc;
 
@@ -166,6 +167,9 @@ struct ControllerClient::Impl {
         HttpRequest req{method, prefix + target, 11};
         req.set(http::field::host, host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port);
         req.set(http::field::user_agent, std::string("certdeploy-cli/") + kVersion);
+        if (!token.empty()) {
+            req.set(http::field::authorization, "Bearer " + std::string(token.reveal()));
+        }
         for (const auto& [name, value] : headers) {
             req.set(name, value);
         }
@@ -262,6 +266,7 @@ Result<std::unique_ptr<ControllerClient>> ControllerClient::create(const Options
     auto impl = std::make_unique<Impl>();
     impl->url = options.url;
     impl->timeout = options.timeout;
+    impl->token.assign(options.token);
     const auto invalid = [&](const std::string& why) {
         return make_error(ErrorCode::invalid_config, "--controller " + options.url + ": " + why);
     };

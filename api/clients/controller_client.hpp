@@ -20,6 +20,7 @@ class ControllerClient {
         std::string url;      // http://HOST:PORT or https://HOST:PORT (a path prefix is kept)
         std::string ca_file;  // https: trust this CA (PEM) instead of the system's roots
         std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // each connect, write and read
+        std::string token;  // sent as Authorization: Bearer; empty: none. Wiped with the client.
     };
     // Errors: invalid-config naming the URL or the CA file.
     static Result<std::unique_ptr<ControllerClient>> create(const Options& options);

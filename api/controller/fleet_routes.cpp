@@ -29,131 +29,145 @@ Result<std::string> thumbprint_param(const Request& req) {
     return *thumbprint;
 }
 
-// Where server `name`'s agent answers now; agent-unreachable when the controller has no agent TLS.
+// Where server `name`'s agent answers now, when `caller` reaches it; agent-unreachable when the controller
+// has no agent TLS.
 asio::awaitable<Result<controller::AgentApi::Where>> where(controller::ServerRegistry& servers, AgentLink* link,
-                                                           asio::thread_pool& pool, std::string name) {
-    auto url = co_await run_blocking(pool, [&] { return servers.agent_url(name); });
-    if (!url) {
-        co_return url.error();
+                                                           asio::thread_pool& pool, std::string name,
+                                                           const controller::Caller& caller) {
+    auto row = co_await run_blocking(pool, [&] { return servers.get_within(name, caller); });
+    if (!row) {
+        co_return row.error();
     }
     if (link == nullptr) {
         co_return controller::no_agent_tls();
     }
-    co_return controller::AgentApi::Where{name, std::move(*url)};
+    co_return controller::AgentApi::Where{name, std::move(row->agentUrl)};
 }
 
 }  // namespace
 
-void add_fleet_routes(Router& router, controller::ServerRegistry& servers, AgentLink* link, asio::thread_pool& pool) {
+void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry& servers, AgentLink* link,
+                      asio::thread_pool& pool) {
     // Get-ExchangeCertificate -Server NAME, with its where {$_.Status -eq "Valid"} filter.
-    router.add(http::verb::get, "/v1/servers/{name}/certificates", [&, link](Request& req) -> Awaitable {
-        const std::string name = req.params.at("name");
-        std::optional<pki::Status> status;
-        if (auto text = query_param(req, "status")) {
-            pki::Status parsed{};
-            if (!pki::parse_status(*text, parsed)) {
-                co_return make_error(ErrorCode::invalid_request,
-                                     "status must be one of Valid, Untrusted, DateInvalid, Invalid");
-            }
-            status = parsed;
-        }
-        auto agent = co_await where(servers, link, pool, name);
-        if (!agent) {
-            co_return agent.error();
-        }
-        auto body = co_await link->on_link(link->agents().list(*agent, status));
-        if (!body) {
-            co_return body.error();
-        }
-        if (!status) {
-            // A whole answer is the freshest inventory of this server.
-            auto kept =
-                co_await run_blocking(pool, [&] { return servers.replace_inventory(name, (*body)["certificates"]); });
-            (void)kept;  // the answer stands even if the inventory could not be written
-        }
-        (*body)["server"] = name;
-        co_return json_reply(req, http::status::ok, *body);
-    });
+    add_v1(router, access, http::verb::get, "/v1/servers/{name}/certificates", controller::Role::viewer,
+           [&, link](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string name = req.params.at("name");
+               std::optional<pki::Status> status;
+               if (auto text = query_param(req, "status")) {
+                   pki::Status parsed{};
+                   if (!pki::parse_status(*text, parsed)) {
+                       co_return make_error(ErrorCode::invalid_request,
+                                            "status must be one of Valid, Untrusted, DateInvalid, Invalid");
+                   }
+                   status = parsed;
+               }
+               auto agent = co_await where(servers, link, pool, name, caller);
+               if (!agent) {
+                   co_return agent.error();
+               }
+               auto body = co_await link->on_link(link->agents().list(*agent, status));
+               if (!body) {
+                   co_return body.error();
+               }
+               if (!status) {
+                   // A whole answer is the freshest inventory of this server.
+                   auto kept = co_await run_blocking(
+                       pool, [&] { return servers.replace_inventory(name, (*body)["certificates"]); });
+                   (void)kept;  // the answer stands even if the inventory could not be written
+               }
+               (*body)["server"] = name;
+               co_return json_reply(req, http::status::ok, *body);
+           });
 
-    router.add(http::verb::get, "/v1/servers/{name}/certificates/{thumbprint}", [&, link](Request& req) -> Awaitable {
-        const std::string name = req.params.at("name");
-        auto thumbprint = thumbprint_param(req);
-        if (!thumbprint) {
-            co_return thumbprint.error();
-        }
-        auto agent = co_await where(servers, link, pool, name);
-        if (!agent) {
-            co_return agent.error();
-        }
-        auto body = co_await link->on_link(link->agents().get(*agent, *thumbprint));
-        if (!body) {
-            co_return body.error();
-        }
-        (*body)["server"] = name;
-        co_return json_reply(req, http::status::ok, *body);
-    });
+    add_v1(router, access, http::verb::get, "/v1/servers/{name}/certificates/{thumbprint}", controller::Role::viewer,
+           [&, link](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string name = req.params.at("name");
+               auto thumbprint = thumbprint_param(req);
+               if (!thumbprint) {
+                   co_return thumbprint.error();
+               }
+               auto agent = co_await where(servers, link, pool, name, caller);
+               if (!agent) {
+                   co_return agent.error();
+               }
+               auto body = co_await link->on_link(link->agents().get(*agent, *thumbprint));
+               if (!body) {
+                   co_return body.error();
+               }
+               (*body)["server"] = name;
+               co_return json_reply(req, http::status::ok, *body);
+           });
 
     // Export-ExchangeCertificate -Server NAME: the agent's PKCS #12, passed through.
-    router.add(
-        http::verb::post, "/v1/servers/{name}/certificates/{thumbprint}/export", [&, link](Request& req) -> Awaitable {
-            const std::string name = req.params.at("name");
-            std::string body = std::move(req.message.body());  // holds the password: wiped once sent
-            auto thumbprint = thumbprint_param(req);
-            if (!thumbprint) {
-                wipe(body);
-                co_return thumbprint.error();
-            }
-            auto agent = co_await where(servers, link, pool, name);
-            if (!agent) {
-                wipe(body);
-                co_return agent.error();
-            }
-            auto pkcs12 = co_await link->on_link(link->agents().export_pkcs12(*agent, *thumbprint, std::move(body)));
-            if (!pkcs12) {
-                co_return pkcs12.error();
-            }
-            Response res{http::status::ok, req.message.version()};
-            res.set(http::field::content_type, "application/x-pkcs12");
-            res.set(http::field::content_disposition, "attachment; filename=\"" + *thumbprint + ".pfx\"");
-            res.set(http::field::cache_control, "no-store");
-            res.body() = std::move(*pkcs12);
-            co_return res;
-        });
+    add_v1(router, access, http::verb::post, "/v1/servers/{name}/certificates/{thumbprint}/export",
+           controller::Role::admin, [&, link](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string name = req.params.at("name");
+               std::string body = std::move(req.message.body());  // holds the password: wiped once sent
+               auto thumbprint = thumbprint_param(req);
+               if (!thumbprint) {
+                   wipe(body);
+                   co_return thumbprint.error();
+               }
+               auto agent = co_await where(servers, link, pool, name, caller);
+               if (!agent) {
+                   wipe(body);
+                   co_return agent.error();
+               }
+               auto pkcs12 = co_await link->on_link(link->agents().export_pkcs12(*agent, *thumbprint, std::move(body)));
+               if (!pkcs12) {
+                   co_return pkcs12.error();
+               }
+               Response res{http::status::ok, req.message.version()};
+               res.set(http::field::content_type, "application/x-pkcs12");
+               res.set(http::field::content_disposition, "attachment; filename=\"" + *thumbprint + ".pfx\"");
+               res.set(http::field::cache_control, "no-store");
+               res.body() = std::move(*pkcs12);
+               co_return res;
+           });
 
     // The fleet's inventory: every certificate the agents hold, where, with its status there.
-    router.add(http::verb::get, "/v1/certificates", [&](Request& req) -> Awaitable {
-        auto paging = page(req, 100, 1000);
-        if (!paging) {
-            co_return paging.error();
-        }
-        store::InventoryFilter filter;
-        filter.limit = paging->first;
-        filter.afterThumbprint = paging->second;
-        if (auto status = query_param(req, "status")) {
-            pki::Status parsed{};
-            if (!pki::parse_status(*status, parsed)) {
-                co_return make_error(ErrorCode::invalid_request,
-                                     "status must be one of Valid, Untrusted, DateInvalid, Invalid");
-            }
-            filter.status = std::string(pki::status_name(parsed));
-        }
-        filter.server = query_param(req, "server");
-        filter.domain = query_param(req, "domain");
-        if (auto days = query_param(req, "expiringWithinDays")) {
-            int n = -1;
-            auto [ptr, ec] = std::from_chars(days->data(), days->data() + days->size(), n);
-            if (ec != std::errc() || ptr != days->data() + days->size() || n < 0 || n > 36500) {
-                co_return make_error(ErrorCode::invalid_request,
-                                     "expiringWithinDays must be an integer from 0 to 36500");
-            }
-            filter.notAfterBefore = rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * n));
-        }
-        auto list = co_await run_blocking(pool, [&] { return servers.inventory(filter); });
-        if (!list) {
-            co_return list.error();
-        }
-        co_return json_reply(req, http::status::ok, inventory_json(*list));
-    });
+    add_v1(router, access, http::verb::get, "/v1/certificates", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               auto paging = page(req, 100, 1000);
+               if (!paging) {
+                   co_return paging.error();
+               }
+               store::InventoryFilter filter;
+               filter.limit = paging->first;
+               filter.afterThumbprint = paging->second;
+               if (auto status = query_param(req, "status")) {
+                   pki::Status parsed{};
+                   if (!pki::parse_status(*status, parsed)) {
+                       co_return make_error(ErrorCode::invalid_request,
+                                            "status must be one of Valid, Untrusted, DateInvalid, Invalid");
+                   }
+                   filter.status = std::string(pki::status_name(parsed));
+               }
+               filter.server = query_param(req, "server");
+               filter.domain = query_param(req, "domain");
+               if (auto days = query_param(req, "expiringWithinDays")) {
+                   int n = -1;
+                   auto [ptr, ec] = std::from_chars(days->data(), days->data() + days->size(), n);
+                   if (ec != std::errc() || ptr != days->data() + days->size() || n < 0 || n > 36500) {
+                       co_return make_error(ErrorCode::invalid_request,
+                                            "expiringWithinDays must be an integer from 0 to 36500");
+                   }
+                   filter.notAfterBefore = rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24 * n));
+               }
+               auto list = co_await run_blocking(pool, [&] { return servers.inventory(filter); });
+               if (!list) {
+                   co_return list.error();
+               }
+               if (caller.scoped) {  // a scoped token sees what its servers hold
+                   auto reach = co_await run_blocking(pool, [&] { return servers.reach(caller); });
+                   if (!reach) {
+                       co_return reach.error();
+                   }
+                   std::erase_if(list->rows,
+                                 [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
+               }
+               co_return json_reply(req, http::status::ok, inventory_json(*list));
+           });
 }
 
 }  // namespace certdeploy::api

@@ -410,166 +410,242 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
     }
 }
 
+// Whether `caller` reaches every server of job `id`: out-of-scope, naming those it does not, otherwise.
+asio::awaitable<Result<void>> check_reach(controller::JobService& jobs, controller::ServerRegistry& servers,
+                                          asio::thread_pool& pool, std::string id, const controller::Caller& caller) {
+    if (!caller.scoped) {
+        co_return Result<void>();
+    }
+    auto outside = co_await run_blocking(pool, [&]() -> Result<std::vector<std::string>> {
+        auto job = jobs.get(id);
+        if (!job) {
+            return job.error();
+        }
+        auto reach = servers.reach(caller);
+        if (!reach) {
+            return reach.error();
+        }
+        std::vector<std::string> names;
+        for (const auto& target : job->targets) {
+            if ((*reach)->count(target.server) == 0) {
+                names.push_back(target.server);
+            }
+        }
+        return names;
+    });
+    if (!outside) {
+        co_return outside.error();
+    }
+    if (!outside->empty()) {
+        co_return controller::out_of_scope(caller, *outside);
+    }
+    co_return Result<void>();
+}
+
 }  // namespace
 
-void add_job_routes(Router& router, controller::JobService& jobs, asio::thread_pool& pool) {
+void add_job_routes(Router& router, Access& access, controller::JobService& jobs, controller::ServerRegistry& servers,
+                    asio::thread_pool& pool) {
     // Import-ExchangeCertificate, on many servers at once.
-    router.add(http::verb::post, "/v1/imports", [&](Request& req) -> Awaitable {
-        auto key = idempotency_key(req);
-        if (!key) {
-            co_return key.error();
-        }
-        auto in = import_input(req);
-        if (!in) {
-            co_return in.error();
-        }
-        if (in->dryRun) {
-            auto plan = co_await run_blocking(pool, [&] { return jobs.plan_import(in->request); });
-            if (!plan) {
-                co_return plan.error();
-            }
-            co_return json_reply(req, http::status::ok, import_plan_json(*plan));
-        }
-        // Without the agents' TLS material nothing could run a job: refused before anything is read.
-        if (auto dispatching = jobs.check_dispatching(); !dispatching) {
-            co_return dispatching.error();
-        }
+    add_v1(router, access, http::verb::post, "/v1/imports", controller::Role::operator_,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               auto key = idempotency_key(req);
+               if (!key) {
+                   co_return key.error();
+               }
+               auto in = import_input(req);
+               if (!in) {
+                   co_return in.error();
+               }
+               if (caller.scoped) {
+                   in->request.servers.within = caller;
+               }
+               if (in->dryRun) {
+                   auto plan = co_await run_blocking(pool, [&] { return jobs.plan_import(in->request); });
+                   if (!plan) {
+                       co_return plan.error();
+                   }
+                   co_return json_reply(req, http::status::ok, import_plan_json(*plan));
+               }
+               // Without the agents' TLS material nothing could run a job: refused before anything is read.
+               if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                   co_return dispatching.error();
+               }
 
-        auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
-        if (!submitted) {
-            co_return submitted.error();
-        }
-        co_return accepted(req, *submitted, http::status::accepted);
-    });
+               auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
+               if (!submitted) {
+                   co_return submitted.error();
+               }
+               co_return accepted(req, *submitted, http::status::accepted);
+           });
 
     for (const auto kind : {controller::JobKind::enable, controller::JobKind::remove}) {
-        router.add(http::verb::post, "/v1/certificates/{thumbprint}/" + std::string(controller::name(kind)),
-                   [&, kind](Request& req) -> Awaitable {
-                       if (auto dispatching = jobs.check_dispatching(); !dispatching) {
-                           co_return dispatching.error();
-                       }
-                       auto key = idempotency_key(req);
-                       if (!key) {
-                           co_return key.error();
-                       }
-                       auto request = fleet_request(req, kind);
-                       if (!request) {
-                           co_return request.error();
-                       }
-                       auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_fleet(*request, *key); });
-                       if (!submitted) {
-                           co_return submitted.error();
-                       }
-                       co_return accepted(req, *submitted, http::status::accepted);
-                   });
+        add_v1(router, access, http::verb::post, "/v1/certificates/{thumbprint}/" + std::string(controller::name(kind)),
+               controller::Role::operator_, [&, kind](Request& req, const controller::Caller& caller) -> Awaitable {
+                   if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                       co_return dispatching.error();
+                   }
+                   auto key = idempotency_key(req);
+                   if (!key) {
+                       co_return key.error();
+                   }
+                   auto request = fleet_request(req, kind);
+                   if (!request) {
+                       co_return request.error();
+                   }
+                   if (caller.scoped) {
+                       request->servers.within = caller;
+                   }
+                   auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_fleet(*request, *key); });
+                   if (!submitted) {
+                       co_return submitted.error();
+                   }
+                   co_return accepted(req, *submitted, http::status::accepted);
+               });
     }
 
-    router.add(http::verb::get, "/v1/jobs", [&](Request& req) -> Awaitable {
-        auto paging = page(req, controller::JobService::kDefaultPageSize, controller::JobService::kMaxPageSize);
-        if (!paging) {
-            co_return paging.error();
-        }
-        store::JobFilter filter;
-        filter.limit = paging->first;
-        if (!paging->second.empty()) {
-            const auto& after = paging->second;
-            auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
-            if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
-                co_return invalid("after must be a previous page's \"next\"");
-            }
-        }
-        filter.state = query_param(req, "state");
-        if (filter.state && !controller::parse_job_state(*filter.state)) {
-            std::string names;
-            for (const auto state : controller::kJobStates) {
-                names += (names.empty() ? "" : ", ") + std::string(controller::name(state));
-            }
-            co_return invalid("state must be one of " + names);
-        }
-        filter.server = query_param(req, "server");
-        if (auto thumbprint = query_param(req, "thumbprint")) {
-            filter.thumbprint = pki::normalize_thumbprint(*thumbprint);
-            if (!filter.thumbprint) {
-                co_return make_error(ErrorCode::invalid_thumbprint, "a thumbprint is 40 hexadecimal digits (SHA-1)");
-            }
-        }
-        auto list = co_await run_blocking(pool, [&] { return jobs.list(filter); });
-        if (!list) {
-            co_return list.error();
-        }
-        co_return json_reply(req, http::status::ok, job_page_json(*list));
-    });
+    add_v1(router, access, http::verb::get, "/v1/jobs", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               auto paging = page(req, controller::JobService::kDefaultPageSize, controller::JobService::kMaxPageSize);
+               if (!paging) {
+                   co_return paging.error();
+               }
+               store::JobFilter filter;
+               filter.limit = paging->first;
+               if (!paging->second.empty()) {
+                   const auto& after = paging->second;
+                   auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
+                   if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
+                       co_return invalid("after must be a previous page's \"next\"");
+                   }
+               }
+               filter.state = query_param(req, "state");
+               if (filter.state && !controller::parse_job_state(*filter.state)) {
+                   std::string names;
+                   for (const auto state : controller::kJobStates) {
+                       names += (names.empty() ? "" : ", ") + std::string(controller::name(state));
+                   }
+                   co_return invalid("state must be one of " + names);
+               }
+               filter.server = query_param(req, "server");
+               if (auto thumbprint = query_param(req, "thumbprint")) {
+                   filter.thumbprint = pki::normalize_thumbprint(*thumbprint);
+                   if (!filter.thumbprint) {
+                       co_return make_error(ErrorCode::invalid_thumbprint,
+                                            "a thumbprint is 40 hexadecimal digits (SHA-1)");
+                   }
+               }
+               auto list = co_await run_blocking(pool, [&] { return jobs.list(filter); });
+               if (!list) {
+                   co_return list.error();
+               }
+               if (caller.scoped) {  // only jobs all of whose servers the token reaches
+                   std::vector<store::JobRow> kept;
+                   for (auto& job : list->jobs) {
+                       auto reached = co_await check_reach(jobs, servers, pool, job.id, caller);
+                       if (reached) {
+                           kept.push_back(std::move(job));
+                       } else if (reached.error().code != ErrorCode::out_of_scope) {
+                           co_return reached.error();
+                       }
+                   }
+                   list->jobs = std::move(kept);
+               }
+               co_return json_reply(req, http::status::ok, job_page_json(*list));
+           });
 
-    router.add(http::verb::get, "/v1/jobs/{id}", [&](Request& req) -> Awaitable {
-        const std::string id = req.params.at("id");
-        auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
-        if (!job) {
-            co_return job.error();
-        }
-        co_return json_reply(req, http::status::ok, job_json(*job));
-    });
+    add_v1(router, access, http::verb::get, "/v1/jobs/{id}", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string id = req.params.at("id");
+               auto reached = co_await check_reach(jobs, servers, pool, id, caller);
+               if (!reached) {
+                   co_return reached.error();
+               }
+               auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
+               if (!job) {
+                   co_return job.error();
+               }
+               co_return json_reply(req, http::status::ok, job_json(*job));
+           });
 
-    router.add(http::verb::get, "/v1/jobs/{id}/events", [&](Request& req) -> Awaitable {
-        const std::string id = req.params.at("id");
-        auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
-        if (!job) {
-            co_return job.error();
-        }
-        // A reconnecting EventSource sends Last-Event-ID; curl may say ?after=N.
-        std::string last(req.message["Last-Event-ID"]);
-        if (last.empty()) {
-            last = query_param(req, "after").value_or("0");
-        }
-        std::int64_t after = 0;
-        auto [ptr, ec] = std::from_chars(last.data(), last.data() + last.size(), after);
-        if (ec != std::errc() || ptr != last.data() + last.size() || after < 0) {
-            co_return invalid("Last-Event-ID (or after) must be an event id");
-        }
-        // A final job with nothing after `after`: 204, which also tells an EventSource not to reconnect.
-        auto rest = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 1); });
-        if (!rest) {
-            co_return rest.error();
-        }
-        if (rest->empty() && controller::is_final_state(job->job.state)) {
-            co_return Response{http::status::no_content, req.message.version()};
-        }
-        req.stream = [&jobs, &pool, id, after](BodyWriter& out) { return follow_events(jobs, pool, id, after, out); };
-        Response res{http::status::ok, req.message.version()};
-        res.set(http::field::content_type, "text/event-stream");
-        res.set(http::field::cache_control, "no-store");
-        res.set("X-Accel-Buffering", "no");
-        co_return res;
-    });
+    add_v1(router, access, http::verb::get, "/v1/jobs/{id}/events", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string id = req.params.at("id");
+               auto reached = co_await check_reach(jobs, servers, pool, id, caller);
+               if (!reached) {
+                   co_return reached.error();
+               }
+               auto job = co_await run_blocking(pool, [&] { return jobs.get(id); });
+               if (!job) {
+                   co_return job.error();
+               }
+               // A reconnecting EventSource sends Last-Event-ID; curl may say ?after=N.
+               std::string last(req.message["Last-Event-ID"]);
+               if (last.empty()) {
+                   last = query_param(req, "after").value_or("0");
+               }
+               std::int64_t after = 0;
+               auto [ptr, ec] = std::from_chars(last.data(), last.data() + last.size(), after);
+               if (ec != std::errc() || ptr != last.data() + last.size() || after < 0) {
+                   co_return invalid("Last-Event-ID (or after) must be an event id");
+               }
+               // A final job with nothing after `after`: 204, which also tells an EventSource not to reconnect.
+               auto rest = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 1); });
+               if (!rest) {
+                   co_return rest.error();
+               }
+               if (rest->empty() && controller::is_final_state(job->job.state)) {
+                   co_return Response{http::status::no_content, req.message.version()};
+               }
+               req.stream = [&jobs, &pool, id, after](BodyWriter& out) {
+                   return follow_events(jobs, pool, id, after, out);
+               };
+               Response res{http::status::ok, req.message.version()};
+               res.set(http::field::content_type, "text/event-stream");
+               res.set(http::field::cache_control, "no-store");
+               res.set("X-Accel-Buffering", "no");
+               co_return res;
+           });
 
-    router.add(http::verb::post, "/v1/jobs/{id}/retry", [&](Request& req) -> Awaitable {
-        // Without the agents' TLS material nothing could run a job: refused before anything is read.
-        if (auto dispatching = jobs.check_dispatching(); !dispatching) {
-            co_return dispatching.error();
-        }
-        auto key = idempotency_key(req);
-        if (!key) {
-            co_return key.error();
-        }
-        const std::string id = req.params.at("id");
-        auto retried = co_await run_blocking(pool, [&] { return jobs.retry(id, *key); });
-        if (!retried) {
-            co_return retried.error();
-        }
-        co_return accepted(req, *retried, http::status::accepted);
-    });
+    add_v1(router, access, http::verb::post, "/v1/jobs/{id}/retry", controller::Role::operator_,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               // Without the agents' TLS material nothing could run a job: refused before anything is read.
+               if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                   co_return dispatching.error();
+               }
+               auto key = idempotency_key(req);
+               if (!key) {
+                   co_return key.error();
+               }
+               const std::string id = req.params.at("id");
+               auto reached = co_await check_reach(jobs, servers, pool, id, caller);
+               if (!reached) {
+                   co_return reached.error();
+               }
+               auto retried = co_await run_blocking(pool, [&] { return jobs.retry(id, *key); });
+               if (!retried) {
+                   co_return retried.error();
+               }
+               co_return accepted(req, *retried, http::status::accepted);
+           });
 
-    router.add(http::verb::post, "/v1/jobs/{id}/cancel", [&](Request& req) -> Awaitable {
-        auto key = idempotency_key(req);
-        if (!key) {
-            co_return key.error();
-        }
-        const std::string id = req.params.at("id");
-        auto cancelled = co_await run_blocking(pool, [&] { return jobs.cancel(id, *key); });
-        if (!cancelled) {
-            co_return cancelled.error();
-        }
-        co_return accepted(req, *cancelled, http::status::ok);
-    });
+    add_v1(router, access, http::verb::post, "/v1/jobs/{id}/cancel", controller::Role::operator_,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               auto key = idempotency_key(req);
+               if (!key) {
+                   co_return key.error();
+               }
+               const std::string id = req.params.at("id");
+               auto reached = co_await check_reach(jobs, servers, pool, id, caller);
+               if (!reached) {
+                   co_return reached.error();
+               }
+               auto cancelled = co_await run_blocking(pool, [&] { return jobs.cancel(id, *key); });
+               if (!cancelled) {
+                   co_return cancelled.error();
+               }
+               co_return accepted(req, *cancelled, http::status::ok);
+           });
 }
 
 }  // namespace certdeploy::api

@@ -20,6 +20,9 @@ struct HttpServer::Connection {
     explicit Connection(tcp::socket socket) : executor(socket.get_executor()), plain(std::move(socket)) {}
     asio::any_io_executor executor;  // the connection's strand
     beast::tcp_stream plain;         // moved into `tls` when the server speaks TLS
+    // The TLS context the connection began with: a rotation (replace_tls) leaves it to the connections that
+    // use it, so that they go on undisturbed. Declared before the stream, so it outlives it.
+    std::shared_ptr<asio::ssl::context> tlsContext;
     std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
     std::string remote;
     std::string client;  // the client certificate's subject, under mutual TLS
@@ -148,12 +151,23 @@ asio::awaitable<void> HttpServer::accept_loop() {
     }
 }
 
+std::shared_ptr<asio::ssl::context> HttpServer::current_tls() const {
+    std::lock_guard lock(tls_mutex_);
+    return tls_;
+}
+
+void HttpServer::replace_tls(std::shared_ptr<asio::ssl::context> tls) {
+    std::lock_guard lock(tls_mutex_);
+    tls_ = std::move(tls);
+}
+
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
     // Whatever ends this coroutine, even an exception, the connection leaves the registry, or a shutdown
     // would wait for it for ever.
     ScopeExit untrack_on_exit([this, tracked = conn.get()] { untrack(tracked); });
-    if (tls_) {
-        conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *tls_);
+    conn->tlsContext = current_tls();
+    if (conn->tlsContext) {
+        conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *conn->tlsContext);
         conn->lowest().expires_after(limits_.requestTimeout);
         auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, use_nothrow);
         if (ec) {

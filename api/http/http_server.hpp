@@ -41,6 +41,10 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
     ~HttpServer();
 
+    // New connections use `tls` from now on (a rotated certificate); open ones keep the context they began
+    // with. Only for a server made with TLS. Thread-safe.
+    void replace_tls(std::shared_ptr<asio::ssl::context> tls);
+
     // Resolves `host`, binds and listens. Returns the bound endpoint (port 0 becomes the one chosen).
     Result<tcp::endpoint> listen(const std::string& host, std::uint16_t port);
 
@@ -56,6 +60,7 @@ class HttpServer {
   private:
     struct Connection;
 
+    std::shared_ptr<asio::ssl::context> current_tls() const;
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
     template <class Stream>
@@ -79,6 +84,7 @@ class HttpServer {
     asio::io_context& ioc_;
     Router router_;
     ServerLimits limits_;
+    mutable std::mutex tls_mutex_;  // guards tls_
     std::shared_ptr<asio::ssl::context> tls_;
     asio::strand<asio::io_context::executor_type> control_;  // serialises the acceptor and the grace timer
     tcp::acceptor acceptor_;

@@ -53,6 +53,19 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::agent_unreachable:
         case ErrorCode::agent_error:
             return http::status::bad_gateway;
+        case ErrorCode::unauthenticated:
+        case ErrorCode::token_expired:
+        case ErrorCode::token_revoked:
+            return http::status::unauthorized;
+        case ErrorCode::forbidden:
+        case ErrorCode::out_of_scope:
+            return http::status::forbidden;
+        case ErrorCode::too_many_requests:
+            return http::status::too_many_requests;
+        case ErrorCode::token_exists:
+            return http::status::conflict;
+        case ErrorCode::token_not_found:
+            return http::status::not_found;
         case ErrorCode::disk_full:
             return http::status::insufficient_storage;
         case ErrorCode::read_only_storage:
@@ -68,6 +81,7 @@ http::status http_status(ErrorCode code) noexcept {
 Response json_response(http::status status, const nlohmann::json& body, unsigned http_version) {
     Response res{status, http_version};
     res.set(http::field::content_type, "application/json");
+    res.set("X-Content-Type-Options", "nosniff");
     res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return res;
 }
@@ -93,6 +107,13 @@ Response problem_response(const Error& error, unsigned http_version, std::string
     }
     auto res = json_response(status, body, http_version);
     res.set(http::field::content_type, "application/problem+json");
+    if (status == http::status::unauthorized) {
+        // RFC 6750: what to send instead; error="invalid_token" when one was sent and refused.
+        res.set(http::field::www_authenticate,
+                error.code == ErrorCode::unauthenticated && error.message.find("Authorization") != std::string::npos
+                    ? "Bearer realm=\"certdeploy\""
+                    : "Bearer realm=\"certdeploy\", error=\"invalid_token\"");
+    }
     return res;
 }
 

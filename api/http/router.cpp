@@ -26,8 +26,17 @@ bool is_param(const std::string& segment) {
 
 }  // namespace
 
-void Router::add(http::verb method, std::string_view pattern, Handler handler) {
-    routes_.push_back(Route{method, split_pattern(pattern), std::move(handler)});
+void Router::add(http::verb method, std::string_view pattern, Handler handler, std::string access) {
+    routes_.push_back(
+        Route{method, split_pattern(pattern), std::move(handler), std::string(pattern), std::move(access)});
+}
+
+std::vector<Router::RouteInfo> Router::routes() const {
+    std::vector<RouteInfo> out;
+    for (const auto& route : routes_) {
+        out.push_back({route.method, route.pattern, route.access});
+    }
+    return out;
 }
 
 Router::Match Router::match(Request& req) const {

@@ -19,7 +19,17 @@ using Handler = std::function<asio::awaitable<Result<Response>>(Request&)>;
 class Router {
   public:
     // `pattern` is a path whose segments are literals or {name}; {name} matches one non-empty segment.
-    void add(http::verb method, std::string_view pattern, Handler handler);
+    // `access` says who may call it (the controller's routes: the role, "viewer", "operator", "admin", or
+    // "none" for /healthz); the router only keeps it, for the route table and the tests that check it.
+    void add(http::verb method, std::string_view pattern, Handler handler, std::string access = {});
+
+    struct RouteInfo {
+        http::verb method;
+        std::string pattern;
+        std::string access;
+    };
+    // Every route, in the order added.
+    std::vector<RouteInfo> routes() const;
 
     struct Match {
         const Handler* handler = nullptr;  // null when nothing matched
@@ -34,6 +44,8 @@ class Router {
         http::verb method;
         std::vector<std::string> segments;
         Handler handler;
+        std::string pattern;
+        std::string access;
     };
     std::vector<Route> routes_;
 };

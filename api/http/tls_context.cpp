@@ -11,6 +11,10 @@ Error tls_error(const std::string& what, const boost::system::error_code& ec) {
     return make_error(ErrorCode::invalid_config, what, ec.message());
 }
 
+// Forward secrecy and AEAD only for TLS 1.2 (TLS 1.3's suites are all of that kind already).
+constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL";
+
+// `peer_ca` empty: a server that asks for no client certificate (the controller's API, bearer tokens).
 Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, const std::filesystem::path& cert_chain,
                                                    const std::filesystem::path& key,
                                                    const std::filesystem::path& peer_ca, bool server) {
@@ -21,6 +25,7 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
                          ssl::context::single_dh_use,
                      ec);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx->native_handle(), kTls12Ciphers);
     // Plaintext (request bodies carry passwords and keys) is wiped from OpenSSL's buffers once consumed;
     // renegotiation is never needed between controller and agents.
     SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_RENEGOTIATION);
@@ -31,6 +36,10 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
     ctx->use_private_key_file(key.string(), ssl::context::pem, ec);
     if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
         return tls_error("cannot use the private key " + key.string() + " (tlsKey) with " + cert_chain.string(), ec);
+    }
+    if (peer_ca.empty()) {
+        ctx->set_verify_mode(ssl::verify_none, ec);
+        return ctx;
     }
     ctx->load_verify_file(peer_ca.string(), ec);
     if (ec) {
@@ -62,6 +71,11 @@ Result<std::shared_ptr<ssl::context>> make_mutual_tls_server(const std::filesyst
                                                              const std::filesystem::path& key,
                                                              const std::filesystem::path& client_ca) {
     return make_context(ssl::context::tls_server, cert_chain, key, client_ca, true);
+}
+
+Result<std::shared_ptr<ssl::context>> make_tls_server(const std::filesystem::path& cert_chain,
+                                                      const std::filesystem::path& key) {
+    return make_context(ssl::context::tls_server, cert_chain, key, {}, true);
 }
 
 Result<std::shared_ptr<ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

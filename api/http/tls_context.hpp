@@ -1,6 +1,7 @@
 #pragma once
-// TLS contexts for mutual TLS between the controller and its agents: TLS 1.2 or later, and a peer that
-// must present a certificate issued by the given CA, refused at the handshake otherwise.
+// TLS contexts: TLS 1.2 or later with forward-secret AEAD ciphers. Between the controller and its agents,
+// mutual TLS: a peer that must present a certificate issued by the given CA, refused at the handshake
+// otherwise. The controller's API: server authentication only.
 
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
@@ -15,6 +16,11 @@ namespace certdeploy::api {
 Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_server(const std::filesystem::path& cert_chain,
                                                                           const std::filesystem::path& key,
                                                                           const std::filesystem::path& client_ca);
+
+// The controller's API: serves `cert_chain` with `key` to any client (clients prove who they are with a
+// bearer token, not a certificate).
+Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_server(const std::filesystem::path& cert_chain,
+                                                                   const std::filesystem::path& key);
 
 // The controller's side: presents `cert_chain` with `key`, and trusts only servers issued by `server_ca`.
 Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

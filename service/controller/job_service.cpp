@@ -108,6 +108,26 @@ Result<std::vector<ImportPlan::Server>> JobService::resolve(const ServerChoice& 
         }
         after = page.back().name;
     }
+    if (choice.within && choice.within->scoped && !choice.hasSelector &&
+        !(choice.names.size() == 1 && choice.names.front() == "*")) {
+        std::vector<std::string> outside;
+        for (const auto& name : choice.names) {
+            auto it = std::find_if(all.begin(), all.end(), [&](const auto& row) { return row.name == name; });
+            if (it != all.end() && !choice.within->reaches(it->labels) &&
+                std::find(outside.begin(), outside.end(), name) == outside.end()) {
+                outside.push_back(name);
+            }
+        }
+        if (!outside.empty()) {
+            return out_of_scope(*choice.within, outside);
+        }
+    }
+    if (choice.within) {
+        // "*" and a selector choose among the servers the token reaches.
+        all.erase(std::remove_if(all.begin(), all.end(),
+                                 [&](const store::ServerRow& row) { return !choice.within->reaches(row.labels); }),
+                  all.end());
+    }
     std::vector<ImportPlan::Server> out;
     if (choice.hasSelector) {
         for (const auto& row : all) {

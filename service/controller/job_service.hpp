@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "service/controller/access/caller.hpp"
 #include "service/controller/job_model.hpp"
 #include "service/controller/job_queue.hpp"
 #include "service/controller/upload_vault.hpp"
@@ -30,6 +31,8 @@ struct ServerChoice {
     std::vector<std::string> names;
     std::map<std::string, std::string> selector;
     bool hasSelector = false;
+    // A scoped token's reach: "*" and a selector choose within it; a name outside it is out-of-scope.
+    std::optional<Caller> within;
 };
 
 struct ImportRequest {

@@ -170,6 +170,47 @@ Result<InventoryPage> ServerRegistry::inventory(const store::InventoryFilter& fi
     return page;
 }
 
+Error out_of_scope(const Caller& caller, const std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& name : names) {
+        list += (list.empty() ? "" : ", ") + name;
+    }
+    std::string selector;
+    for (const auto& [key, value] : caller.scope) {
+        selector += (selector.empty() ? "" : ",") + key + "=" + value;
+    }
+    return make_error(ErrorCode::out_of_scope,
+                      "the token " + caller.token + " reaches only servers labelled " + selector + ", not " + list);
+}
+
+Result<std::optional<std::set<std::string>>> ServerRegistry::reach(const Caller& caller) const {
+    if (!caller.scoped) {
+        return std::optional<std::set<std::string>>();
+    }
+    std::set<std::string> names;
+    std::string after;
+    for (;;) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto rows, store_->list_servers(after, kMaxPageSize), from_store);
+        for (const auto& row : rows) {
+            if (caller.reaches(row.labels)) {
+                names.insert(row.name);
+            }
+        }
+        if (rows.size() < kMaxPageSize) {
+            return std::optional<std::set<std::string>>(std::move(names));
+        }
+        after = rows.back().name;
+    }
+}
+
+Result<store::ServerRow> ServerRegistry::get_within(const std::string& name, const Caller& caller) const {
+    CERTDEPLOY_TRY_ASSIGN(auto row, get(name));
+    if (!caller.reaches(row.labels)) {
+        return out_of_scope(caller, {name});
+    }
+    return row;
+}
+
 Result<std::string> ServerRegistry::agent_url(const std::string& name) const {
     CERTDEPLOY_TRY_ASSIGN(auto row, get(name));
     return std::move(row.agentUrl);

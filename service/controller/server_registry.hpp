@@ -7,10 +7,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "service/controller/access/caller.hpp"
 #include "service/error.hpp"
 #include "store/controller_store.hpp"
 
@@ -20,6 +22,9 @@ struct ServerSpec {
     std::string agentUrl;  // https://HOST:PORT
     std::map<std::string, std::string> labels;
 };
+
+// out-of-scope: `names` are outside what `caller`'s token may reach.
+Error out_of_scope(const Caller& caller, const std::vector<std::string>& names);
 
 // {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}}; errors name the field.
 Result<ServerSpec> parse_server_spec(const nlohmann::json& body);
@@ -65,6 +70,11 @@ class ServerRegistry {
     // What the agent said it holds (its GET /agent/v1/certificates), as the fleet's inventory for `name`.
     Result<void> replace_inventory(const std::string& name, const nlohmann::json& certificates);
     Result<InventoryPage> inventory(const store::InventoryFilter& filter) const;
+    // The names of the servers `caller` reaches; nothing for an unscoped caller (every server).
+    Result<std::optional<std::set<std::string>>> reach(const Caller& caller) const;
+    // The server, when `caller` reaches it: server-not-found, or out-of-scope naming it.
+    Result<store::ServerRow> get_within(const std::string& name, const Caller& caller) const;
+
     // The agent URL of a registered server; server-not-found otherwise.
     Result<std::string> agent_url(const std::string& name) const;
 

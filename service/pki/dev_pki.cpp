@@ -1,8 +1,10 @@
 #include "service/pki/dev_pki.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -136,15 +138,45 @@ Result<Issued> load_or_make(const std::filesystem::path& pem_path, const std::fi
     return made;
 }
 
+// localhost, the loopback addresses, this host's name, then the names given: each IP address as IP:, any
+// other name as DNS:, each once.
+std::string api_subject_alt_names(const std::vector<std::string>& names) {
+    std::vector<std::string> all{"localhost", "127.0.0.1", "::1"};
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && net::valid_host_name(host)) {
+        all.emplace_back(host);
+    }
+    all.insert(all.end(), names.begin(), names.end());
+    std::string san;
+    std::vector<std::string> seen;
+    for (const auto& name : all) {
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+            continue;
+        }
+        seen.push_back(name);
+        unsigned char buf[16];
+        const bool ip = ::inet_pton(AF_INET, name.c_str(), buf) == 1 || ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
+        san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + name;
+    }
+    return san;
+}
+
 }  // namespace
 
 Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
-                                  const PkiContext& ctx) {
+                                  const std::vector<std::string>& server_names, const PkiContext& ctx) {
     ScopedDefaultContext scope(ctx);
     for (const auto& name : agents) {
         if (!net::valid_host_name(name)) {
             return make_error(ErrorCode::invalid_request,
                               "agent name \"" + name + "\" must be letters, digits, '-' and '.' (a host name)");
+        }
+    }
+    for (const auto& name : server_names) {
+        unsigned char buf[16];
+        if (!net::valid_host_name(name) && ::inet_pton(AF_INET6, name.c_str(), buf) != 1) {
+            return make_error(ErrorCode::invalid_request,
+                              "server name \"" + name + "\" must be a host name or an IP address");
         }
     }
     CERTDEPLOY_TRY(fs::ensure_directory(dir / "agents", 0700));
@@ -184,6 +216,12 @@ Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::v
                                    [&] { return leaf("certdeploy controller", "clientAuth", ""); });
     if (!controller) {
         return controller.error();
+    }
+    auto server = load_or_make(dir / "server.pem", dir / "server.key", report, [&] {
+        return leaf("certdeploy controller API", "serverAuth", api_subject_alt_names(server_names));
+    });
+    if (!server) {
+        return server.error();
     }
     for (const auto& name : agents) {
         auto agent = load_or_make(dir / "agents" / (name + ".pem"), dir / "agents" / (name + ".key"), report, [&] {

@@ -4,6 +4,8 @@
 //
 //   DIR/ca.pem, DIR/ca.key                  the CA (EC P-256, ten years)
 //   DIR/controller.pem, DIR/controller.key  the controller's client certificate (clientAuth)
+//   DIR/server.pem, DIR/server.key          the controller's API certificate (serverAuth), SANs localhost,
+//                                           127.0.0.1, ::1, this host's name and any names given
 //   DIR/agents/NAME.pem, NAME.key           each agent's server certificate, SANs NAME, localhost, 127.0.0.1
 //
 // Keys are mode 0600, directories 0700. Running it again adds what is missing and keeps what exists.
@@ -23,8 +25,9 @@ struct DevPkiReport {
     std::vector<std::string> kept;     // paths of the certificates that were there already
 };
 
+// `server_names`: more names (host names or IP addresses) the controller's API is reached by.
 Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::vector<std::string>& agents,
-                                  const PkiContext& ctx);
+                                  const std::vector<std::string>& server_names, const PkiContext& ctx);
 
 }  // namespace certdeploy::pki
 

@@ -31,6 +31,8 @@ struct Client {
                          const std::map<std::string, std::optional<std::string>>& env = {}) const {
         args.push_back("--controller");
         args.push_back("http://" + fleet.address());
+        args.push_back("--token-file");
+        args.push_back(fleet.admin_token_file().string());
         return run_certdeploy(args, dir.path(), env, 60s);
     }
 };
@@ -197,9 +199,10 @@ TEST_CASE("client: servers, dry run, import from stdin, inventory, live view, en
     CHECK(json::parse(client({"jobs", "--output", "json"}).out)["jobs"].empty());  // a dry run makes no job
 
     // The password from standard input; the settings from the environment instead of flags.
-    ChildProcess stdin_import(certdeploy_binary(),
-                              {"import", pfx, "--password-stdin", "--servers", "*", "--exportable", "--wait"},
-                              dir.path(), {{"CERTDEPLOY_CONTROLLER", "http://" + fleet.address()}}, dir / "pw");
+    ChildProcess stdin_import(
+        certdeploy_binary(), {"import", pfx, "--password-stdin", "--servers", "*", "--exportable", "--wait"},
+        dir.path(), {{"CERTDEPLOY_CONTROLLER", "http://" + fleet.address()}, {"CERTDEPLOY_TOKEN", fleet.admin_token()}},
+        dir / "pw");
     auto status = stdin_import.wait_for_exit(60s);
     REQUIRE(status);
     CHECK(status->code == 0);
@@ -241,7 +244,10 @@ TEST_CASE("client: servers, dry run, import from stdin, inventory, live view, en
     CHECK(contains(listed.out, "remove  partiallySucceeded"));
 
     // A client configuration file, and one with a key it does not know.
-    write_file(dir / "client.json", json{{"controller", "http://" + fleet.address()}, {"output", "json"}}.dump());
+    write_file(dir / "client.json", json{{"controller", "http://" + fleet.address()},
+                                         {"tokenFile", fleet.admin_token_file().string()},
+                                         {"output", "json"}}
+                                        .dump());
     auto configured = run_certdeploy({"servers", "--client-config", (dir / "client.json").string()}, dir.path());
     CHECK(configured.status.code == 0);
     CHECK(json::parse(configured.out)["servers"].size() == 2);
@@ -258,7 +264,8 @@ TEST_CASE("client: on a terminal, --wait rewrites one status line and keeps a li
     // util-linux's script(1) gives the client a real pseudo-terminal, as an administrator's shell would.
     const std::string command = certdeploy_binary().string() + " import " + (kCorpus / "modern.pfx").string() +
                                 " --password-file " + (dir / "pw").string() +
-                                " --servers '*' --wait --controller http://" + fleet.address();
+                                " --servers '*' --wait --controller http://" + fleet.address() + " --token-file " +
+                                fleet.admin_token_file().string();
     ChildProcess on_terminal("/usr/bin/script", {"-qec", command, "/dev/null"}, dir.path());
     auto status = on_terminal.wait_for_exit(60s);
     REQUIRE(status);

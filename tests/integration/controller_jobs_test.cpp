@@ -112,6 +112,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
     // Followed live: the stream ends once the job is final, having told every transition in order.
     HttpClient events_client(fleet.address());
     http::request<http::string_body> follow{http::verb::get, "/v1/jobs/" + id + "/events", 11};
+    follow.set(http::field::authorization, fleet.bearer());
     auto stream = events_client.send(follow, 60s);
     CHECK(stream[http::field::content_type] == "text/event-stream");
     auto events = parse_events(stream.body());
@@ -133,6 +134,7 @@ TEST_CASE("import on three servers: refused before dispatch when wrong, then dep
     // A reconnecting client (Last-Event-ID) gets only what it missed.
     HttpClient again(fleet.address());
     http::request<http::string_body> resume{http::verb::get, "/v1/jobs/" + id + "/events", 11};
+    resume.set(http::field::authorization, fleet.bearer());
     resume.set("Last-Event-ID", std::to_string(last_id - 1));
     CHECK(parse_events(again.send(resume, 10s).body()).size() == 1);
     // After `done`, nothing more will come: 204, which stops an EventSource from reconnecting.
@@ -346,6 +348,7 @@ TEST_CASE("a controller killed with -9 mid-deployment to 20 agents finishes afte
     // The history survived the kill: one event stream, ids without gaps.
     HttpClient client(fleet.address());
     http::request<http::string_body> follow{http::verb::get, "/v1/jobs/" + id + "/events", 11};
+    follow.set(http::field::authorization, fleet.bearer());
     auto events = parse_events(client.send(follow, 30s).body());
     REQUIRE_FALSE(events.empty());
     CHECK(events.back().type == "done");
@@ -386,6 +389,7 @@ TEST_CASE("imports: bad requests are refused with a stable code and create nothi
         CAPTURE(c.body);
         HttpClient client(fleet.address());
         http::request<http::string_body> req{http::verb::post, "/v1/imports", 11};
+        req.set(http::field::authorization, fleet.bearer());
         req.set(http::field::content_type, c.content_type);
         req.body() = c.body;
         auto res = client.send(req);

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/controller_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -24,12 +25,8 @@ nlohmann::json problem_of(const Response& res) {
 
 TEST_CASE("problem+json answers for unknown paths, wrong methods, oversized and malformed requests") {
     TempDir dir;
-    ChildProcess server(certdeploy_binary(),
-                        {"server", "--listen", "127.0.0.1:0", "--ready-file", (dir / "addr").string(),
-                         "--max-body-bytes", "2048", "--data-dir", (dir / "data").string()},
-                        dir.path());
-    const auto address = wait_for_ready_file(dir / "addr", 10s);
-    REQUIRE_FALSE(address.empty());
+    ControllerProcess server(dir.path(), {"--max-body-bytes", "2048"});
+    const auto address = server.address();
 
     SUBCASE("unknown path") {
         auto res = http_get(address, "/v1/nothing");
@@ -73,8 +70,8 @@ TEST_CASE("problem+json answers for unknown paths, wrong methods, oversized and 
         CHECK(client.read_response().result() == http::status::method_not_allowed);
     }
     CHECK(http_get(address, "/healthz").result() == http::status::ok);
-    server.signal(SIGTERM);
-    auto status = server.wait_for_exit(2s);
+    server.process().signal(SIGTERM);
+    auto status = server.process().wait_for_exit(2s);
     REQUIRE(status.has_value());
     CHECK(status->code == 0);
 }

@@ -100,13 +100,14 @@ TEST_CASE("inspect failures: exit 1 with code, title and detail on stdout / no s
     CHECK(missing.status.code == 2);
 }
 
-TEST_CASE("pki init makes a CA, a controller and agents / a rerun keeps them and adds new agents") {
+TEST_CASE(
+    "pki init makes a CA, a controller, its API certificate and agents / a rerun keeps them and adds new agents") {
     TempDir dir;
     const auto pki = dir / "pki";
     auto first = run_certdeploy({"pki", "init", pki.string(), "--agents", "ex01,ex02"}, dir.path());
     REQUIRE_MESSAGE(first.status.code == 0, first.err);
-    CHECK(nlohmann::json::parse(first.out)["created"].size() == 4);
-    for (const auto* key : {"ca.key", "controller.key", "agents/ex01.key", "agents/ex02.key"}) {
+    CHECK(nlohmann::json::parse(first.out)["created"].size() == 5);
+    for (const auto* key : {"ca.key", "controller.key", "server.key", "agents/ex01.key", "agents/ex02.key"}) {
         CAPTURE(key);
         CHECK(mode_of(pki / key) == 0600U);
     }
@@ -131,7 +132,7 @@ TEST_CASE("pki init makes a CA, a controller and agents / a rerun keeps them and
     REQUIRE(second.status.code == 0);
     auto report = nlohmann::json::parse(second.out);
     CHECK(report["created"] == nlohmann::json::array({(pki / "agents/ex03.pem").string()}));
-    CHECK(report["kept"].size() == 3);  // ca, controller, ex02
+    CHECK(report["kept"].size() == 4);  // ca, controller, server, ex02
     CHECK(read_file(pki / "ca.pem") == ca_before);
 
     auto bad_name = run_certdeploy({"pki", "init", pki.string(), "--agents", "../escape"}, dir.path());

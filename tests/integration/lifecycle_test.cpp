@@ -38,7 +38,7 @@ struct Running {
                                       ready.string(), "--log-level", "debug", "--shutdown-grace-seconds",
                                       grace_seconds};
         if (role == "server") {
-            args.insert(args.end(), {"--data-dir", (dir / "data").string()});
+            args.insert(args.end(), {"--data-dir", (dir / "data").string(), "--insecure-http"});
         }
         if (role == "agent") {
             if (!pki) {
@@ -137,8 +137,8 @@ TEST_CASE("a request that never completes is cut off when the grace period ends"
 TEST_CASE("a port already in use stops the process with status 1 and says why") {
     Running first("server");
     TempDir dir;
-    auto result =
-        run_certdeploy({"server", "--listen", first.address, "--data-dir", (dir / "data").string()}, dir.path());
+    auto result = run_certdeploy(
+        {"server", "--listen", first.address, "--insecure-http", "--data-dir", (dir / "data").string()}, dir.path());
     CHECK(result.status.exited);
     CHECK(result.status.code == 1);
     CHECK(result.err.find("cannot listen on " + first.address) != std::string::npos);

@@ -18,6 +18,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -116,9 +117,15 @@ def wait_for(condition, timeout, what):
     raise AssertionError("timed out waiting for " + what)
 
 
-def servers_reachable():
+def servers_reachable(run_dir):
     try:
-        with urllib.request.urlopen("http://127.0.0.1:8080/v1/servers", timeout=5) as r:
+        # HTTPS with run/pki's CA, and the admin token the controller wrote on its first start.
+        tls = ssl.create_default_context(cafile=os.path.join(run_dir, "pki/ca.pem"))
+        with open(os.path.join(run_dir, "controller/admin.token")) as f:
+            token = f.read().strip()
+        request = urllib.request.Request("https://127.0.0.1:8080/v1/servers",
+                                         headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(request, timeout=5, context=tls) as r:
             servers = json.load(r)["servers"]
         return len(servers) == 2 and all(s["reachable"] is True for s in servers)
     except OSError:
@@ -151,7 +158,7 @@ def main():
         if run.poll() is not None:
             raise AssertionError("the run command ended with status %s" % run.returncode)
         # A person reads the run command's lines before pasting: the agents' first probe has answered by then.
-        wait_for(servers_reachable, 30, "both agents to be probed reachable")
+        wait_for(lambda: servers_reachable(os.path.join(home, "run")), 30, "both agents to be probed reachable")
 
         session = Session("bash", home, env)
         for block in readme_blocks(os.path.join(repo, "README.md")):

@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
 
 namespace certdeploy::test {
 
@@ -13,11 +15,18 @@ ControllerProcess::ControllerProcess(const std::filesystem::path& dir, const std
     std::filesystem::remove(ready);
     std::vector<std::string> args{"server",       "--listen",   "127.0.0.1:0",          "--ready-file",
                                   ready.string(), "--data-dir", (dir / "data").string()};
+    // Plain HTTP on loopback unless the flags make it HTTPS (the tests of HTTPS).
+    if (std::find(flags.begin(), flags.end(), "--tls-cert") == flags.end()) {
+        args.emplace_back("--insecure-http");
+    }
     args.insert(args.end(), flags.begin(), flags.end());
     child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir);
     address_ = wait_for_ready_file(ready, 20s);
     INFO(child_->stderr_text());
     REQUIRE_FALSE(address_.empty());
+    data_dir_ = dir / "data";
+    std::ifstream token_file(data_dir_ / "admin.token");
+    std::getline(token_file, admin_token_);
 }
 
 ControllerProcess::~ControllerProcess() {
@@ -29,7 +38,13 @@ ControllerProcess::~ControllerProcess() {
 
 Response ControllerProcess::call(http::verb method, const std::string& target, const nlohmann::json& body) const {
     HttpClient client(address_);
-    return client.request(method, target, body.is_null() ? "" : body.dump(), body.is_null() ? "" : "application/json");
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::authorization, bearer());
+    if (!body.is_null()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body.dump();
+    }
+    return client.send(std::move(req));
 }
 
 nlohmann::json ControllerProcess::body(http::verb method, const std::string& target, const nlohmann::json& body) const {

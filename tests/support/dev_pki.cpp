@@ -32,4 +32,8 @@ TlsClientFiles DevPki::anonymous() const {
     return {(dir / "ca.pem").string(), {}, {}};
 }
 
+std::vector<std::string> DevPki::api_flags() const {
+    return {"--tls-cert", (dir / "server.pem").string(), "--tls-key", (dir / "server.key").string()};
+}
+
 }  // namespace certdeploy::test

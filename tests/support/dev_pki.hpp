@@ -18,8 +18,10 @@ struct DevPki {
     std::vector<std::string> agent_flags(const std::string& agent) const;
     // What the controller presents: trusted by the agents.
     TlsClientFiles controller() const;
-    // A client with no certificate at all.
+    // A client with no certificate at all (of the controller's HTTPS API, or refused by an agent).
     TlsClientFiles anonymous() const;
+    // The flags that make `certdeploy server` serve its API over HTTPS with server.pem.
+    std::vector<std::string> api_flags() const;
 };
 
 }  // namespace certdeploy::test

@@ -145,6 +145,7 @@ std::string Fleet::controller_log() const {
 Response Fleet::call(http::verb method, const std::string& target, const json& body,
                      const std::map<std::string, std::string>& headers) {
     http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::authorization, bearer());
     for (const auto& [name, value] : headers) {
         req.set(name, value);
     }
@@ -160,6 +161,7 @@ Response Fleet::post_form(const std::string& target, const std::vector<FormField
                           const std::map<std::string, std::string>& headers) {
     auto [body, boundary] = form_body(fields);
     http::request<http::string_body> req{http::verb::post, target, 11};
+    req.set(http::field::authorization, bearer());
     for (const auto& [name, value] : headers) {
         req.set(name, value);
     }

@@ -62,6 +62,10 @@ class Fleet {
     nlohmann::json wait_until_final(const std::string& id,
                                     std::chrono::milliseconds timeout = std::chrono::seconds(60));
     std::string address() const { return address_; }
+    // The controller's admin token; call() and post_form() send it unless given an Authorization header.
+    std::string admin_token() const { return controllers_.back()->admin_token(); }
+    std::filesystem::path admin_token_file() const { return controllers_.back()->admin_token_file(); }
+    std::string bearer() const { return controllers_.back()->bearer(); }
 
   private:
     TempDir dir_;

@@ -1,5 +1,8 @@
 #include "tests/support/http_client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <stdexcept>
@@ -17,7 +20,7 @@ decltype(auto) HttpClient::with_stream(F&& f) {
     return f(socket_);
 }
 
-HttpClient::HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls)
+HttpClient::HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls, const std::string& source)
     : socket_(ioc_), host_(address) {
     const auto colon = address.rfind(':');
     if (colon == std::string::npos) {
@@ -28,7 +31,13 @@ HttpClient::HttpClient(const std::string& address, const std::optional<TlsClient
         host = host.substr(1, host.size() - 2);
     }
     tcp::resolver resolver(ioc_);
-    asio::connect(socket_, resolver.resolve(host, address.substr(colon + 1)));
+    if (source.empty()) {
+        asio::connect(socket_, resolver.resolve(host, address.substr(colon + 1)));
+    } else {
+        socket_.open(tcp::v4());
+        socket_.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+        socket_.connect(*resolver.resolve(host, address.substr(colon + 1)).begin());
+    }
     if (tls) {
         namespace ssl = asio::ssl;
         tls_context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
@@ -120,6 +129,21 @@ bool HttpClient::closed_by_peer(std::chrono::milliseconds timeout) {
 Response http_get(const std::string& address, const std::string& target, const std::optional<TlsClientFiles>& tls) {
     HttpClient client(address, tls);
     return client.request(http::verb::get, target);
+}
+
+std::string HttpClient::peer_certificate_der() const {
+    if (!tls_) {
+        return {};
+    }
+    X509* cert = SSL_get0_peer_certificate(tls_->native_handle());
+    if (cert == nullptr) {
+        return {};
+    }
+    unsigned char* der = nullptr;
+    const int size = i2d_X509(cert, &der);
+    std::string out(der != nullptr && size > 0 ? reinterpret_cast<const char*>(der) : "", size > 0 ? size : 0);
+    OPENSSL_free(der);
+    return out;
 }
 
 }  // namespace certdeploy::test

@@ -26,7 +26,9 @@ class HttpClient {
   public:
     // `address` is HOST:PORT, as a ready file holds it. With `tls`, the connection speaks HTTPS; a refused
     // handshake throws.
-    explicit HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls = std::nullopt);
+    // `source`: the local IPv4 address to connect from (127.0.0.2: another client on this machine).
+    explicit HttpClient(const std::string& address, const std::optional<TlsClientFiles>& tls = std::nullopt,
+                        const std::string& source = {});
 
     void send_raw(std::string_view bytes);
     Response read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -36,6 +38,8 @@ class HttpClient {
     Response send(http::request<http::string_body> req, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True when the server closes the connection within `timeout` (reads return end of file).
     bool closed_by_peer(std::chrono::milliseconds timeout);
+    // The certificate the server presented (DER), over TLS; empty otherwise.
+    std::string peer_certificate_der() const;
 
   private:
     template <class Op>

@@ -1,10 +1,20 @@
-// openapi.yaml stays exact about problem codes: every code the service can answer is listed there, and
-// nothing listed there is unknown to the service.
+// openapi.yaml stays exact about problem codes (every code the service can answer is listed there, and
+// nothing listed there is unknown to the service) and about who may call what (every route of the
+// controller's router has a role, the one its operation names in x-required-role, and the reverse).
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <regex>
+#include <set>
+#include <sstream>
 
+#include "api/controller/controller_routes.hpp"
+#include "service/controller/access/audit_log.hpp"
+#include "service/controller/access/failure_throttle.hpp"
+#include "service/controller/access/token_service.hpp"
 #include "service/error.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -35,4 +45,72 @@ TEST_CASE("every problem code is in openapi.yaml, and every code there exists") 
         CAPTURE(code);
         CHECK(std::find(codes.begin(), codes.end(), code) != codes.end());
     }
+}
+
+namespace {
+
+// (path, method) -> x-required-role of every /v1 operation in openapi.yaml.
+std::map<std::pair<std::string, std::string>, std::string> openapi_roles(const std::string& spec) {
+    std::map<std::pair<std::string, std::string>, std::string> roles;
+    std::istringstream lines(spec);
+    std::string line, path, method;
+    const std::regex path_line(R"(^  (/\S+):$)"), method_line(R"(^    (get|put|post|delete|patch):$)"),
+        role_line(R"(^      x-required-role: (\w+)$)");
+    std::smatch m;
+    while (std::getline(lines, line)) {
+        if (std::regex_match(line, m, path_line)) {
+            path = m[1];
+            method.clear();
+        } else if (std::regex_match(line, m, method_line)) {
+            method = m[1];
+            if (path.rfind("/v1/", 0) == 0) {
+                roles[{path, method}] = "";  // present, role still to be read
+            }
+        } else if (std::regex_match(line, m, role_line) && !method.empty()) {
+            roles[{path, method}] = m[1];
+        }
+    }
+    return roles;
+}
+
+}  // namespace
+
+TEST_CASE("every route of the controller has a role, and it is the one openapi.yaml names") {
+    using namespace certdeploy;
+    test::TempDir dir;
+    auto store = std::shared_ptr<store::ControllerStore>(store::open_sqlite_controller_store(dir.path()).value());
+    auto pki = pki::PkiContext::create().value();
+    controller::ServerRegistry servers(store);
+    controller::JobService jobs(store, controller::UploadVault::open(dir.path()).value(), pki,
+                                pki::TrustStore::create(pki, {}).value(), std::chrono::hours(1));
+    controller::TokenService tokens(store);
+    controller::AuditLog audit(store);
+    controller::FailureThrottle throttle(10, std::chrono::minutes(1), std::chrono::seconds(30));
+    boost::asio::thread_pool pool(1);
+    api::Access access{tokens, audit, throttle, pool};
+    api::Router router;
+    api::add_controller_routes(router, access, servers, pool);
+    api::add_fleet_routes(router, access, servers, nullptr, pool);
+    api::add_job_routes(router, access, jobs, servers, pool);
+    api::add_access_routes(router, access);
+
+    auto documented = openapi_roles(test::read_file(CERTDEPLOY_SOURCE_DIR "/openapi.yaml"));
+    REQUIRE_FALSE(documented.empty());
+    std::set<std::pair<std::string, std::string>> routed;
+    for (const auto& route : router.routes()) {
+        std::string method(api::http::to_string(route.method));
+        std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
+        CAPTURE(route.pattern);
+        CAPTURE(method);
+        CHECK((route.access == "viewer" || route.access == "operator" || route.access == "admin"));
+        auto it = documented.find({route.pattern, method});
+        REQUIRE_MESSAGE(it != documented.end(), "a route openapi.yaml does not list");
+        CHECK(it->second == route.access);
+        routed.insert({route.pattern, method});
+    }
+    for (const auto& [operation, role] : documented) {
+        CAPTURE(operation.first);
+        CHECK_MESSAGE(routed.count(operation) == 1, "openapi.yaml lists an operation the router does not have");
+    }
+    pool.join();
 }

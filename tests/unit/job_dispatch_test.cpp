@@ -185,7 +185,7 @@ struct Controller {
     }
 
     std::string submit(JobKind kind, std::vector<std::string> names = {"*"}, const std::string& key = {}) {
-        FleetRequest request{kind, kThumbprint, ServerChoice{std::move(names), {}, false}, {}};
+        FleetRequest request{kind, kThumbprint, ServerChoice{std::move(names), {}, false, std::nullopt}, {}};
         if (kind == JobKind::enable) {
             request.services = {"web"};
         }
@@ -261,17 +261,17 @@ TEST_CASE("jobs without a socket: the attempts run out, a deleted server fails, 
 TEST_CASE("jobs without a socket: Idempotency-Key replays the job or conflicts, and no queue makes no job") {
     Controller c(2);
     {
-        FleetRequest request{JobKind::enable, kThumbprint, ServerChoice{{"*"}, {}, false}, {"web"}};
+        FleetRequest request{JobKind::enable, kThumbprint, ServerChoice{{"*"}, {}, false, std::nullopt}, {"web"}};
         CHECK(c.jobs->submit_fleet(request, "").error().code == ErrorCode::agent_unreachable);  // no dispatcher
     }
     c.start_dispatcher();
     const auto first = c.submit(JobKind::enable, {"*"}, "key-1");
-    FleetRequest same{JobKind::enable, kThumbprint, ServerChoice{{"*"}, {}, false}, {"web"}};
+    FleetRequest same{JobKind::enable, kThumbprint, ServerChoice{{"*"}, {}, false, std::nullopt}, {"web"}};
     auto replay = c.jobs->submit_fleet(same, "key-1");
     REQUIRE(replay.has_value());
     CHECK_FALSE(replay->created);
     CHECK(replay->job.job.id == first);
-    FleetRequest other{JobKind::remove, kThumbprint, ServerChoice{{"ex01"}, {}, false}, {}};
+    FleetRequest other{JobKind::remove, kThumbprint, ServerChoice{{"ex01"}, {}, false, std::nullopt}, {}};
     CHECK(c.jobs->submit_fleet(other, "key-1").error().code == ErrorCode::idempotency_conflict);
     c.run_until_final(first);
     CHECK(c.agents.calls.size() == 2);  // the replay ran nothing twice

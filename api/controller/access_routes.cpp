@@ -1,0 +1,171 @@
+// /v1/tokens and /v1/audit: who may call the API, and what was done with it. Admin only.
+
+#include <charconv>
+
+#include "api/controller/access_views.hpp"
+#include "api/controller/controller_routes.hpp"
+#include "api/http/json_body.hpp"
+#include "api/http/problem.hpp"
+#include "api/http/query.hpp"
+#include "service/async/run_blocking.hpp"
+#include "service/time/rfc3339.hpp"
+
+namespace certdeploy::api {
+namespace {
+
+using Awaitable = asio::awaitable<Result<Response>>;
+using nlohmann::json;
+
+Error invalid(std::string message) {
+    return make_error(ErrorCode::invalid_request, std::move(message));
+}
+
+// {"name", "role", "scope": {"team": "mail"}, "expiresAt": RFC 3339 | "expiresInDays": N}
+Result<controller::TokenSpec> token_spec(const json& body) {
+    for (const auto& [key, value] : body.items()) {
+        if (key != "name" && key != "role" && key != "scope" && key != "expiresAt" && key != "expiresInDays") {
+            return invalid("unknown field \"" + key + "\": expected name, role, scope, expiresAt or expiresInDays");
+        }
+    }
+    controller::TokenSpec spec;
+    auto name = string_field(body, "name");
+    if (!name) {
+        return name.error();
+    }
+    if (!*name) {
+        return invalid("\"name\" is required");
+    }
+    spec.name = **name;
+    auto role = string_field(body, "role");
+    if (!role) {
+        return role.error();
+    }
+    auto parsed = *role ? controller::parse_role(**role) : std::nullopt;
+    if (!parsed) {
+        return invalid("\"role\" is required: viewer, operator or admin");
+    }
+    spec.role = *parsed;
+    if (body.contains("scope") && !body["scope"].is_null()) {
+        const auto& scope = body["scope"];
+        if (!scope.is_object() || scope.empty()) {
+            return invalid("\"scope\" must be a label selector such as {\"team\": \"mail\"}");
+        }
+        for (const auto& [key, value] : scope.items()) {
+            if (!value.is_string()) {
+                return invalid("\"scope\" must map label names to strings");
+            }
+            spec.scope[key] = value.get<std::string>();
+        }
+        spec.scoped = true;
+    }
+    const bool at = body.contains("expiresAt") && !body["expiresAt"].is_null();
+    const bool days = body.contains("expiresInDays") && !body["expiresInDays"].is_null();
+    if (at && days) {
+        return invalid("give \"expiresAt\" or \"expiresInDays\", not both");
+    }
+    if (at) {
+        auto when = body["expiresAt"].is_string() ? parse_rfc3339(body["expiresAt"].get<std::string>()) : std::nullopt;
+        if (!when) {
+            return invalid("\"expiresAt\" must be an RFC 3339 time, e.g. 2027-01-31T23:59:59Z");
+        }
+        spec.expiresAt = *when;
+    }
+    if (days) {
+        const auto& n = body["expiresInDays"];
+        if (!n.is_number_integer() || n.get<long>() < 1 || n.get<long>() > 3650) {
+            return invalid("\"expiresInDays\" must be an integer from 1 to 3650");
+        }
+        spec.expiresAt = std::chrono::system_clock::now() + std::chrono::hours(24 * n.get<long>());
+    }
+    return spec;
+}
+
+}  // namespace
+
+void add_access_routes(Router& router, Access& access) {
+    add_v1(router, access, http::verb::post, "/v1/tokens", controller::Role::admin,
+           [&](Request& req, const controller::Caller&) -> Awaitable {
+               auto body = json_object_body(req);
+               if (!body) {
+                   co_return body.error();
+               }
+               auto spec = token_spec(*body);
+               if (!spec) {
+                   co_return spec.error();
+               }
+               auto created = co_await run_blocking(access.pool, [&] { return access.tokens.create(*spec); });
+               if (!created) {
+                   co_return created.error();
+               }
+               auto out = token_json(created->token);
+               out["token"] = std::string(created->secret.reveal());  // shown here, and never again
+               auto res = json_reply(req, http::status::created, out);
+               res.set(http::field::location, "/v1/tokens/" + created->token.name);
+               co_return res;
+           });
+
+    add_v1(router, access, http::verb::get, "/v1/tokens", controller::Role::admin,
+           [&](Request& req, const controller::Caller&) -> Awaitable {
+               auto tokens = co_await run_blocking(access.pool, [&] { return access.tokens.list(); });
+               if (!tokens) {
+                   co_return tokens.error();
+               }
+               json list = json::array();
+               for (const auto& row : *tokens) {
+                   list.push_back(token_json(row));
+               }
+               co_return json_reply(req, http::status::ok, json{{"tokens", std::move(list)}});
+           });
+
+    add_v1(router, access, http::verb::delete_, "/v1/tokens/{tokenName}", controller::Role::admin,
+           [&](Request& req, const controller::Caller&) -> Awaitable {
+               const std::string name = req.params.at("tokenName");
+               auto revoked = co_await run_blocking(access.pool, [&] { return access.tokens.revoke(name); });
+               if (!revoked) {
+                   co_return revoked.error();
+               }
+               co_return Response{http::status::no_content, req.message.version()};
+           });
+
+    // ?since=&until= (RFC 3339), ?token=, ?server=, ?outcome=refused|succeeded, ?limit=&after=.
+    add_v1(router, access, http::verb::get, "/v1/audit", controller::Role::admin,
+           [&](Request& req, const controller::Caller&) -> Awaitable {
+               auto paging = page(req, controller::AuditLog::kDefaultPageSize, controller::AuditLog::kMaxPageSize);
+               if (!paging) {
+                   co_return paging.error();
+               }
+               store::AuditFilter filter;
+               filter.limit = paging->first;
+               if (!paging->second.empty()) {
+                   const auto& after = paging->second;
+                   auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
+                   if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
+                       co_return invalid("after must be a previous page's \"next\"");
+                   }
+               }
+               for (const char* key : {"since", "until"}) {
+                   if (auto text = query_param(req, key)) {
+                       auto when = parse_rfc3339(*text);
+                       if (!when) {
+                           co_return invalid(std::string(key) + " must be an RFC 3339 time, e.g. 2027-01-31T23:59:59Z");
+                       }
+                       (std::string_view(key) == "since" ? filter.since : filter.until) = rfc3339(*when);
+                   }
+               }
+               filter.token = query_param(req, "token");
+               filter.server = query_param(req, "server");
+               if (auto outcome = query_param(req, "outcome")) {
+                   if (*outcome != "refused" && *outcome != "succeeded") {
+                       co_return invalid("outcome must be refused or succeeded");
+                   }
+                   filter.refused = *outcome == "refused";
+               }
+               auto listed = co_await run_blocking(access.pool, [&] { return access.audit.list(filter); });
+               if (!listed) {
+                   co_return listed.error();
+               }
+               co_return json_reply(req, http::status::ok, audit_page_json(*listed));
+           });
+}
+
+}  // namespace certdeploy::api
