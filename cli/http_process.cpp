@@ -26,7 +26,8 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
 }  // namespace
 
 int run_http_process(std::string_view role, const config::HttpSettings& http,
-                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls) {
+                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls,
+                     const api::CorsPolicy& cors) {
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (make_tls) {
         auto made = make_tls();
@@ -51,6 +52,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
     limits.requestTimeout = http.requestTimeout;
     limits.idleTimeout = http.idleTimeout;
     api::HttpServer server(ioc, std::move(router), limits, std::move(tls));
+    server.set_cors(cors);
 
     auto bound = server.listen(http.listen.host, http.listen.port);
     if (!bound) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include "api/http/cors.hpp"
 #include "api/http/router.hpp"
 #include "config/process_config.hpp"
 
@@ -20,6 +21,7 @@ using TlsFactory = std::function<Result<std::shared_ptr<boost::asio::ssl::contex
 // and SIGHUP re-reads its files without dropping a connection (a file that no longer loads is logged and
 // the current certificate stays). Logging must be set up already. Returns the process's exit status.
 int run_http_process(std::string_view role, const config::HttpSettings& http,
-                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls = nullptr);
+                     const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls = nullptr,
+                     const api::CorsPolicy& cors = {});
 
 }  // namespace certdeploy::cli

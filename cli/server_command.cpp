@@ -176,7 +176,7 @@ int run_server(const config::ServerConfig& cfg) {
             api::add_job_routes(router, access, jobs, servers, blocking);
             api::add_access_routes(router, access);
         },
-        make_tls);
+        make_tls, api::CorsPolicy{cfg.corsAllowedOrigins});
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
     // dispatcher (its timer belongs to the context) and then the context, which destroys the suspended

@@ -118,6 +118,24 @@ const Schema<ServerConfig>& server_schema() {
                  c.insecureHttp = v.get<bool>();
                  return true;
              }});
+        s.entries.push_back(
+            {{"corsAllowedOrigins", ValueType::json, "a list of origins, e.g. [\"https://admin.contoso.com\"]",
+              "web front ends (origins) whose browsers may call the API; bearer tokens only, never cookies",
+              json::array()},
+             [](const json& v, ServerConfig& c) {
+                 if (!v.is_array()) {
+                     return false;
+                 }
+                 c.corsAllowedOrigins.clear();
+                 for (const auto& origin : v) {
+                     const auto text = origin.is_string() ? origin.get<std::string>() : std::string();
+                     if (text != "*" && text.rfind("https://", 0) != 0 && text.rfind("http://", 0) != 0) {
+                         return false;
+                     }
+                     c.corsAllowedOrigins.push_back(text);
+                 }
+                 return true;
+             }});
         s.entries.push_back({{"agentCa", ValueType::string, "a PEM file path",
                               "the CA that issued the agents' certificates (certdeploy pki init: ca.pem)", nullptr},
                              [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentCa); }});

@@ -34,6 +34,7 @@ struct ServerConfig {
     std::optional<std::filesystem::path> tlsCert;
     std::optional<std::filesystem::path> tlsKey;
     bool insecureHttp = false;
+    std::vector<std::string> corsAllowedOrigins;  // browser front ends allowed to call the API
     // Mutual TLS to the agents: all three, or none (then agents are not contacted).
     std::optional<std::filesystem::path> agentCa;          // the CA that issued the agents' certificates
     std::optional<std::filesystem::path> agentClientCert;  // what the controller presents

@@ -349,6 +349,14 @@ asio::awaitable<void> HttpServer::linger(Connection& conn, Stream& stream) {
 }
 
 asio::awaitable<Response> HttpServer::dispatch(Request& req) {
+    auto res = co_await route(req);
+    if (!cors_.origins.empty()) {
+        cors_decorate(cors_, req, res);
+    }
+    co_return res;
+}
+
+asio::awaitable<Response> HttpServer::route(Request& req) {
     const unsigned version = req.message.version();
     auto target = boost::urls::parse_origin_form(req.message.target());
     if (!target) {
@@ -359,6 +367,11 @@ asio::awaitable<Response> HttpServer::dispatch(Request& req) {
     const std::string instance(req.target.path());
 
     auto match = router_.match(req);
+    if (!cors_.origins.empty()) {
+        if (auto preflight = cors_preflight(cors_, req, match.allowed)) {
+            co_return std::move(*preflight);
+        }
+    }
     if (match.handler == nullptr) {
         if (match.allowed.empty()) {
             co_return problem_response(make_error(ErrorCode::not_found, "no resource at " + instance), version,

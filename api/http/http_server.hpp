@@ -17,6 +17,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/http/cors.hpp"
 #include "api/http/net.hpp"
 #include "api/http/router.hpp"
 #include "service/error.hpp"
@@ -40,6 +41,9 @@ class HttpServer {
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
     ~HttpServer();
+
+    // Cross-origin requests from browsers (set before start).
+    void set_cors(CorsPolicy policy) { cors_ = std::move(policy); }
 
     // New connections use `tls` from now on (a rotated certificate); open ones keep the context they began
     // with. Only for a server made with TLS. Thread-safe.
@@ -69,6 +73,7 @@ class HttpServer {
     template <class Stream>
     asio::awaitable<bool> serve_one(Connection& conn, Stream& stream, beast::flat_buffer& buffer);
     asio::awaitable<Response> dispatch(Request& req);
+    asio::awaitable<Response> route(Request& req);
     // Sends `res`'s header with chunked encoding, then what req.stream writes (Server-Sent Events).
     template <class Stream>
     asio::awaitable<void> stream_body(Connection& conn, Stream& stream, Request& req, const Response& res);
@@ -84,6 +89,7 @@ class HttpServer {
     asio::io_context& ioc_;
     Router router_;
     ServerLimits limits_;
+    CorsPolicy cors_;
     mutable std::mutex tls_mutex_;  // guards tls_
     std::shared_ptr<asio::ssl::context> tls_;
     asio::strand<asio::io_context::executor_type> control_;  // serialises the acceptor and the grace timer
