@@ -1,9 +1,9 @@
 // The store's encoding of labels, job options and event snapshots: what goes in comes back, a damaged row
 // reads as empty fields rather than failing, and an event as the first versions wrote it still reads.
 
-#include <doctest/doctest.h>
-
 #include "store/row_codec.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace certdeploy::store;
 
@@ -59,11 +59,10 @@ TEST_CASE("row codec: a target's and a job's event snapshots come back typed") {
 }
 
 TEST_CASE("row codec: an event written by the first versions (the API's shape) still reads") {
-    const auto old = decode_event(
-        3, "target", "job9",
-        R"({"job":"job9","server":"ex01","state":"succeeded","attempts":1,"error":null,)"
-        R"("startedAt":"2026-12-01T10:00:00Z","finishedAt":"2026-12-01T10:00:01Z",)"
-        R"("report":{"result":"installed","status":"Valid"}})");
+    const auto old = decode_event(3, "target", "job9",
+                                  R"({"job":"job9","server":"ex01","state":"succeeded","attempts":1,"error":null,)"
+                                  R"("startedAt":"2026-12-01T10:00:00Z","finishedAt":"2026-12-01T10:00:01Z",)"
+                                  R"("report":{"result":"installed","status":"Valid"}})");
     REQUIRE(old.target);
     CHECK(old.target->result == "installed");
     CHECK(old.target->certStatus == "Valid");
