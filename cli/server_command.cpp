@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
 
@@ -18,6 +19,8 @@
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/log.hpp"
+#include "service/pki/fleet_ca.hpp"
+#include "service/try.hpp"
 #include "store/controller_store.hpp"
 
 namespace certdeploy::cli {
@@ -49,12 +52,33 @@ std::string api_transport_problem(const config::ServerConfig& cfg) {
         return "keys \"tlsCert\" and \"tlsKey\" are required: the API is served over HTTPS (certdeploy pki init "
                "makes server.pem and server.key); plain HTTP only with \"insecureHttp\": true on a loopback address";
     }
+    if (cfg.clientCa && !cfg.tlsCert) {
+        return "key \"clientCa\" needs HTTPS: client certificates are presented in the TLS handshake; give "
+               "\"tlsCert\" and \"tlsKey\"";
+    }
+    if (!cfg.clientCertificates.empty() && !cfg.clientCa) {
+        return "key \"clientCertificates\" needs \"clientCa\": the CA that issues those client certificates";
+    }
     if (cfg.insecureHttp && !is_loopback(cfg.http.listen.host)) {
         return "key \"insecureHttp\" is refused on " + cfg.http.listen.to_string() +
                ", which is not a loopback address: plain HTTP would carry passwords and keys in the clear; give "
                "\"tlsCert\" and \"tlsKey\"";
     }
     return {};
+}
+
+// A TLS context with a new client certificate when the current one has a third of its life left (or none
+// exists); nullptr when it is still good.
+Result<std::shared_ptr<boost::asio::ssl::context>> renew_client_tls(pki::FleetCa& fleet,
+                                                                    std::chrono::seconds lifetime) {
+    CERTDEPLOY_TRY_ASSIGN(const bool made, fleet.ensure_client_certificate(std::chrono::system_clock::now(), lifetime));
+    if (!made) {
+        return std::shared_ptr<boost::asio::ssl::context>();
+    }
+    CERTDEPLOY_TRY_ASSIGN(
+        auto tls, api::make_mutual_tls_client(fleet.client_cert_file(), fleet.client_key_file(), fleet.ca_file()));
+    log::info("controller client certificate issued by the fleet CA", {{"file", fleet.client_cert_file().string()}});
+    return tls;
 }
 
 }  // namespace
@@ -71,14 +95,23 @@ int run_server(const config::ServerConfig& cfg) {
         }
         configured.emplace_back(name, std::move(*parsed));
     }
-    const int tls_files = (cfg.agentCa ? 1 : 0) + (cfg.agentClientCert ? 1 : 0) + (cfg.agentClientKey ? 1 : 0);
-    if (tls_files != 0 && tls_files != 3) {
-        std::cerr << "certdeploy server: keys \"agentCa\", \"agentClientCert\" and \"agentClientKey\" go together: "
-                     "give all three (mutual TLS to the agents) or none\n";
+    // Mutual TLS to the agents: a PKI of one's own (agentCa, agentClientCert and agentClientKey), or the fleet
+    // CA, which issues the controller's client certificate itself (agentCa with agentCaKey, or none: made in
+    // DATA_DIR/pki on the first start).
+    const bool own_pki = cfg.agentClientCert || cfg.agentClientKey;
+    if (own_pki && (!cfg.agentCa || !cfg.agentClientCert || !cfg.agentClientKey || cfg.agentCaKey)) {
+        std::cerr << "certdeploy server: keys \"agentCa\", \"agentClientCert\" and \"agentClientKey\" go together "
+                     "(a PKI of your own, without \"agentCaKey\"); give none of them to use the fleet CA the "
+                     "controller keeps in DATA_DIR/pki\n";
+        return 2;
+    }
+    if (!own_pki && cfg.agentCa.has_value() != cfg.agentCaKey.has_value()) {
+        std::cerr << "certdeploy server: keys \"agentCa\" and \"agentCaKey\" go together: the fleet CA to issue "
+                     "certificates with (or \"agentClientCert\" and \"agentClientKey\" of your own PKI)\n";
         return 2;
     }
     std::shared_ptr<boost::asio::ssl::context> agent_tls;
-    if (tls_files == 3) {
+    if (own_pki) {
         auto tls = api::make_mutual_tls_client(*cfg.agentClientCert, *cfg.agentClientKey, *cfg.agentCa);
         if (!tls) {
             std::cerr << "certdeploy server: " << tls.error().message << '\n';
@@ -90,9 +123,14 @@ int run_server(const config::ServerConfig& cfg) {
         std::cerr << "certdeploy server: " << problem << '\n';
         return 2;
     }
+    auto clients = controller::ClientIdentities::parse(cfg.clientCertificates);
+    if (!clients) {
+        std::cerr << "certdeploy server: " << clients.error().message << '\n';
+        return 2;
+    }
     TlsFactory make_tls;
     if (cfg.tlsCert) {
-        make_tls = [&cfg] { return api::make_tls_server(*cfg.tlsCert, *cfg.tlsKey); };
+        make_tls = [&cfg] { return api::make_tls_server(*cfg.tlsCert, *cfg.tlsKey, cfg.clientCa); };
         if (auto tls = make_tls(); !tls) {
             std::cerr << "certdeploy server: " << tls.error().message << '\n';
             return 2;
@@ -111,6 +149,33 @@ int run_server(const config::ServerConfig& cfg) {
         const auto& error = !vault ? vault.error() : pki.error();
         log::error("cannot start", {{"message", error.message}, {"detail", error.detail}});
         return 1;
+    }
+    // The fleet CA: made on the first start (key 0600); it issues the controller's client certificate.
+    std::optional<pki::FleetCa> fleet;
+    if (!own_pki) {
+        auto fleet_ca = pki::FleetCa::open(cfg.dataDir / "pki", **pki, cfg.agentCa, cfg.agentCaKey);
+        if (!fleet_ca) {
+            log::error("cannot open the fleet CA",
+                       {{"message", fleet_ca.error().message}, {"detail", fleet_ca.error().detail}});
+            return 1;
+        }
+        fleet.emplace(std::move(*fleet_ca));
+        auto tls = renew_client_tls(*fleet, cfg.agentClientCertLifetime);
+        if (!tls) {
+            log::error("cannot make the controller's client certificate", {{"message", tls.error().message}});
+            return 1;
+        }
+        agent_tls = *tls ? std::move(*tls) : nullptr;
+        if (!agent_tls) {
+            auto current =
+                api::make_mutual_tls_client(fleet->client_cert_file(), fleet->client_key_file(), fleet->ca_file());
+            if (!current) {
+                log::error("cannot use the controller's client certificate", {{"message", current.error().message}});
+                return 1;
+            }
+            agent_tls = std::move(*current);
+        }
+        log::info("fleet CA", {{"file", fleet->ca_file().string()}, {"fingerprint", fleet->fingerprint()}});
     }
     auto trust = pki::TrustStore::create(*pki, {});
     if (!trust) {
@@ -162,12 +227,27 @@ int run_server(const config::ServerConfig& cfg) {
         }
         prober->start();
         dispatcher->start(std::move(*resumed));
+        if (fleet) {
+            // Checked ten times a lifetime (at most hourly): renewed with a third of its life left.
+            const auto every = std::clamp<std::chrono::milliseconds>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg.agentClientCertLifetime) / 10,
+                std::chrono::seconds(1), std::chrono::hours(1));
+            link->keep_tls_fresh(
+                [&fleet, lifetime = cfg.agentClientCertLifetime]() -> std::shared_ptr<boost::asio::ssl::context> {
+                    auto fresh = renew_client_tls(*fleet, lifetime);
+                    if (!fresh) {
+                        log::error("cannot renew the controller's client certificate",
+                                   {{"message", fresh.error().message}, {"detail", fresh.error().detail}});
+                        return nullptr;
+                    }
+                    return *fresh;
+                },
+                every);
+        }
         jobs.set_queue(dispatcher.get());
         link->start();
-    } else {
-        log::warn("no agentCa, agentClientCert and agentClientKey: agents will not be contacted");
     }
-    api::Access access{tokens, audit, throttle, blocking};
+    api::Access access{tokens, *clients, audit, throttle, blocking};
     const int status = run_http_process(
         "server", cfg.http,
         [&](api::Router& router) {

@@ -136,8 +136,28 @@ const Schema<ServerConfig>& server_schema() {
                  }
                  return true;
              }});
+        s.entries.push_back({{"clientCa", ValueType::string, "a PEM file path",
+                              "the CA whose client certificates the API also accepts instead of a token (mutual TLS); "
+                              "SIGHUP re-reads it",
+                              nullptr},
+                             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.clientCa); }});
+        s.entries.push_back(
+            {{"clientCertificates", ValueType::json,
+              "an object of certificate common names, each {\"role\": \"viewer\" | \"operator\" | \"admin\", "
+              "\"scope\": {...}}",
+              "the identity (role and optional label scope) of each client certificate clientCa issued",
+              json::object()},
+             [](const json& v, ServerConfig& c) {
+                 if (!v.is_object()) {
+                     return false;
+                 }
+                 c.clientCertificates = v;
+                 return true;
+             }});
         s.entries.push_back({{"agentCa", ValueType::string, "a PEM file path",
-                              "the CA that issued the agents' certificates (certdeploy pki init: ca.pem)", nullptr},
+                              "the CA of the agents' certificates (default: the fleet CA the controller makes in "
+                              "DATA_DIR/pki)",
+                              nullptr},
                              [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentCa); }});
         s.entries.push_back(
             {{"agentClientCert", ValueType::string, "a PEM file path",
@@ -146,6 +166,21 @@ const Schema<ServerConfig>& server_schema() {
         s.entries.push_back({{"agentClientKey", ValueType::string, "a PEM file path",
                               "the private key of agentClientCert (pki init: controller.key)", nullptr},
                              [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentClientKey); }});
+        s.entries.push_back(
+            {{"agentCaKey", ValueType::string, "a PEM file path",
+              "the key of agentCa, to use that CA as the fleet CA (default: the controller makes one in "
+              "DATA_DIR/pki)",
+              nullptr},
+             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.agentCaKey); }});
+        s.entries.push_back(
+            {{"agentClientCertLifetimeSeconds", ValueType::integer, "an integer from 10 to 315360000",
+              "lifetime of the client certificate the fleet CA issues the controller; renewed with a third left",
+              7776000},
+             [](const json& v, ServerConfig& c) {
+                 std::int64_t n = 0;
+                 return decode_integer(v, 10, 315360000, n) &&
+                        (c.agentClientCertLifetime = std::chrono::seconds(n), true);
+             }});
         s.entries.push_back(
             {{"probeIntervalSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
               "how often each agent's health is asked (reachability, version, last contact)", 30},

@@ -35,17 +35,22 @@ struct ServerConfig {
     std::optional<std::filesystem::path> tlsKey;
     bool insecureHttp = false;
     std::vector<std::string> corsAllowedOrigins;  // browser front ends allowed to call the API
+    // API clients by certificate (mutual TLS): the CA that issues them, and common name -> {role, scope}.
+    std::optional<std::filesystem::path> clientCa;
+    nlohmann::json clientCertificates = nlohmann::json::object();
     // Mutual TLS to the agents: all three, or none (then agents are not contacted).
     std::optional<std::filesystem::path> agentCa;          // the CA that issued the agents' certificates
     std::optional<std::filesystem::path> agentClientCert;  // what the controller presents
     std::optional<std::filesystem::path> agentClientKey;
-    std::chrono::milliseconds probeInterval{};   // how often each agent's health is asked
-    std::chrono::milliseconds agentTimeout{};    // per connect, handshake, write and read with an agent
-    std::size_t maxParallelTargets = 0;          // targets dispatched at once
-    int maxAttempts = 0;                         // per target, for transport failures
-    std::chrono::milliseconds retryDelay{};      // first backoff; doubles per attempt, with jitter
-    std::chrono::milliseconds attemptTimeout{};  // one attempt on one server, every request of it
-    std::chrono::hours uploadRetention{};        // how long a failed job's upload is kept for a retry
+    std::optional<std::filesystem::path> agentCaKey;  // with agentCa: the fleet CA the controller issues with
+    std::chrono::seconds agentClientCertLifetime{};   // of the client certificate the fleet CA gives it
+    std::chrono::milliseconds probeInterval{};        // how often each agent's health is asked
+    std::chrono::milliseconds agentTimeout{};         // per connect, handshake, write and read with an agent
+    std::size_t maxParallelTargets = 0;               // targets dispatched at once
+    int maxAttempts = 0;                              // per target, for transport failures
+    std::chrono::milliseconds retryDelay{};           // first backoff; doubles per attempt, with jitter
+    std::chrono::milliseconds attemptTimeout{};       // one attempt on one server, every request of it
+    std::chrono::hours uploadRetention{};             // how long a failed job's upload is kept for a retry
 };
 
 struct AgentConfig {

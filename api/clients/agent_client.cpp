@@ -56,6 +56,11 @@ std::chrono::steady_clock::time_point AgentClient::step_deadline(std::chrono::st
     return std::min(std::chrono::steady_clock::now() + timeout_, deadline);
 }
 
+void AgentClient::replace_tls(std::shared_ptr<asio::ssl::context> tls) {
+    retired_.push_back(std::move(tls_));
+    tls_ = std::move(tls);
+}
+
 asio::awaitable<Result<std::unique_ptr<AgentClient::Stream>>> AgentClient::connect(
     const std::string& host, const std::string& port, std::chrono::steady_clock::time_point deadline) {
     const std::string where = host + ":" + port;

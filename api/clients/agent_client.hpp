@@ -40,6 +40,11 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
     // Drops the kept-alive connections (at shutdown).
     void close_idle();
 
+    // New connections present the certificate of `tls` (the controller's client certificate was renewed);
+    // open and kept-alive ones go on with the context they began with, which is kept alive for them.
+    // Called on the client's executor.
+    void replace_tls(std::shared_ptr<asio::ssl::context> tls);
+
   private:
     using Stream = beast::ssl_stream<beast::tcp_stream>;
     asio::awaitable<Result<std::unique_ptr<Stream>>> connect(const std::string& host, const std::string& port,
@@ -51,6 +56,7 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
 
     asio::any_io_executor executor_;
     std::shared_ptr<asio::ssl::context> tls_;
+    std::vector<std::shared_ptr<asio::ssl::context>> retired_;  // contexts older connections still use
     std::chrono::milliseconds timeout_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;

@@ -1,5 +1,8 @@
 #include "api/clients/agent_link.hpp"
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include "service/log.hpp"
 
 namespace certdeploy::api {
@@ -25,6 +28,24 @@ void AgentLink::start() {
             }
         }
     });
+}
+
+void AgentLink::keep_tls_fresh(TlsRefresh refresh, std::chrono::milliseconds interval) {
+    auto loop = [this, refresh = std::move(refresh), interval]() -> asio::awaitable<void> {
+        asio::steady_timer timer(ioc_);
+        for (;;) {
+            timer.expires_after(interval);
+            auto [ec] = co_await timer.async_wait(use_nothrow);
+            if (ec) {
+                co_return;
+            }
+            // A few milliseconds of key generation and two small file writes, rarely: on this thread.
+            if (auto fresh = refresh()) {
+                client_->replace_tls(std::move(fresh));
+            }
+        }
+    };
+    asio::co_spawn(ioc_, std::move(loop), asio::detached);
 }
 
 void AgentLink::stop() {

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -25,6 +26,12 @@ class AgentLink {
     AgentLink& operator=(const AgentLink&) = delete;
 
     void start();
+
+    // Every `interval`, on the link's thread, asks `refresh` for a new TLS context (nothing when the
+    // current one is still good) and gives it to the client: the controller's client certificate renews
+    // itself while jobs run. Runs until stop().
+    using TlsRefresh = std::function<std::shared_ptr<asio::ssl::context>()>;
+    void keep_tls_fresh(TlsRefresh refresh, std::chrono::milliseconds interval);
     // Stops the context and joins its thread; coroutines still suspended on it are destroyed with it.
     void stop();
 

@@ -73,28 +73,43 @@ void add_v1(Router& router, Access& access, http::verb method, const std::string
             co_return res;
         }
         const std::string authorization(req.message[http::field::authorization]);
-        if (authorization.size() <= 7 || !boost::algorithm::istarts_with(authorization, "Bearer ")) {
+        const bool bearer = authorization.size() > 7 && boost::algorithm::istarts_with(authorization, "Bearer ");
+        controller::Caller caller;
+        if (bearer) {
+            const std::string_view secret = std::string_view(authorization).substr(7);
+            auto authenticated = co_await run_blocking(access.pool, [&] { return access.tokens.authenticate(secret); });
+            if (!authenticated) {
+                if (authenticated.error().code != ErrorCode::internal &&
+                    authenticated.error().code != ErrorCode::disk_full &&
+                    authenticated.error().code != ErrorCode::io_error) {
+                    access.throttle.failed(client);
+                }
+                co_return co_await refuse(authenticated.error());
+            }
+            caller = std::move(*authenticated);
+        } else if (!req.client_cn.empty()) {
+            // A certificate the TLS handshake verified against clientCa: its common name is the identity.
+            auto mapped = access.clients.find(req.client_cn);
+            if (!mapped) {
+                co_return co_await refuse(
+                    make_error(ErrorCode::unauthenticated, "the client certificate \"" + req.client_cn +
+                                                               "\" is not mapped to a role (clientCertificates); "
+                                                               "or send the header Authorization: Bearer <token>"));
+            }
+            caller = std::move(*mapped);
+        } else {
             // No token is not a guess: only a token presented and refused counts towards the throttle.
             co_return co_await refuse(make_error(ErrorCode::unauthenticated,
                                                  "this needs a token: send the header Authorization: Bearer <token>"));
         }
-        const std::string_view secret = std::string_view(authorization).substr(7);
-        auto caller = co_await run_blocking(access.pool, [&] { return access.tokens.authenticate(secret); });
-        if (!caller) {
-            if (caller.error().code != ErrorCode::internal && caller.error().code != ErrorCode::disk_full &&
-                caller.error().code != ErrorCode::io_error) {
-                access.throttle.failed(client);
-            }
-            co_return co_await refuse(caller.error());
-        }
-        entry.token = caller->token;
-        if (!controller::allows(caller->role, need)) {
+        entry.token = caller.token;
+        if (!controller::allows(caller.role, need)) {
             co_return co_await refuse(make_error(
                 ErrorCode::forbidden, "this needs the " + std::string(controller::name(need)) + " role; the token " +
-                                          caller->token + " is " + std::string(controller::name(caller->role))));
+                                          caller.token + " is " + std::string(controller::name(caller.role))));
         }
 
-        auto result = co_await handler(req, *caller);
+        auto result = co_await handler(req, caller);
         if (result) {
             result->set("X-Content-Type-Options", "nosniff");
         }

@@ -3,7 +3,8 @@
 // guard then, for each request:
 //   1. refuses a client address that failed to authenticate too often (429 too-many-requests, Retry-After);
 //   2. reads `Authorization: Bearer <token>` and authenticates it (401 unauthenticated, token-expired,
-//      token-revoked, with WWW-Authenticate: Bearer);
+//      token-revoked, with WWW-Authenticate: Bearer); without one, a client certificate verified against
+//      clientCa stands for the identity clientCertificates gives its common name;
 //   3. checks the token's role (403 forbidden, naming the role needed);
 //   4. runs the handler with the Caller (a scoped token's reach is checked by the handlers: out-of-scope);
 //   5. records the request in the audit log when it changed something, exported a key, or was refused.
@@ -16,6 +17,7 @@
 #include "api/http/router.hpp"
 #include "service/controller/access/audit_log.hpp"
 #include "service/controller/access/caller.hpp"
+#include "service/controller/access/client_identities.hpp"
 #include "service/controller/access/failure_throttle.hpp"
 #include "service/controller/access/token_service.hpp"
 
@@ -23,6 +25,7 @@ namespace certdeploy::api {
 
 struct Access {
     controller::TokenService& tokens;
+    const controller::ClientIdentities& clients;  // by client certificate (clientCa); may be empty
     controller::AuditLog& audit;
     controller::FailureThrottle& throttle;
     boost::asio::thread_pool& pool;

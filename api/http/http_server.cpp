@@ -25,7 +25,8 @@ struct HttpServer::Connection {
     std::shared_ptr<asio::ssl::context> tlsContext;
     std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
     std::string remote;
-    std::string client;  // the client certificate's subject, under mutual TLS
+    std::string client;     // the client certificate's subject, under mutual TLS
+    std::string client_cn;  // its common name
 
     beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
     // Both touched only on the connection's strand.
@@ -44,6 +45,27 @@ std::string peer_subject(SSL* ssl) {
     char buf[256];
     X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
     return buf;
+}
+
+// The verified client certificate's common name: the identity clientCertificates maps to a role.
+std::string peer_common_name(SSL* ssl) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    if (cert == nullptr) {
+        return {};
+    }
+    X509_NAME* subject = X509_get_subject_name(cert);
+    const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (index < 0) {
+        return {};
+    }
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)));
+    if (length < 0) {
+        return {};
+    }
+    std::string name(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+    OPENSSL_free(utf8);
+    return name;
 }
 
 bool is_http_syntax_error(const beast::error_code& ec) {
@@ -175,6 +197,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
             log::info("TLS handshake refused", {{"remote", conn->remote}, {"error", ec.message()}});
         } else {
             conn->client = peer_subject(conn->tls->native_handle());
+            conn->client_cn = peer_common_name(conn->tls->native_handle());
             co_await serve_loop(*conn, *conn->tls);
         }
     } else {
@@ -246,6 +269,7 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     req.message = parser.release();
     req.remote = conn.remote;
     req.client = conn.client;
+    req.client_cn = conn.client_cn;
     Response res = co_await dispatch(req);
     // Whatever the handler did, the request's bytes (a certificate file, a password) go now.
     wipe(req.message.body());

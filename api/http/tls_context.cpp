@@ -14,10 +14,15 @@ Error tls_error(const std::string& what, const boost::system::error_code& ec) {
 // Forward secrecy and AEAD only for TLS 1.2 (TLS 1.3's suites are all of that kind already).
 constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL";
 
-// `peer_ca` empty: a server that asks for no client certificate (the controller's API, bearer tokens).
+// Whether a server demands a client certificate (the agents) or only asks for one (the controller's API,
+// where a bearer token is the other way in).
+enum class ClientCert { required, optional };
+
+// `peer_ca` empty: a server that asks for no client certificate (the controller's API, bearer tokens only).
 Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, const std::filesystem::path& cert_chain,
                                                    const std::filesystem::path& key,
-                                                   const std::filesystem::path& peer_ca, bool server) {
+                                                   const std::filesystem::path& peer_ca, bool server,
+                                                   ClientCert client_cert = ClientCert::required) {
     auto ctx = std::make_shared<ssl::context>(method);
     boost::system::error_code ec;
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -45,15 +50,18 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
     if (ec) {
         return tls_error("cannot read the CA file " + peer_ca.string(), ec);
     }
+    const bool demand = client_cert == ClientCert::required;
     if (server) {
         // Tell clients which CA to present a certificate from.
         if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(peer_ca.c_str())) {
             SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
         }
-        ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+        ctx->set_verify_mode(demand ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert : ssl::verify_peer, ec);
         // Verified session resumption needs a session id context, or OpenSSL fails the resumed handshake.
-        static constexpr unsigned char kSessionContext[] = "certdeploy-agent";
-        SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1);
+        static constexpr unsigned char kAgentContext[] = "certdeploy-agent";
+        static constexpr unsigned char kApiContext[] = "certdeploy-api";
+        SSL_CTX_set_session_id_context(ctx->native_handle(), demand ? kAgentContext : kApiContext,
+                                       demand ? sizeof kAgentContext - 1 : sizeof kApiContext - 1);
         SSL_CTX_set_purpose(ctx->native_handle(), X509_PURPOSE_SSL_CLIENT);  // a clientAuth certificate
     } else {
         ctx->set_verify_mode(ssl::verify_peer, ec);
@@ -74,8 +82,10 @@ Result<std::shared_ptr<ssl::context>> make_mutual_tls_server(const std::filesyst
 }
 
 Result<std::shared_ptr<ssl::context>> make_tls_server(const std::filesystem::path& cert_chain,
-                                                      const std::filesystem::path& key) {
-    return make_context(ssl::context::tls_server, cert_chain, key, {}, true);
+                                                      const std::filesystem::path& key,
+                                                      const std::optional<std::filesystem::path>& client_ca) {
+    return make_context(ssl::context::tls_server, cert_chain, key, client_ca.value_or(std::filesystem::path()), true,
+                        ClientCert::optional);
 }
 
 Result<std::shared_ptr<ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

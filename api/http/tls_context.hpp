@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "service/error.hpp"
 
@@ -18,9 +19,11 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_server(const 
                                                                           const std::filesystem::path& client_ca);
 
 // The controller's API: serves `cert_chain` with `key` to any client (clients prove who they are with a
-// bearer token, not a certificate).
-Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_server(const std::filesystem::path& cert_chain,
-                                                                   const std::filesystem::path& key);
+// bearer token). With `client_ca`, a client may instead present a certificate issued by that CA (asked for,
+// not required; one from another CA fails the handshake): clientCa and clientCertificates.
+Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_server(
+    const std::filesystem::path& cert_chain, const std::filesystem::path& key,
+    const std::optional<std::filesystem::path>& client_ca = std::nullopt);
 
 // The controller's side: presents `cert_chain` with `key`, and trusts only servers issued by `server_ca`.
 Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

@@ -13,127 +13,26 @@
 #include "service/fs/atomic_file.hpp"
 #include "service/net/host_name.hpp"
 #include "service/pki/certificate.hpp"
+#include "service/pki/issuer.hpp"
 #include "service/pki/writer.hpp"
 #include "service/try.hpp"
 
 namespace certdeploy::pki {
 namespace {
 
-constexpr long kDay = 24L * 60 * 60;
-
-struct Issued {
-    X509Ptr cert;
-    EvpPkeyPtr key;
-};
-
-Error crypto_failure(const std::string& what) {
-    return make_error(ErrorCode::internal, "cannot " + what, drain_errors());
-}
-
-Result<EvpPkeyPtr> new_key(const PkiContext& ctx) {
-    EvpPkeyPtr key(EVP_PKEY_Q_keygen(ctx.libctx(), nullptr, "EC", "P-256"));
-    if (!key) {
-        return crypto_failure("generate a key");
-    }
-    return key;
-}
-
-bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
-    X509V3_CTX v3;
-    X509V3_set_ctx_nodb(&v3);
-    X509V3_set_ctx(&v3, issuer, cert, nullptr, nullptr, 0);
-    X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value));
-    return ext && X509_add_ext(cert, ext.get(), -1) == 1;
-}
-
-// Signs a new certificate for `key` with `issuer_key` (self-signed when `issuer` is null).
-Result<X509Ptr> make_certificate(const PkiContext& ctx, const std::string& common_name, EVP_PKEY* key, X509* issuer,
-                                 EVP_PKEY* issuer_key, long days,
-                                 const std::vector<std::pair<int, std::string>>& extensions) {
-    X509Ptr cert(X509_new_ex(ctx.libctx(), nullptr));
-    unsigned char serial_bytes[16];
-    if (!cert || RAND_bytes_ex(ctx.libctx(), serial_bytes, sizeof serial_bytes, 0) != 1) {
-        return crypto_failure("create a certificate");
-    }
-    serial_bytes[0] &= 0x7F;  // a positive serial number
-    BignumPtr serial_bn(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    const bool ok =
-        X509_set_version(cert.get(), X509_VERSION_3) == 1 && serial_bn &&
-        BN_to_ASN1_INTEGER(serial_bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
-        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kDay) != nullptr &&  // tolerate clock skew
-        X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * kDay) != nullptr &&
-        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("certdeploy"), -1,
-                                   -1, 0) == 1 &&
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0) == 1 &&
-        X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name) == 1 &&
-        X509_set_pubkey(cert.get(), key) == 1;
-    if (!ok) {
-        return crypto_failure("fill in a certificate");
-    }
-    X509* issuer_cert = issuer != nullptr ? issuer : cert.get();
-    for (const auto& [nid, value] : extensions) {
-        if (!add_extension(cert.get(), issuer_cert, nid, value.c_str())) {
-            return crypto_failure("add a certificate extension");
-        }
-    }
-    if (X509_sign(cert.get(), issuer_key, EVP_sha256()) == 0) {
-        return crypto_failure("sign a certificate");
-    }
-    return cert;
-}
-
-Result<void> save(const std::filesystem::path& pem_path, const std::filesystem::path& key_path, X509* cert,
-                  EVP_PKEY* key) {
-    CERTDEPLOY_TRY_ASSIGN(auto key_pem, private_key_pem(key));
-    // The key first: a certificate without its key would be kept by a rerun and be useless.
-    CERTDEPLOY_TRY(fs::write_file_atomically(key_path, key_pem.reveal(), 0600));
-    return fs::write_file_atomically(pem_path, Certificate(share(cert)).to_pem(), 0644);
-}
-
-// The pair at these paths, when both exist; nothing when neither does; an error for half a pair.
-Result<std::optional<Issued>> load(const std::filesystem::path& pem_path, const std::filesystem::path& key_path) {
-    std::error_code ec;
-    const bool has_pem = std::filesystem::exists(pem_path, ec);
-    const bool has_key = std::filesystem::exists(key_path, ec);
-    if (!has_pem && !has_key) {
-        return std::optional<Issued>();
-    }
-    if (has_pem != has_key) {
-        return make_error(
-            ErrorCode::invalid_request,
-            (has_pem ? key_path : pem_path).string() + " is missing while its pair exists; remove both to remake it");
-    }
-    auto pem = fs::read_file(pem_path, 1024 * 1024);
-    auto key_text = fs::read_file(key_path, 1024 * 1024);
-    if (!pem || !key_text) {
-        return pem ? key_text.error() : pem.error();
-    }
-    BioPtr pem_bio = memory_bio(pem->data(), pem->size());
-    BioPtr key_bio = memory_bio(key_text->data(), key_text->size());
-    Issued issued{X509Ptr(PEM_read_bio_X509(pem_bio.get(), nullptr, nullptr, nullptr)),
-                  EvpPkeyPtr(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr))};
-    wipe(*key_text);
-    if (!issued.cert || !issued.key || X509_check_private_key(issued.cert.get(), issued.key.get()) != 1) {
-        return make_error(ErrorCode::key_mismatch,
-                          pem_path.string() + " and " + key_path.string() + " are not a certificate and its key",
-                          drain_errors());
-    }
-    return std::optional<Issued>(std::move(issued));
-}
+constexpr std::chrono::seconds kDay{24 * 60 * 60};
 
 // Loads the pair or, when absent, makes it with `make` and saves it.
 template <class Make>
 Result<Issued> load_or_make(const std::filesystem::path& pem_path, const std::filesystem::path& key_path,
                             DevPkiReport& report, Make&& make) {
-    CERTDEPLOY_TRY_ASSIGN(auto existing, load(pem_path, key_path));
+    CERTDEPLOY_TRY_ASSIGN(auto existing, load_pair(pem_path, key_path));
     if (existing) {
         report.kept.push_back(pem_path.string());
         return std::move(*existing);
     }
     CERTDEPLOY_TRY_ASSIGN(auto made, make());
-    CERTDEPLOY_TRY(save(pem_path, key_path, made.cert.get(), made.key.get()));
+    CERTDEPLOY_TRY(save_pair(pem_path, key_path, made.cert.get(), made.key.get()));
     report.created.push_back(pem_path.string());
     return made;
 }
@@ -183,32 +82,16 @@ Result<DevPkiReport> init_dev_pki(const std::filesystem::path& dir, const std::v
     ::chmod(dir.c_str(), 0700);
 
     DevPkiReport report;
-    auto ca = load_or_make(dir / "ca.pem", dir / "ca.key", report, [&]() -> Result<Issued> {
-        CERTDEPLOY_TRY_ASSIGN(auto key, new_key(ctx));
-        CERTDEPLOY_TRY_ASSIGN(auto cert,
-                              make_certificate(ctx, "certdeploy development CA", key.get(), nullptr, key.get(), 3650,
-                                               {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-                                                {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                                                {NID_subject_key_identifier, "hash"}}));
-        return Issued{std::move(cert), std::move(key)};
-    });
+    auto ca = load_or_make(dir / "ca.pem", dir / "ca.key", report,
+                           [&]() -> Result<Issued> { return make_ca(ctx, "certdeploy development CA", kDay * 3650); });
     if (!ca) {
         return ca.error();
     }
 
     auto leaf = [&](const std::string& common_name, const std::string& usage,
                     const std::string& san) -> Result<Issued> {
-        CERTDEPLOY_TRY_ASSIGN(auto key, new_key(ctx));
-        std::vector<std::pair<int, std::string>> extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
-                                                               {NID_key_usage, "critical,digitalSignature"},
-                                                               {NID_ext_key_usage, usage},
-                                                               {NID_subject_key_identifier, "hash"},
-                                                               {NID_authority_key_identifier, "keyid:always"}};
-        if (!san.empty()) {
-            extensions.emplace_back(NID_subject_alt_name, san);
-        }
-        CERTDEPLOY_TRY_ASSIGN(
-            auto cert, make_certificate(ctx, common_name, key.get(), ca->cert.get(), ca->key.get(), 825, extensions));
+        CERTDEPLOY_TRY_ASSIGN(auto key, new_ec_key(ctx));
+        CERTDEPLOY_TRY_ASSIGN(auto cert, issue_leaf(ctx, *ca, common_name, key.get(), usage, san, kDay * 825, kDay));
         return Issued{std::move(cert), std::move(key)};
     };
 
@@ -244,7 +127,7 @@ Result<Bundle> make_self_signed(const std::string& name, const PkiContext& ctx) 
     if (!key) {
         return crypto_failure("generate a key");
     }
-    CERTDEPLOY_TRY_ASSIGN(auto cert, make_certificate(ctx, name, key.get(), nullptr, key.get(), 5 * 365,
+    CERTDEPLOY_TRY_ASSIGN(auto cert, sign_certificate(ctx, name, key.get(), nullptr, key.get(), kDay * 5 * 365, kDay,
                                                       {{NID_basic_constraints, "critical,CA:FALSE"},
                                                        {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
                                                        {NID_ext_key_usage, "serverAuth"},

@@ -59,6 +59,7 @@ using X509StoreCtxPtr = OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
 using X509NamePtr = OsslPtr<X509_NAME, X509_NAME_free>;
 using X509ExtensionPtr = OsslPtr<X509_EXTENSION, X509_EXTENSION_free>;
 using X509SigPtr = OsslPtr<X509_SIG, X509_SIG_free>;
+using X509ReqPtr = OsslPtr<X509_REQ, X509_REQ_free>;
 using EvpPkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using EvpPkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using EvpMdPtr = OsslPtr<EVP_MD, EVP_MD_free>;

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -157,4 +158,140 @@ TEST_CASE("SIGHUP rotates the API certificate: new connections get the new one, 
     CHECK(get(open, "/v1/servers", controller).result() == http::status::ok);
     CHECK(open.peer_certificate_der() == first_der);
     CHECK(controller.process().wait_for_exit(0ms) == std::nullopt);
+}
+
+namespace {
+
+// A client certificate (clientAuth) for `name`, issued by the CA of `pki_dir`.
+TlsClientFiles issue_client_certificate(const std::filesystem::path& pki_dir, const std::string& name,
+                                        const std::filesystem::path& dir) {
+    return issue_with_openssl(pki_dir / "ca.pem", pki_dir / "ca.key", name, "clientAuth", "", dir);
+}
+
+// One request with the headers given, on a new connection presenting `tls`'s certificate; nullopt when the
+// TLS handshake (or, under TLS 1.3, the first read after it) is refused.
+std::optional<Response> call_as(const std::string& address, const TlsClientFiles& tls, http::verb method,
+                                const std::string& target, const std::string& authorization = {}) {
+    try {
+        HttpClient client(address, tls);
+        http::request<http::string_body> req{method, target, 11};
+        if (!authorization.empty()) {
+            req.set(http::field::authorization, authorization);
+        }
+        return client.send(std::move(req));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::string code_of(const Response& res) {
+    const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    return body.is_object() && body.contains("code") ? body["code"].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("API clients by certificate: clientCa issues them, clientCertificates gives each name a role and scope") {
+    TempDir dir;
+    const DevPki pki{dir / "pki", {"ex01"}};
+    const DevPki other{dir / "other", {"ex01"}};
+    const auto viewer = issue_client_certificate(dir / "pki", "dashboard", dir.path());
+    const auto mail_ci = issue_client_certificate(dir / "pki", "mail-ci", dir.path());
+    const auto stranger = issue_client_certificate(dir / "pki", "stranger", dir.path());
+    const auto foreign = issue_client_certificate(dir / "other", "mail-ci", dir / "other");
+    {
+        std::ofstream config(dir / "server.json");
+        config << nlohmann::json{{"clientCa", (dir / "pki" / "ca.pem").string()},
+                                 {"clientCertificates",
+                                  {{"dashboard", {{"role", "viewer"}}},
+                                   {"mail-ci", {{"role", "operator"}, {"scope", {{"team", "mail"}}}}}}}};
+    }
+    auto flags = pki.api_flags();
+    flags.insert(flags.end(), {"--config", (dir / "server.json").string()});
+    ControllerProcess controller(dir.path(), flags);
+    const TlsClientFiles admin{(dir / "pki" / "ca.pem").string(), {}, {}};
+    for (const auto& [name, team] : {std::pair{"ex01", "mail"}, std::pair{"ex02", "web"}}) {
+        http::request<http::string_body> put{http::verb::put, std::string("/v1/servers/") + name, 11};
+        put.set(http::field::authorization, controller.bearer());
+        put.set(http::field::content_type, "application/json");
+        put.body() = nlohmann::json{{"agentUrl", "https://127.0.0.1:9"}, {"labels", {{"team", team}}}}.dump();
+        HttpClient client(controller.address(), admin);
+        REQUIRE(client.send(std::move(put)).result() == http::status::created);
+    }
+
+    // A mapped certificate needs no token: the viewer reads, and cannot make a token.
+    auto read = call_as(controller.address(), viewer, http::verb::get, "/v1/servers");
+    REQUIRE(read);
+    CHECK(read->result() == http::status::ok);
+    CHECK(nlohmann::json::parse(read->body())["servers"].size() == 2);
+    auto write = call_as(controller.address(), viewer, http::verb::post, "/v1/tokens");
+    REQUIRE(write);
+    CHECK(write->result() == http::status::forbidden);
+    CHECK(code_of(*write) == "forbidden");
+
+    // The scoped operator sees its team's server only, and is refused another's by scope.
+    auto mine = call_as(controller.address(), mail_ci, http::verb::get, "/v1/servers");
+    REQUIRE(mine);
+    REQUIRE(mine->result() == http::status::ok);
+    const auto servers = nlohmann::json::parse(mine->body())["servers"];
+    REQUIRE(servers.size() == 1);
+    CHECK(servers[0]["name"] == "ex01");
+    auto theirs = call_as(controller.address(), mail_ci, http::verb::get, "/v1/servers/ex02");
+    REQUIRE(theirs);
+    CHECK(code_of(*theirs) == "out-of-scope");
+
+    // Issued by clientCa but not mapped: 401, as an unknown token is.
+    auto unmapped = call_as(controller.address(), stranger, http::verb::get, "/v1/servers");
+    REQUIRE(unmapped);
+    CHECK(unmapped->result() == http::status::unauthorized);
+    CHECK(code_of(*unmapped) == "unauthenticated");
+    CHECK(unmapped->body().find("stranger") != std::string::npos);
+
+    // The same name from another CA never gets past the handshake.
+    CHECK_FALSE(call_as(controller.address(),
+                        TlsClientFiles{(dir / "pki" / "ca.pem").string(), foreign.cert, foreign.key}, http::verb::get,
+                        "/v1/servers")
+                    .has_value());
+
+    // A token, when one is sent, decides: the viewer's certificate with the admin token is the admin.
+    auto both = call_as(controller.address(), viewer, http::verb::get, "/v1/audit", controller.bearer());
+    REQUIRE(both);
+    REQUIRE(both->result() == http::status::ok);
+    // The audit log names certificate callers "cert:<name>": the refusals above are there.
+    const auto audit = nlohmann::json::parse(both->body()).dump();
+    CHECK(audit.find("cert:dashboard") != std::string::npos);
+    CHECK(audit.find("cert:mail-ci") != std::string::npos);
+}
+
+TEST_CASE("clientCa and clientCertificates are checked at start") {
+    TempDir dir;
+    const DevPki pki{dir / "pki", {"ex01"}};
+    const std::string ca = (dir / "pki" / "ca.pem").string();
+    struct Case {
+        nlohmann::json config;
+        std::vector<std::string> flags;
+        std::string names;
+    };
+    const auto https = pki.api_flags();
+    const std::vector<Case> cases = {
+        {{{"clientCa", ca}}, {"--insecure-http"}, "\"clientCa\""},
+        {{{"clientCertificates", {{"x", {{"role", "viewer"}}}}}}, https, "\"clientCertificates\" needs \"clientCa\""},
+        {{{"clientCa", ca}, {"clientCertificates", {{"x", {{"role", "root"}}}}}}, https, "\"role\""},
+        {{{"clientCa", ca}, {"clientCertificates", {{"x", {{"role", "admin"}, {"scope", {{"team", "mail"}}}}}}}},
+         https,
+         "scoped"},
+        {{{"clientCa", (dir / "missing.pem").string()}}, https, "missing.pem"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+        CAPTURE(c.config.dump());
+        const auto file = dir / ("config-" + std::to_string(n++) + ".json");
+        std::ofstream(file) << c.config.dump();
+        std::vector<std::string> args{"server",   "--data-dir", (dir / "data").string(), "--listen", "127.0.0.1:0",
+                                      "--config", file.string()};
+        args.insert(args.end(), c.flags.begin(), c.flags.end());
+        auto result = run_certdeploy(args, dir.path());
+        CHECK(result.status.code == 2);
+        CHECK(result.err.find(c.names) != std::string::npos);
+    }
 }

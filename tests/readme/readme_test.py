@@ -132,14 +132,11 @@ def servers_reachable(run_dir):
         return False
 
 
-def main():
-    repo, binary = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    busy = [p for p in PORTS if port_in_use(p)]
-    if busy:
-        print("FAIL: the run command's ports are in use: %s (is scripts/run.sh running?)" % busy)
-        return 1
-    home = tempfile.mkdtemp(prefix="certdeploy-readme-")
-    # Laid out like a clone after the run command: build/release/.../certdeploy, and run/ for its state.
+def start_run_command(repo, binary, prefix):
+    """scripts/run.sh started in a new directory laid out like a clone after the run command
+    (build/release/cli/certdeploy, and run/ for its state). Answers the directory, the environment a user's
+    shell has there (no CERTDEPLOY_ variables), the process, its log's path and the open log."""
+    home = tempfile.mkdtemp(prefix=prefix)
     cli_dir = os.path.join(home, "build/release/cli")
     os.makedirs(cli_dir)
     os.symlink(binary, os.path.join(cli_dir, "certdeploy"))
@@ -151,6 +148,16 @@ def main():
     log = open(log_path, "w")
     run = subprocess.Popen(["bash", os.path.join(repo, "scripts/run.sh")], cwd=home, env=run_env,
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return home, env, run, log_path, log
+
+
+def main():
+    repo, binary = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    busy = [p for p in PORTS if port_in_use(p)]
+    if busy:
+        print("FAIL: the run command's ports are in use: %s (is scripts/run.sh running?)" % busy)
+        return 1
+    home, env, run, log_path, log = start_run_command(repo, binary, "certdeploy-readme-")
     failures, passed = [], 0
     try:
         wait_for(lambda: "run: Ctrl-C stops them all" in open(log_path).read() or run.poll() is not None, 120,

@@ -1,5 +1,7 @@
 #include "tests/support/dev_pki.hpp"
 
+#include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 #include "tests/support/process.hpp"
@@ -26,6 +28,32 @@ std::vector<std::string> DevPki::agent_flags(const std::string& agent) const {
 
 TlsClientFiles DevPki::controller() const {
     return {(dir / "ca.pem").string(), (dir / "controller.pem").string(), (dir / "controller.key").string()};
+}
+
+TlsClientFiles issue_with_openssl(const std::filesystem::path& ca_pem, const std::filesystem::path& ca_key,
+                                  const std::string& name, const std::string& usage, const std::string& san,
+                                  const std::filesystem::path& dir) {
+    const auto key = dir / (name + ".key");
+    const auto csr = dir / (name + ".csr");
+    const auto cert = dir / (name + ".pem");
+    const auto ext = dir / (name + ".ext");
+    {
+        std::ofstream out(ext);
+        out << "extendedKeyUsage=" << usage << "\nkeyUsage=critical,digitalSignature\n";
+        if (!san.empty()) {
+            out << "subjectAltName=" << san << "\n";
+        }
+    }
+    const auto command = "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '" +
+                         key.string() + "' -subj '/CN=" + name + "' -out '" + csr.string() +
+                         "' 2>/dev/null && openssl x509 -req -in '" + csr.string() + "' -CA '" + ca_pem.string() +
+                         "' -CAkey '" + ca_key.string() + "' -CAserial '" + (dir / (name + ".srl")).string() +
+                         "' -CAcreateserial -days 1 -extfile '" + ext.string() + "' -out '" + cert.string() +
+                         "' 2>/dev/null";
+    if (std::system(command.c_str()) != 0) {
+        throw std::runtime_error("openssl could not issue a certificate for " + name);
+    }
+    return {ca_pem.string(), cert.string(), key.string()};
 }
 
 TlsClientFiles DevPki::anonymous() const {

@@ -24,4 +24,11 @@ struct DevPki {
     std::vector<std::string> api_flags() const;
 };
 
+// A certificate for `name` (CN) issued by the CA in `ca_pem`/`ca_key` with the openssl command, as a PKI
+// other than certdeploy's would: `usage` is its extended key usage ("clientAuth", "serverAuth"), `san` its
+// subjectAltName ("DNS:ex01,IP:127.0.0.1"; empty: none). Written to DIR/NAME.pem and NAME.key.
+TlsClientFiles issue_with_openssl(const std::filesystem::path& ca_pem, const std::filesystem::path& ca_key,
+                                  const std::string& name, const std::string& usage, const std::string& san,
+                                  const std::filesystem::path& dir);
+
 }  // namespace certdeploy::test

@@ -87,7 +87,8 @@ TEST_CASE("every route of the controller has a role, and it is the one openapi.y
     controller::AuditLog audit(store);
     controller::FailureThrottle throttle(10, std::chrono::minutes(1), std::chrono::seconds(30));
     boost::asio::thread_pool pool(1);
-    api::Access access{tokens, audit, throttle, pool};
+    const controller::ClientIdentities clients;
+    api::Access access{tokens, clients, audit, throttle, pool};
     api::Router router;
     api::add_controller_routes(router, access, servers, pool);
     api::add_fleet_routes(router, access, servers, nullptr, pool);

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""openapi.yaml held to the real controller by a validating proxy no one here wrote: Stoplight's Prism.
+
+Starts scripts/run.sh (controller, two agents, their web servers) in a directory of its own, puts
+`prism proxy openapi.yaml https://127.0.0.1:8080` in front of the controller, and sends through it the
+quickstart's calls, the door's refusals and each role's calls. Prism checks every request and every answer
+against openapi.yaml and says what does not match in an `sl-violations` header; any violation, or any
+status other than the one the call expects, fails the test.
+
+Usage: prism_test.py REPO CERTDEPLOY_BINARY   (PRISM_TEST_KEEP=1 keeps the directory it ran in)
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "readme"))
+from readme_test import PORTS, port_in_use, servers_reachable, start_run_command, wait_for  # noqa: E402  (one way to start run.sh)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Traffic:
+    """Calls through Prism; each is checked for violations and for the status it expects."""
+
+    def __init__(self, port):
+        self.port, self.failures, self.calls = port, [], 0
+
+    def call(self, what, method, path, expect, token=None, body=None, content_type=None, headers=None, code=None,
+             refused_request=None):
+        """`code`: the problem's code expected. `refused_request`: the request violation Prism must report
+        for a call that is wrong on purpose (no token at all); any other violation fails."""
+        self.calls += 1
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = "Bearer " + token
+        if body is not None and content_type is None:
+            body, content_type = json.dumps(body).encode(), "application/json"
+        if content_type:
+            sent["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn.request(method, path, body=body, headers=sent)
+        res = conn.getresponse()
+        data = res.read()
+        conn.close()
+        violations = json.loads(res.getheader("sl-violations") or "[]")
+        problems = []
+        unexpected = [v for v in violations
+                      if not (refused_request and v.get("location", [None])[0] == "request"
+                              and refused_request in v.get("message", ""))]
+        if unexpected:
+            problems.append("openapi.yaml violated: " + json.dumps(unexpected))
+        if refused_request and len(unexpected) == len(violations):
+            problems.append("Prism did not report the request as violating: " + refused_request)
+        if res.status != expect:
+            problems.append("status %d, expected %d" % (res.status, expect))
+        kind = res.getheader("Content-Type") or ""
+        answer = json.loads(data) if "json" in kind and data else data
+        if code is not None and (not isinstance(answer, dict) or answer.get("code") != code):
+            problems.append("code %r, expected %r" % (answer.get("code") if isinstance(answer, dict) else None, code))
+        if problems:
+            self.failures.append("%s (%s %s): %s\n--- body\n%s" % (
+                what, method, path, "; ".join(problems), data[:2000].decode("utf-8", "replace")))
+        return answer
+
+    def form(self, what, path, fields, expect, token, code=None):
+        """multipart/form-data: fields are (name, value bytes, filename or None)."""
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value, filename in fields:
+            disposition = 'form-data; name="%s"' % name + ('; filename="%s"' % filename if filename else "")
+            kind = "application/x-pem-file" if filename else "text/plain"
+            parts.append(b"--%s\r\nContent-Disposition: %s\r\nContent-Type: %s\r\n\r\n%s\r\n" % (
+                boundary.encode(), disposition.encode(), kind.encode(), value))
+        body = b"".join(parts) + b"--%s--\r\n" % boundary.encode()
+        return self.call(what, "POST", path, expect, token=token, body=body,
+                         content_type="multipart/form-data; boundary=" + boundary, code=code)
+
+
+def wait_job(traffic, job, token):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        answer = traffic.call("job " + job, "GET", "/v1/jobs/" + job, 200, token=token)
+        if not isinstance(answer, dict) or answer.get("state") in ("succeeded", "failed", "cancelled"):
+            return answer
+        time.sleep(0.3)
+    raise AssertionError("job %s did not end within 60 s" % job)
+
+
+def pem_bundle(run_dir):
+    """The run command's Fabrikam.pfx as a PEM file: its certificates and its key, encrypted (PKCS #8) with
+    the same password. Prism's proxy passes multipart bodies on as text, which damages a binary PFX on the
+    way ("the file is truncated"), so the import goes through it as PEM; the README test sends the PFX."""
+    pfx = os.path.join(run_dir, "Fabrikam.pfx")
+    # The password through the environment: never a command-line argument.
+    env = dict(os.environ, PFX_PASSWORD=open(os.path.join(run_dir, "Fabrikam.password")).read().strip())
+    certs = subprocess.run(["openssl", "pkcs12", "-in", pfx, "-passin", "env:PFX_PASSWORD", "-nokeys"],
+                           capture_output=True, check=True, env=env).stdout
+    key = subprocess.run(["openssl", "pkcs12", "-in", pfx, "-passin", "env:PFX_PASSWORD", "-nocerts", "-passout",
+                          "env:PFX_PASSWORD"], capture_output=True, check=True, env=env).stdout
+    return certs + key
+
+
+def exercise(traffic, run_dir):
+    admin = open(os.path.join(run_dir, "controller/admin.token")).read().strip()
+    bundle = pem_bundle(run_dir)
+    password = open(os.path.join(run_dir, "Fabrikam.password"), "rb").read().strip()
+    t = traffic
+
+    # The door: no token, an unknown one; /healthz needs none.
+    t.call("health", "GET", "/healthz", 200)
+    t.call("no token", "GET", "/v1/servers", 401, code="unauthenticated", refused_request="security")
+    t.call("unknown token", "GET", "/v1/servers", 401, token="cdp_" + "A" * 43, code="unauthenticated")
+
+    # Tokens for each role, and one scoped to the mailbox servers.
+    t.call("register ex03", "PUT", "/v1/servers/ex03", 201, token=admin,
+           body={"agentUrl": "https://10.0.0.13:9001", "labels": {"role": "edge"}})
+    tokens = {}
+    for name, role, scope in [("viewer", "viewer", None), ("operator", "operator", None),
+                              ("mail-ci", "operator", {"role": "mailbox"})]:
+        spec = {"name": name, "role": role, "expiresInDays": 1}
+        if scope:
+            spec["scope"] = scope
+        made = t.call("make token " + name, "POST", "/v1/tokens", 201, token=admin, body=spec)
+        tokens[name] = made["token"] if isinstance(made, dict) else ""
+    t.call("list tokens", "GET", "/v1/tokens", 200, token=admin)
+    t.call("token exists", "POST", "/v1/tokens", 409, token=admin, body={"name": "viewer", "role": "viewer"})
+
+    # The quickstart: servers, a dry run, a refused password, the import, its job, the inventory.
+    t.call("servers", "GET", "/v1/servers", 200, token=tokens["viewer"])
+    t.call("one server", "GET", "/v1/servers/ex01", 200, token=tokens["viewer"])
+    fields = [("file", bundle, "Fabrikam.pem"), ("password", password, None), ("servers", b"ex01,ex02", None)]
+    t.form("viewer may not import", "/v1/imports", fields, 403, tokens["viewer"])
+    t.form("dry run", "/v1/imports", fields + [("dryRun", b"true", None)], 200, tokens["operator"])
+    t.form("wrong password", "/v1/imports",
+           [("file", bundle, "Fabrikam.pem"), ("password", b"not the password", None), ("servers", b"*", None)],
+           422, tokens["operator"], code="wrong-password")
+    t.form("scoped token outside its scope", "/v1/imports",
+           [("file", bundle, "Fabrikam.pem"), ("password", password, None), ("servers", b"ex01,ex03", None)], 403,
+           tokens["mail-ci"], code="out-of-scope")
+    job = t.form("import", "/v1/imports", fields + [("privateKeyExportable", b"true", None)], 202, tokens["operator"])
+    if not isinstance(job, dict) or "id" not in job:
+        raise AssertionError("the import answered no job: %r" % (job,))
+    thumbprint = job["thumbprint"]
+    done = wait_job(t, job["id"], tokens["viewer"])
+    if done.get("state") != "succeeded":
+        t.failures.append("the import did not succeed: %r" % (done,))
+    t.call("job events", "GET", "/v1/jobs/%s/events" % job["id"], 200, token=tokens["viewer"])
+    t.call("jobs", "GET", "/v1/jobs?limit=5", 200, token=tokens["viewer"])
+    t.call("no such job", "GET", "/v1/jobs/" + "0" * 32, 404, token=tokens["viewer"])
+    t.call("inventory", "GET", "/v1/certificates", 200, token=tokens["viewer"])
+    t.call("one server's certificates", "GET", "/v1/servers/ex01/certificates?status=Valid", 200,
+           token=tokens["viewer"])
+    t.call("one certificate", "GET", "/v1/servers/ex01/certificates/" + thumbprint, 200, token=tokens["viewer"])
+    t.call("scoped token sees ex01", "GET", "/v1/servers/ex01", 200, token=tokens["mail-ci"])
+    t.call("scoped token refused ex03", "GET", "/v1/servers/ex03", 403, token=tokens["mail-ci"], code="out-of-scope")
+
+    # Enable, export, remove, with their roles.
+    enabled = t.call("enable", "POST", "/v1/certificates/%s/enable" % thumbprint, 202, token=tokens["operator"],
+                     body={"servers": ["ex01"], "services": ["web"]})
+    if isinstance(enabled, dict) and "id" in enabled:
+        wait_job(t, enabled["id"], tokens["viewer"])
+    export = {"password": password.decode()}
+    t.call("operator may not export", "POST", "/v1/servers/ex01/certificates/%s/export" % thumbprint, 403,
+           token=tokens["operator"], body=export, code="forbidden")
+    t.call("export", "POST", "/v1/servers/ex01/certificates/%s/export" % thumbprint, 200, token=admin, body=export)
+    removed = t.call("remove", "POST", "/v1/certificates/%s/remove" % thumbprint, 202, token=tokens["operator"],
+                     body={"servers": ["ex02"]})
+    if isinstance(removed, dict) and "id" in removed:
+        wait_job(t, removed["id"], tokens["viewer"])
+        t.call("retry", "POST", "/v1/jobs/%s/retry" % removed["id"], 409, token=tokens["operator"])
+
+    # The audit log, a revocation, the server going again.
+    t.call("audit", "GET", "/v1/audit?token=operator&limit=5", 200, token=admin)
+    t.call("viewer may not read the audit log", "GET", "/v1/audit", 403, token=tokens["viewer"])
+    t.call("revoke", "DELETE", "/v1/tokens/viewer", 204, token=admin)
+    t.call("revoked token", "GET", "/v1/servers", 401, token=tokens["viewer"], code="token-revoked")
+    t.call("delete ex03", "DELETE", "/v1/servers/ex03", 204, token=admin)
+
+
+def main():
+    repo, binary = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    prism = os.path.join(repo, "tests/contract/node_modules/.bin/prism")
+    if not os.path.exists(prism):
+        print("FAIL: %s is missing: run npm ci --prefix tests/contract (scripts/test.sh does)" % prism)
+        return 1
+    busy = [p for p in PORTS if port_in_use(p)]
+    if busy:
+        print("FAIL: the run command's ports are in use: %s (is scripts/run.sh running?)" % busy)
+        return 1
+    home, env, run, log_path, run_log = start_run_command(repo, binary, "certdeploy-prism-")
+    run_dir = os.path.join(home, "run")
+    prism_proc, failures, traffic = None, [], None
+    try:
+        wait_for(lambda: "run: Ctrl-C stops them all" in open(log_path).read()
+                 or run.poll() is not None, 120, "the run command to start")
+        if run.poll() is not None:
+            raise AssertionError("the run command ended with status %s" % run.returncode)
+        wait_for(lambda: servers_reachable(run_dir), 30, "both agents to be probed reachable")
+
+        port = free_port()
+        prism_log = open(os.path.join(home, "prism.log"), "w")
+        prism_proc = subprocess.Popen(
+            [prism, "proxy", os.path.join(repo, "openapi.yaml"), "https://127.0.0.1:8080", "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=home, stdout=prism_log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(env, NODE_EXTRA_CA_CERTS=os.path.join(run_dir, "pki/ca.pem")))
+        wait_for(lambda: port_in_use(port) or prism_proc.poll() is not None, 60, "Prism to listen")
+        if prism_proc.poll() is not None:
+            raise AssertionError("Prism ended with status %s" % prism_proc.returncode)
+        traffic = Traffic(port)
+        exercise(traffic, run_dir)
+        failures += traffic.failures
+    except (AssertionError, OSError, subprocess.CalledProcessError) as e:
+        failures += (traffic.failures if traffic else []) + [str(e)]
+    finally:
+        for proc in (prism_proc, run):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        run_log.close()
+
+    for failure in failures:
+        print("FAIL: " + failure + "\n")
+    if failures:
+        for name in ("prism.log", "run.log"):
+            path = os.path.join(home, name)
+            if os.path.exists(path):
+                print("--- %s (last lines)\n%s" % (name, "\n".join(open(path).read().splitlines()[-30:])))
+    if os.environ.get("PRISM_TEST_KEEP"):
+        print("kept: " + home)
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+    print("%d calls through Prism, %d failures" % (traffic.calls if traffic else 0, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
