@@ -207,10 +207,13 @@ class Command {
 
     ControllerClient& client() {
         if (!client_) {
-            auto created = ControllerClient::create(
-                {settings_.controller, settings_.cacert,
-                 std::chrono::milliseconds(static_cast<std::int64_t>(settings_.timeout_seconds * 1000)),
-                 std::string(api_token().reveal())});
+            ControllerClient::Options options;
+            options.url = settings_.controller;
+            options.ca_file = settings_.cacert;
+            options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(settings_.timeout_seconds * 1000));
+            options.token = std::string(api_token().reveal());
+            auto created = ControllerClient::create(options);
+            wipe(options.token);
             if (!created) {
                 throw UsageError(created.error().message);
             }

@@ -27,7 +27,7 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
 
 int run_http_process(std::string_view role, const config::HttpSettings& http,
                      const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls,
-                     const api::CorsPolicy& cors) {
+                     const api::CorsPolicy& cors, const std::function<void()>& on_listening) {
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (make_tls) {
         auto made = make_tls();
@@ -104,6 +104,9 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
 
     server.start();
     log::info("listening", {{"address", address}, {"version", kVersion}, {"threads", http.threads}});
+    if (on_listening) {
+        on_listening();
+    }
 
     // An exception escaping a handler (std::bad_alloc under memory pressure) is logged and the thread goes
     // back to work, rather than terminating the process and every connection with it.

@@ -19,9 +19,10 @@ using TlsFactory = std::function<Result<std::shared_ptr<boost::asio::ssl::contex
 
 // `add_routes` adds the role's own routes; /healthz is always there. With `make_tls`, only HTTPS is served,
 // and SIGHUP re-reads its files without dropping a connection (a file that no longer loads is logged and
-// the current certificate stays). Logging must be set up already. Returns the process's exit status.
+// the current certificate stays). `on_listening` runs once the socket listens and the signals have their
+// handlers. Logging must be set up already. Returns the process's exit status.
 int run_http_process(std::string_view role, const config::HttpSettings& http,
                      const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls = nullptr,
-                     const api::CorsPolicy& cors = {});
+                     const api::CorsPolicy& cors = {}, const std::function<void()>& on_listening = nullptr);
 
 }  // namespace certdeploy::cli

@@ -1,7 +1,5 @@
 // certdeploy server: the controller's REST API.
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
@@ -14,30 +12,19 @@
 #include "service/controller/access/audit_log.hpp"
 #include "service/controller/access/failure_throttle.hpp"
 #include "service/controller/access/token_service.hpp"
+#include "service/controller/enrolment/enrolment.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/controller/runtime/agent_prober.hpp"
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/log.hpp"
+#include "service/net/host_name.hpp"
 #include "service/pki/fleet_ca.hpp"
 #include "service/try.hpp"
 #include "store/controller_store.hpp"
 
 namespace certdeploy::cli {
 namespace {
-
-// 127.0.0.0/8, ::1 or localhost: only this machine can reach it.
-bool is_loopback(const std::string& host) {
-    if (host == "localhost") {
-        return true;
-    }
-    in_addr v4{};
-    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    }
-    in6_addr v6{};
-    return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
 
 // HTTPS unless plain HTTP was asked for, and plain HTTP only where no one else can listen: the API carries
 // PFX passwords and exported private keys. Empty when the configuration is acceptable.
@@ -59,7 +46,7 @@ std::string api_transport_problem(const config::ServerConfig& cfg) {
     if (!cfg.clientCertificates.empty() && !cfg.clientCa) {
         return "key \"clientCertificates\" needs \"clientCa\": the CA that issues those client certificates";
     }
-    if (cfg.insecureHttp && !is_loopback(cfg.http.listen.host)) {
+    if (cfg.insecureHttp && !net::is_loopback(cfg.http.listen.host)) {
         return "key \"insecureHttp\" is refused on " + cfg.http.listen.to_string() +
                ", which is not a loopback address: plain HTTP would carry passwords and keys in the clear; give "
                "\"tlsCert\" and \"tlsKey\"";
@@ -128,9 +115,15 @@ int run_server(const config::ServerConfig& cfg) {
         std::cerr << "certdeploy server: " << clients.error().message << '\n';
         return 2;
     }
+    // The API's TLS: its certificate, and the CAs whose client certificates it asks for: clientCa's (API
+    // clients) and, once it is open, the fleet CA's (agents renewing their certificates).
+    std::vector<std::filesystem::path> client_cas;
+    if (cfg.clientCa) {
+        client_cas.push_back(*cfg.clientCa);
+    }
     TlsFactory make_tls;
     if (cfg.tlsCert) {
-        make_tls = [&cfg] { return api::make_tls_server(*cfg.tlsCert, *cfg.tlsKey, cfg.clientCa); };
+        make_tls = [&cfg, &client_cas] { return api::make_tls_server(*cfg.tlsCert, *cfg.tlsKey, client_cas); };
         if (auto tls = make_tls(); !tls) {
             std::cerr << "certdeploy server: " << tls.error().message << '\n';
             return 2;
@@ -176,6 +169,7 @@ int run_server(const config::ServerConfig& cfg) {
             agent_tls = std::move(*current);
         }
         log::info("fleet CA", {{"file", fleet->ca_file().string()}, {"fingerprint", fleet->fingerprint()}});
+        client_cas.push_back(fleet->ca_file());
     }
     auto trust = pki::TrustStore::create(*pki, {});
     if (!trust) {
@@ -247,6 +241,10 @@ int run_server(const config::ServerConfig& cfg) {
         jobs.set_queue(dispatcher.get());
         link->start();
     }
+    std::unique_ptr<controller::Enrolment> enrolment;
+    if (fleet) {
+        enrolment = std::make_unique<controller::Enrolment>(store, *fleet, servers, cfg.agentCertificateLifetime);
+    }
     api::Access access{tokens, *clients, audit, throttle, blocking};
     const int status = run_http_process(
         "server", cfg.http,
@@ -255,6 +253,7 @@ int run_server(const config::ServerConfig& cfg) {
             api::add_fleet_routes(router, access, servers, link.get(), blocking);
             api::add_job_routes(router, access, jobs, servers, blocking);
             api::add_access_routes(router, access);
+            api::add_enrolment_routes(router, access, enrolment.get());
         },
         make_tls, api::CorsPolicy{cfg.corsAllowedOrigins});
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are

@@ -182,6 +182,14 @@ const Schema<ServerConfig>& server_schema() {
                         (c.agentClientCertLifetime = std::chrono::seconds(n), true);
              }});
         s.entries.push_back(
+            {{"agentCertificateLifetimeSeconds", ValueType::integer, "an integer from 10 to 315360000",
+              "lifetime of the certificates the fleet CA issues enrolled agents; they renew at two thirds", 2592000},
+             [](const json& v, ServerConfig& c) {
+                 std::int64_t n = 0;
+                 return decode_integer(v, 10, 315360000, n) &&
+                        (c.agentCertificateLifetime = std::chrono::seconds(n), true);
+             }});
+        s.entries.push_back(
             {{"probeIntervalSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
               "how often each agent's health is asked (reachability, version, last contact)", 30},
              [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 3600, c.probeInterval); }});
@@ -247,14 +255,41 @@ const Schema<AgentConfig>& agent_schema() {
                              [](const json& v, AgentConfig& c) { return decode_required_path(v, c.store); }});
         s.entries.push_back({{"tlsCert", ValueType::string, "a PEM file path (required: the agent serves HTTPS only)",
                               "the agent's certificate chain, PEM (certdeploy pki init makes one)", nullptr},
-                             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.tlsCert); }});
+                             [](const json& v, AgentConfig& c) { return decode_optional_path(v, c.tlsCert); }});
         s.entries.push_back({{"tlsKey", ValueType::string, "a PEM file path (required: the agent serves HTTPS only)",
                               "the private key of tlsCert, PEM", nullptr},
-                             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.tlsKey); }});
+                             [](const json& v, AgentConfig& c) { return decode_optional_path(v, c.tlsKey); }});
         s.entries.push_back(
             {{"clientCa", ValueType::string, "a PEM file path (required: only clients it issued are accepted)",
               "the CA that issued the controller's client certificate", nullptr},
-             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.clientCa); }});
+             [](const json& v, AgentConfig& c) { return decode_optional_path(v, c.clientCa); }});
+        s.entries.push_back(
+            {{"controller", ValueType::string, "https://HOST:PORT",
+              "the controller to enrol with and renew this agent's certificate from (instead of tlsCert, tlsKey "
+              "and clientCa)",
+              nullptr},
+             [](const json& v, AgentConfig& c) { return decode_optional_string(v, c.controller); }});
+        s.entries.push_back({{"joinTokenFile", ValueType::string, "a file path",
+                              "a join token from the controller, for the first start (deleted once used)", nullptr},
+                             [](const json& v, AgentConfig& c) { return decode_optional_path(v, c.joinTokenFile); }});
+        s.entries.push_back(
+            {{"caFingerprint", ValueType::string, "sha256: and 64 hex digits",
+              "the fleet CA's fingerprint, as POST /v1/join-tokens answers it: the controller is trusted only if "
+              "its CA has it",
+              nullptr},
+             [](const json& v, AgentConfig& c) { return decode_optional_string(v, c.caFingerprint); }});
+        s.entries.push_back({{"controllerCa", ValueType::string, "a PEM file path",
+                              "the fleet CA itself, instead of caFingerprint", nullptr},
+                             [](const json& v, AgentConfig& c) { return decode_optional_path(v, c.controllerCa); }});
+        s.entries.push_back(
+            {{"advertiseUrl", ValueType::string, "https://HOST:PORT",
+              "where the controller reaches this agent (default: https://NAME:PORT of listen)", nullptr},
+             [](const json& v, AgentConfig& c) { return decode_optional_string(v, c.advertiseUrl); }});
+        s.entries.push_back(
+            {{"identityDir", ValueType::string, "a directory path",
+              "where an enrolled agent keeps its certificate and key (agent.pem, 0600) and the fleet CA (ca.pem)",
+              "/var/lib/certdeploy/identity"},
+             [](const json& v, AgentConfig& c) { return decode_required_path(v, c.identityDir); }});
         s.entries.push_back({{"caFile", ValueType::json, "a PEM file path, or an array of them",
                               "extra trusted roots when judging a certificate's status", nullptr},
                              [](const json& v, AgentConfig& c) {

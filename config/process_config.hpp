@@ -44,6 +44,7 @@ struct ServerConfig {
     std::optional<std::filesystem::path> agentClientKey;
     std::optional<std::filesystem::path> agentCaKey;  // with agentCa: the fleet CA the controller issues with
     std::chrono::seconds agentClientCertLifetime{};   // of the client certificate the fleet CA gives it
+    std::chrono::seconds agentCertificateLifetime{};  // of the certificates the fleet CA gives enrolled agents
     std::chrono::milliseconds probeInterval{};        // how often each agent's health is asked
     std::chrono::milliseconds agentTimeout{};         // per connect, handshake, write and read with an agent
     std::size_t maxParallelTargets = 0;               // targets dispatched at once
@@ -56,11 +57,18 @@ struct ServerConfig {
 struct AgentConfig {
     HttpSettings http;
     log::Level logLevel = log::Level::info;
-    std::string name;                                    // this server's name (default: the host name)
-    std::filesystem::path store;                         // the certificate store directory
-    std::filesystem::path tlsCert;                       // the agent's certificate chain (PEM)
-    std::filesystem::path tlsKey;                        // its private key (PEM)
-    std::filesystem::path clientCa;                      // the CA whose clients (the controller) are accepted
+    std::string name;                               // this server's name (default: the host name)
+    std::filesystem::path store;                    // the certificate store directory
+    std::optional<std::filesystem::path> tlsCert;   // the agent's certificate chain (PEM)
+    std::optional<std::filesystem::path> tlsKey;    // its private key (PEM)
+    std::optional<std::filesystem::path> clientCa;  // the CA whose clients (the controller) are accepted
+    // Or an identity of its own, from the controller's fleet CA (cli/agent_identity.hpp).
+    std::optional<std::string> controller;               // https://HOST:PORT
+    std::optional<std::filesystem::path> joinTokenFile;  // deleted once used
+    std::optional<std::string> caFingerprint;            // sha256:..., the fleet CA's
+    std::optional<std::filesystem::path> controllerCa;   // or the fleet CA itself
+    std::optional<std::string> advertiseUrl;             // where the controller reaches this agent
+    std::filesystem::path identityDir;                   // agent.pem (0600) and ca.pem
     std::vector<std::filesystem::path> caFiles;          // extra trusted roots for status
     nlohmann::json services = nlohmann::json::object();  // validated by agent::parse_services
 };

@@ -50,6 +50,15 @@ bool decode_endpoint(const nlohmann::json& value, Endpoint& out) {
 }
 
 bool decode_optional_path(const nlohmann::json& value, std::optional<std::filesystem::path>& out) {
+    std::optional<std::string> text;
+    if (!decode_optional_string(value, text)) {
+        return false;
+    }
+    out = text ? std::optional<std::filesystem::path>(*text) : std::nullopt;
+    return true;
+}
+
+bool decode_optional_string(const nlohmann::json& value, std::optional<std::string>& out) {
     if (value.is_null()) {
         out.reset();
         return true;

@@ -24,6 +24,8 @@ bool parse_endpoint(const std::string& text, Endpoint& out);
 bool decode_endpoint(const nlohmann::json& value, Endpoint& out);
 // null leaves `out` empty; otherwise a non-empty string.
 bool decode_optional_path(const nlohmann::json& value, std::optional<std::filesystem::path>& out);
+// null leaves `out` empty; otherwise a non-empty string.
+bool decode_optional_string(const nlohmann::json& value, std::optional<std::string>& out);
 bool decode_integer(const nlohmann::json& value, std::int64_t min, std::int64_t max, std::int64_t& out);
 // A number of seconds, fractions allowed, within [min, max].
 bool decode_seconds(const nlohmann::json& value, double min, double max, std::chrono::milliseconds& out);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs packages, builds a release, makes on first run the development
-# certificates (run/pki: the CA, mutual TLS with the agents, the controller's HTTPS) and an example certificate to deploy (run/Fabrikam.pfx, password in
-# run/Fabrikam.password), then runs the controller, two local agents and, for each agent, a real web server
-# to bind certificates to, all on loopback and in the foreground until Ctrl-C (which stops them cleanly).
-#   controller: https://127.0.0.1:8080 (certificate run/pki/server.pem, issued by run/pki/ca.pem; database in
-#               run/controller; ex01 and ex02 registered, role=mailbox)
-#   agents:     ex01 https://127.0.0.1:9001, ex02 https://127.0.0.1:9002 (mutual TLS; stores in run/ex01, run/ex02)
+# CA (run/pki: the fleet CA, and the controller's HTTPS certificate it issued) and an example certificate to
+# deploy (run/Fabrikam.pfx, password in run/Fabrikam.password), then runs the controller, two local agents
+# and, for each agent, a real web server to bind certificates to, all on loopback and in the foreground until
+# Ctrl-C (which stops them cleanly).
+#   controller: https://127.0.0.1:8080 (certificate run/pki/server.pem, issued by run/pki/ca.pem, which is
+#               also its fleet CA; database in run/controller)
+#   agents:     ex01 https://127.0.0.1:9001, ex02 https://127.0.0.1:9002 (mutual TLS; stores in run/ex01,
+#               run/ex02). Each enrols itself on its first run with a join token (role=mailbox): its key is
+#               made in run/identity/NAME and never leaves it; its certificate renews itself.
 #   services:   each agent's service "web" is an nginx (Debian's nginx-light) serving HTTPS, ex01's on
 #               127.0.0.1:8443 and ex02's on :8444, its files in run/web/ex01 and run/web/ex02; enabling a
 #               certificate for "web" writes its files there and reloads that nginx (nginx -t first).
@@ -27,7 +30,7 @@ mkdir -p "$state"
 state=$(cd "$state" && pwd)  # absolute: nginx and the agents' service files need full paths
 rm -f "$state"/*.addr
 # Kept across runs: a rerun adds what is missing and keeps the CA the agents already trust.
-"$bin" pki init "$state/pki" --agents ex01,ex02 >/dev/null
+"$bin" pki init "$state/pki" >/dev/null
 scripts/make-example-certificate.sh "$state"
 
 # One nginx per agent: the service "web" that the quickstart enables a certificate for. Until a certificate
@@ -87,30 +90,10 @@ stop() {
 stopping=0
 trap 'stopping=1; stop' INT TERM
 
-for n in 1 2; do
-    if ! start_web "ex0$n" "844$((n + 2))"; then
-        echo "run: nginx for ex0$n did not start (see $state/web/ex0$n/error.log)" >&2
-        stop
-        exit 1
-    fi
-    webs+=("ex0$n")
-    "$bin" agent --listen "127.0.0.1:900$n" --ready-file "$state/ex0$n.addr" --name "ex0$n" \
-        --store "$state/ex0$n" --tls-cert "$state/pki/agents/ex0$n.pem" --tls-key "$state/pki/agents/ex0$n.key" \
-        --client-ca "$state/pki/ca.pem" --ca-file "$state/example/root.pem" --services "$(web_service "ex0$n")" &
-    pids+=($!)
-done
-servers='{"ex01": {"agentUrl": "https://127.0.0.1:9001", "labels": {"role": "mailbox"}},
-          "ex02": {"agentUrl": "https://127.0.0.1:9002", "labels": {"role": "mailbox"}}}'
-"$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
-    --tls-cert "$state/pki/server.pem" --tls-key "$state/pki/server.key" \
-    --data-dir "$state/controller" --servers "$servers" \
-    --agent-ca "$state/pki/ca.pem" --agent-client-cert "$state/pki/controller.pem" \
-    --agent-client-key "$state/pki/controller.key" --probe-interval-seconds 5 &
-pids+=($!)
-
-for f in server ex01 ex02; do
-    for _ in $(seq 1 200); do
-        [ -s "$state/$f.addr" ] && break
+# Waits for NAME's ready file; stops everything when a process ended instead.
+wait_ready() {
+    for _ in $(seq 1 400); do
+        [ -s "$state/$1.addr" ] && return 0
         for pid in "${pids[@]}"; do
             if ! kill -0 "$pid" 2>/dev/null; then
                 echo "run: certdeploy did not start (see the log lines above)" >&2
@@ -120,8 +103,38 @@ for f in server ex01 ex02; do
         done
         sleep 0.05
     done
-done
+}
+
+# The controller first: its fleet CA (run/pki's) issues the agents' certificates when they enrol.
+"$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
+    --tls-cert "$state/pki/server.pem" --tls-key "$state/pki/server.key" --data-dir "$state/controller" \
+    --agent-ca "$state/pki/ca.pem" --agent-ca-key "$state/pki/ca.key" --probe-interval-seconds 5 &
+pids+=($!)
+wait_ready server
 url="https://$(cat "$state/server.addr")"
+
+# Each agent enrols itself on its first run: a join token made on this machine (certdeploy token join), and
+# the fleet CA's fingerprint to check the controller against. A rerun finds its identity and needs neither.
+for n in 1 2; do
+    name="ex0$n"
+    if ! start_web "$name" "844$((n + 2))"; then
+        echo "run: nginx for $name did not start (see $state/web/$name/error.log)" >&2
+        stop
+        exit 1
+    fi
+    webs+=("$name")
+    join=()
+    if [ ! -s "$state/identity/$name/agent.pem" ]; then
+        made=$("$bin" token join --data-dir "$state/controller" --server "$name" --labels role=mailbox --output json)
+        (umask 077 && jq -r .token <<<"$made" > "$state/$name.join")
+        join=(--join-token-file "$state/$name.join" --ca-fingerprint "$(jq -r .caFingerprint <<<"$made")")
+    fi
+    "$bin" agent --listen "127.0.0.1:900$n" --ready-file "$state/$name.addr" --name "$name" --store "$state/$name" \
+        --controller "$url" --advertise-url "https://127.0.0.1:900$n" --identity-dir "$state/identity/$name" \
+        "${join[@]}" --ca-file "$state/example/root.pem" --services "$(web_service "$name")" &
+    pids+=($!)
+    wait_ready "$name"
+done
 # curl's settings for the administrator: the CA that issued the controller's certificate and the admin token
 # the controller made on its first start (run/controller/admin.token), as a header. Mode 0600, like the token.
 (umask 077 && printf 'cacert = "%s"\nheader = "Authorization: Bearer %s"\n' "$state/pki/ca.pem" \

@@ -57,6 +57,14 @@ namespace certdeploy {
     X(too_many_requests, "too-many-requests", "Too many failed attempts")               \
     X(token_exists, "token-exists", "Token name taken")                                 \
     X(token_not_found, "token-not-found", "Token not found")                            \
+    X(join_token_invalid, "join-token-invalid", "Unknown join token")                   \
+    X(join_token_used, "join-token-used", "Join token already used")                    \
+    X(join_token_expired, "join-token-expired", "Join token expired")                   \
+    X(join_token_revoked, "join-token-revoked", "Join token revoked")                   \
+    X(join_token_mismatch, "join-token-mismatch", "Join token is for another server")   \
+    X(join_token_not_found, "join-token-not-found", "Join token not found")             \
+    X(identity_revoked, "identity-revoked", "Agent identity not valid")                 \
+    X(enrolment_unavailable, "enrolment-unavailable", "Enrolment not available")        \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

@@ -167,6 +167,29 @@ struct TokenRow {
     std::optional<std::string> revokedAt;
 };
 
+// A join token as stored: its secret's SHA-256, never the secret.
+struct JoinTokenRow {
+    std::string id;                     // public handle
+    std::string secretHash;             // hex
+    std::optional<std::string> server;  // bound to this name; nothing: the agent's own name
+    std::map<std::string, std::string> labels;
+    int usesLeft = 1;
+    std::string createdBy;
+    std::string createdAt;
+    std::string expiresAt;
+    std::optional<std::string> revokedAt;
+};
+
+// A certificate the fleet CA issued to an agent.
+struct AgentIdentityRow {
+    std::string fingerprint;  // sha256:<hex>
+    std::string server;
+    std::string serial;
+    std::string issuedAt;
+    std::string notAfter;
+    std::optional<std::string> revokedAt;
+};
+
 // One line of the audit log.
 struct AuditRow {
     std::int64_t seq = 0;
@@ -247,6 +270,23 @@ class ControllerStore {
     // False when no live token has that name.
     virtual StoreResult<bool> revoke_token(const std::string& name, const std::string& at) = 0;
     virtual StoreResult<void> touch_token(const std::string& name, const std::string& at) = 0;
+
+    // Join tokens.
+    virtual StoreResult<void> create_join_token(const JoinTokenRow& row) = 0;
+    virtual StoreResult<std::vector<JoinTokenRow>> list_join_tokens() = 0;  // newest first, spent ones too
+    virtual StoreResult<std::optional<JoinTokenRow>> join_token_by_hash(const std::string& secret_hash) = 0;
+    // False when no live token has that id.
+    virtual StoreResult<bool> revoke_join_token(const std::string& id, const std::string& at) = 0;
+    // Takes one use of the token with this hash, when it is live (uses left, not expired at `at`, not
+    // revoked), in one statement; false otherwise (nothing changed).
+    virtual StoreResult<bool> take_join_token_use(const std::string& secret_hash, const std::string& at) = 0;
+
+    // Agents' identities.
+    virtual StoreResult<void> record_identity(const AgentIdentityRow& row) = 0;
+    virtual StoreResult<std::optional<AgentIdentityRow>> identity(const std::string& fingerprint) = 0;
+    virtual StoreResult<std::vector<AgentIdentityRow>> identities_of(const std::string& server) = 0;
+    // Revokes every live identity of the server; returns how many.
+    virtual StoreResult<int> revoke_identities(const std::string& server, const std::string& at) = 0;
 
     // The audit log: appended to, never changed.
     virtual StoreResult<void> append_audit(const AuditRow& row) = 0;

@@ -50,6 +50,15 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<void> touch_token(const std::string& name, const std::string& at) override;
     StoreResult<void> append_audit(const AuditRow& row) override;
     StoreResult<std::vector<AuditRow>> list_audit(const AuditFilter& filter) override;
+    StoreResult<void> create_join_token(const JoinTokenRow& row) override;
+    StoreResult<std::vector<JoinTokenRow>> list_join_tokens() override;
+    StoreResult<std::optional<JoinTokenRow>> join_token_by_hash(const std::string& secret_hash) override;
+    StoreResult<bool> revoke_join_token(const std::string& id, const std::string& at) override;
+    StoreResult<bool> take_join_token_use(const std::string& secret_hash, const std::string& at) override;
+    StoreResult<void> record_identity(const AgentIdentityRow& row) override;
+    StoreResult<std::optional<AgentIdentityRow>> identity(const std::string& fingerprint) override;
+    StoreResult<std::vector<AgentIdentityRow>> identities_of(const std::string& server) override;
+    StoreResult<int> revoke_identities(const std::string& server, const std::string& at) override;
 
   private:
     // Helpers of the job methods; the caller holds mutex_ and an open transaction.

@@ -113,6 +113,7 @@ struct ControllerClient::Impl {
     std::string port;
     std::string prefix;  // a path the controller is mounted under, without the trailing slash
     std::chrono::milliseconds timeout{};
+    bool verify_server = true;
     Secret token;
     std::shared_ptr<asio::ssl::context> tls_context;
     asio::io_context ioc;
@@ -153,7 +154,9 @@ struct ControllerClient::Impl {
             if (SSL_set_tlsext_host_name(stream.native_handle(), host.c_str()) != 1) {
                 co_return transport_error(url, "TLS set-up", beast::error_code(asio::error::invalid_argument));
             }
-            stream.set_verify_callback(asio::ssl::host_name_verification(host));
+            if (verify_server) {
+                stream.set_verify_callback(asio::ssl::host_name_verification(host));
+            }
             socket.expires_after(timeout);
             auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_nothrow);
             if (hec) {
@@ -266,6 +269,7 @@ Result<std::unique_ptr<ControllerClient>> ControllerClient::create(const Options
     auto impl = std::make_unique<Impl>();
     impl->url = options.url;
     impl->timeout = options.timeout;
+    impl->verify_server = options.verify_server;
     impl->token.assign(options.token);
     const auto invalid = [&](const std::string& why) {
         return make_error(ErrorCode::invalid_config, "--controller " + options.url + ": " + why);
@@ -293,8 +297,19 @@ Result<std::unique_ptr<ControllerClient>> ControllerClient::create(const Options
         impl->tls_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
         auto& ctx = *impl->tls_context;
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-        ctx.set_verify_mode(asio::ssl::verify_peer);
+        ctx.set_verify_mode(options.verify_server ? asio::ssl::verify_peer : asio::ssl::verify_none);
         beast::error_code ec;
+        if (!options.cert_file.empty()) {
+            ctx.use_certificate_chain_file(options.cert_file, ec);
+            if (!ec) {
+                ctx.use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
+            }
+            if (ec) {
+                return make_error(ErrorCode::invalid_config,
+                                  "cannot use the client certificate " + options.cert_file + " and its key",
+                                  ec.message());
+            }
+        }
         if (options.ca_file.empty()) {
             ctx.set_default_verify_paths(ec);
         } else {

@@ -21,6 +21,12 @@ class ControllerClient {
         std::string ca_file;  // https: trust this CA (PEM) instead of the system's roots
         std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // each connect, write and read
         std::string token;  // sent as Authorization: Bearer; empty: none. Wiped with the client.
+        // https: present this certificate and key (mutual TLS: an agent renewing its certificate).
+        std::string cert_file;
+        std::string key_file;
+        // https: false skips checking the server's certificate. Only to fetch a CA that the caller then
+        // checks against a pinned fingerprint, before anything is sent that matters.
+        bool verify_server = true;
     };
     // Errors: invalid-config naming the URL or the CA file.
     static Result<std::unique_ptr<ControllerClient>> create(const Options& options);

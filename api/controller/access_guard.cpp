@@ -87,7 +87,7 @@ void add_v1(Router& router, Access& access, http::verb method, const std::string
                 co_return co_await refuse(authenticated.error());
             }
             caller = std::move(*authenticated);
-        } else if (!req.client_cn.empty()) {
+        } else if (!req.client_cn.empty() && req.client_auth) {
             // A certificate the TLS handshake verified against clientCa: its common name is the identity.
             auto mapped = access.clients.find(req.client_cn);
             if (!mapped) {

@@ -8,6 +8,7 @@
 #include "api/clients/agent_link.hpp"
 #include "api/controller/access_guard.hpp"
 #include "api/http/router.hpp"
+#include "service/controller/enrolment/enrolment.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/controller/server_registry.hpp"
 
@@ -29,5 +30,10 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
 
 // /v1/tokens and /v1/audit (access_routes.cpp): admin only.
 void add_access_routes(Router& router, Access& access);
+
+// /v1/join-tokens (admin), and /enrol/v1/ca, /enrol/v1/join, /enrol/v1/renew, which agents call to get and
+// renew their certificates (enrolment_routes.cpp).
+// Without the fleet CA (`enrolment` null: a PKI of one's own), they answer enrolment-unavailable.
+void add_enrolment_routes(Router& router, Access& access, controller::Enrolment* enrolment);
 
 }  // namespace certdeploy::api

@@ -25,8 +25,10 @@ struct HttpServer::Connection {
     std::shared_ptr<asio::ssl::context> tlsContext;
     std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
     std::string remote;
-    std::string client;     // the client certificate's subject, under mutual TLS
-    std::string client_cn;  // its common name
+    std::string client;              // the client certificate's subject, under mutual TLS
+    std::string client_cn;           // its common name
+    std::string client_fingerprint;  // sha256:<hex> of its DER
+    bool client_auth = false;        // it is for client authentication (extended key usage clientAuth)
 
     beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
     // Both touched only on the connection's strand.
@@ -66,6 +68,28 @@ std::string peer_common_name(SSL* ssl) {
     std::string name(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
     OPENSSL_free(utf8);
     return name;
+}
+
+// "sha256:<hex>" of the verified client certificate's DER, and whether its purpose is client authentication.
+std::string peer_fingerprint(SSL* ssl, bool& client_auth) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    client_auth = false;
+    if (cert == nullptr) {
+        return {};
+    }
+    client_auth = X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (X509_digest(cert, EVP_sha256(), digest, &size) != 1) {
+        return {};
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text = "sha256:";
+    for (unsigned int i = 0; i < size; ++i) {
+        text.push_back(kHex[digest[i] >> 4]);
+        text.push_back(kHex[digest[i] & 0xF]);
+    }
+    return text;
 }
 
 bool is_http_syntax_error(const beast::error_code& ec) {
@@ -198,6 +222,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
         } else {
             conn->client = peer_subject(conn->tls->native_handle());
             conn->client_cn = peer_common_name(conn->tls->native_handle());
+            conn->client_fingerprint = peer_fingerprint(conn->tls->native_handle(), conn->client_auth);
             co_await serve_loop(*conn, *conn->tls);
         }
     } else {
@@ -270,6 +295,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     req.remote = conn.remote;
     req.client = conn.client;
     req.client_cn = conn.client_cn;
+    req.client_fingerprint = conn.client_fingerprint;
+    req.client_auth = conn.client_auth;
     Response res = co_await dispatch(req);
     // Whatever the handler did, the request's bytes (a certificate file, a password) go now.
     wipe(req.message.body());

@@ -65,7 +65,18 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::token_exists:
             return http::status::conflict;
         case ErrorCode::token_not_found:
+        case ErrorCode::join_token_not_found:
             return http::status::not_found;
+        case ErrorCode::join_token_invalid:
+        case ErrorCode::join_token_used:
+        case ErrorCode::join_token_expired:
+        case ErrorCode::join_token_revoked:
+        case ErrorCode::identity_revoked:
+            return http::status::unauthorized;
+        case ErrorCode::join_token_mismatch:
+            return http::status::forbidden;
+        case ErrorCode::enrolment_unavailable:
+            return http::status::conflict;
         case ErrorCode::disk_full:
             return http::status::insufficient_storage;
         case ErrorCode::read_only_storage:

@@ -23,8 +23,10 @@ struct Request {
     boost::urls::url target;                    // origin-form, parsed once by the session
     std::map<std::string, std::string> params;  // "{thumbprint}" segments, percent-decoded
     std::string remote;                         // peer address, for the log
-    std::string client;     // the verified client certificate's subject under mutual TLS, else empty
-    std::string client_cn;  // its common name (the controller maps it to an identity: clientCertificates)
+    std::string client;              // the verified client certificate's subject under mutual TLS, else empty
+    std::string client_cn;           // its common name (the controller maps it to an identity: clientCertificates)
+    std::string client_fingerprint;  // sha256:<hex> of its DER (an agent's identity when it renews)
+    bool client_auth = false;        // its extended key usage allows client authentication
     // Set by a handler whose 200 answer streams: the server sends the response's header with chunked
     // encoding, then lets the producer write, then ends the body and closes the connection.
     BodyProducer stream;

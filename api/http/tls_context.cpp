@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include "service/try.hpp"
+
 namespace certdeploy::api {
 namespace ssl = boost::asio::ssl;
 
@@ -83,9 +85,24 @@ Result<std::shared_ptr<ssl::context>> make_mutual_tls_server(const std::filesyst
 
 Result<std::shared_ptr<ssl::context>> make_tls_server(const std::filesystem::path& cert_chain,
                                                       const std::filesystem::path& key,
-                                                      const std::optional<std::filesystem::path>& client_ca) {
-    return make_context(ssl::context::tls_server, cert_chain, key, client_ca.value_or(std::filesystem::path()), true,
-                        ClientCert::optional);
+                                                      const std::vector<std::filesystem::path>& client_cas) {
+    if (client_cas.empty()) {
+        return make_context(ssl::context::tls_server, cert_chain, key, {}, true);
+    }
+    CERTDEPLOY_TRY_ASSIGN(auto ctx, make_context(ssl::context::tls_server, cert_chain, key, client_cas.front(), true,
+                                                 ClientCert::optional));
+    for (std::size_t i = 1; i < client_cas.size(); ++i) {
+        boost::system::error_code ec;
+        ctx->load_verify_file(client_cas[i].string(), ec);
+        STACK_OF(X509_NAME)* names = SSL_CTX_get_client_CA_list(ctx->native_handle());
+        if (ec || names == nullptr || SSL_add_file_cert_subjects_to_stack(names, client_cas[i].c_str()) != 1) {
+            return tls_error("cannot read the CA file " + client_cas[i].string(), ec);
+        }
+    }
+    // Any purpose at the handshake: an agent renews with its server certificate. What a certificate may do
+    // is decided per route (client certificates mapped to roles must be for clientAuth).
+    SSL_CTX_set_purpose(ctx->native_handle(), X509_PURPOSE_ANY);
+    return ctx;
 }
 
 Result<std::shared_ptr<ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "service/error.hpp"
 
@@ -19,11 +20,13 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_server(const 
                                                                           const std::filesystem::path& client_ca);
 
 // The controller's API: serves `cert_chain` with `key` to any client (clients prove who they are with a
-// bearer token). With `client_ca`, a client may instead present a certificate issued by that CA (asked for,
-// not required; one from another CA fails the handshake): clientCa and clientCertificates.
+// bearer token). With `client_cas`, a client may also present a certificate issued by one of them (asked
+// for, never required; one from another CA fails the handshake): API clients by certificate (clientCa,
+// whose certificates must also be for clientAuth: the access guard checks), and agents renewing their
+// certificate (the fleet CA; the enrolment routes check the certificate is a live agent identity).
 Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_server(
     const std::filesystem::path& cert_chain, const std::filesystem::path& key,
-    const std::optional<std::filesystem::path>& client_ca = std::nullopt);
+    const std::vector<std::filesystem::path>& client_cas = {});
 
 // The controller's side: presents `cert_chain` with `key`, and trusts only servers issued by `server_ca`.
 Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,

@@ -108,6 +108,8 @@ Result<void> ServerRegistry::remove(const std::string& name) {
     if (!removed) {
         return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
     }
+    // An agent that enrolled itself loses its identity with its registration: its renewals are refused.
+    CERTDEPLOY_TRY_AS(store_->revoke_identities(name, rfc3339_now()), from_store);
     return {};
 }
 

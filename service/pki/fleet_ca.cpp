@@ -67,7 +67,9 @@ Result<FleetCa> FleetCa::open(const std::filesystem::path& dir, const PkiContext
     const auto key_path = ca_key.value_or(dir / "ca.key");
     CERTDEPLOY_TRY_ASSIGN(auto existing, load_pair(cert_path, key_path));
     if (existing) {
-        return FleetCa(ctx, dir, cert_path, std::move(*existing));
+        FleetCa ca(ctx, dir, cert_path, std::move(*existing));
+        CERTDEPLOY_TRY(fs::write_file_atomically(ca.published_file(), ca.ca_pem(), 0644));
+        return ca;
     }
     if (ca_cert) {
         return make_error(ErrorCode::invalid_config,
@@ -75,7 +77,9 @@ Result<FleetCa> FleetCa::open(const std::filesystem::path& dir, const PkiContext
     }
     CERTDEPLOY_TRY_ASSIGN(auto made, make_ca(ctx, "certdeploy fleet CA", kDay * 3650));
     CERTDEPLOY_TRY(save_pair(cert_path, key_path, made.cert.get(), made.key.get()));
-    return FleetCa(ctx, dir, cert_path, std::move(made));
+    FleetCa ca(ctx, dir, cert_path, std::move(made));
+    CERTDEPLOY_TRY(fs::write_file_atomically(ca.published_file(), ca.ca_pem(), 0644));
+    return ca;
 }
 
 Result<bool> FleetCa::ensure_client_certificate(std::chrono::system_clock::time_point now,

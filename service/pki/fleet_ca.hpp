@@ -4,6 +4,7 @@
 //   ca.pem, ca.key                   the CA (EC P-256, ten years), made on the first start
 //   controller.pem, controller.key   the controller's client certificate to the agents (clientAuth),
 //                                    remade when a third of its life is left
+//   fleet-ca.pem                     the CA certificate, copied here whichever CA is configured
 //
 // It issues the agents' server certificates from their certificate requests: the agent's key never leaves
 // the agent. Keys are 0600, the directory 0700.
@@ -35,8 +36,12 @@ class FleetCa {
                                 const std::optional<std::filesystem::path>& ca_cert = std::nullopt,
                                 const std::optional<std::filesystem::path>& ca_key = std::nullopt);
 
+    const PkiContext& context() const noexcept { return *ctx_; }
     const std::filesystem::path& ca_file() const noexcept { return ca_file_; }
     std::filesystem::path client_cert_file() const { return dir_ / "controller.pem"; }
+    // DIR/fleet-ca.pem: a copy of the CA certificate at a known place, whichever CA is configured, for
+    // `certdeploy token join` on this machine.
+    std::filesystem::path published_file() const { return dir_ / "fleet-ca.pem"; }
     std::filesystem::path client_key_file() const { return dir_ / "controller.key"; }
     const std::string& ca_pem() const noexcept { return ca_pem_; }
     // "sha256:" and the CA certificate's SHA-256 in lower-case hex: what an agent pins.

@@ -59,8 +59,12 @@ int rank(const std::string& role) {
 }
 
 std::string fill(std::string path, const std::string& server) {
-    for (const auto& [param, value] : std::vector<std::pair<std::string, std::string>>{
-             {"{name}", server}, {"{thumbprint}", kThumbprint}, {"{id}", "nojob"}, {"{tokenName}", "nobody"}}) {
+    for (const auto& [param, value] :
+         std::vector<std::pair<std::string, std::string>>{{"{name}", server},
+                                                          {"{thumbprint}", kThumbprint},
+                                                          {"{id}", "nojob"},
+                                                          {"{tokenName}", "nobody"},
+                                                          {"{joinTokenId}", "jt_nothing"}}) {
         if (auto pos = path.find(param); pos != std::string::npos) {
             path.replace(pos, param.size(), value);
         }

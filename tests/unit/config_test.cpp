@@ -42,11 +42,13 @@ TEST_CASE("defaults apply when nothing is set") {
     CHECK(server->http.requestTimeout == std::chrono::seconds(30));
     CHECK(server->http.shutdownGrace == std::chrono::milliseconds(1500));
 
-    // The agent serves HTTPS only: without its TLS files it does not start.
+    // The agent's TLS: files of its own, or an identity from the controller (`certdeploy agent` refuses to
+    // start with neither: tests/integration/enrolment_test.cpp).
     auto no_tls = load_agent_config({}, kNoEnv);
-    REQUIRE_FALSE(no_tls.has_value());
-    CHECK(no_tls.error().message.find("\"tlsCert\"") != std::string::npos);
-    CHECK(no_tls.error().message.find("HTTPS only") != std::string::npos);
+    REQUIRE(no_tls.has_value());
+    CHECK_FALSE(no_tls->tlsCert.has_value());
+    CHECK_FALSE(no_tls->controller.has_value());
+    CHECK(no_tls->identityDir == "/var/lib/certdeploy/identity");
 
     auto agent = load_agent_config(
         {"--tls-cert", "/pki/a.pem", "--tls-key", "/pki/a.key", "--client-ca", "/pki/ca.pem"}, kNoEnv);

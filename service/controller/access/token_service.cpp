@@ -29,14 +29,15 @@ bool valid_token_name(const std::string& name) {
     });
 }
 
-// cdp_ and base64url without padding of 32 random bytes.
-Result<Secret> new_secret() {
+}  // namespace
+
+Result<Secret> new_token_secret(std::string_view prefix) {
     std::array<unsigned char, kSecretBytes> raw{};
     if (RAND_priv_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
         return make_error(ErrorCode::internal, "no random bytes for a token");
     }
     static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string text(TokenService::kPrefix);
+    std::string text(prefix);
     std::uint32_t buffer = 0;
     int bits = 0;
     for (unsigned char byte : raw) {
@@ -55,8 +56,6 @@ Result<Secret> new_secret() {
     wipe(text);
     return secret;
 }
-
-}  // namespace
 
 std::string token_hash(std::string_view secret) {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -87,7 +86,7 @@ Result<CreatedToken> TokenService::create(const TokenSpec& spec) {
     if (spec.expiresAt && *spec.expiresAt <= now) {
         return invalid("the expiry must be in the future");
     }
-    CERTDEPLOY_TRY_ASSIGN(auto secret, new_secret());
+    CERTDEPLOY_TRY_ASSIGN(auto secret, new_token_secret(kPrefix));
     store::TokenRow row;
     row.name = spec.name;
     row.secretHash = token_hash(secret.reveal());
@@ -168,7 +167,7 @@ Result<bool> TokenService::ensure_admin_token(const std::filesystem::path& file)
     }
     // The file first, then the row: a start that fails between them leaves no token that no one can read,
     // and the next start makes one again.
-    CERTDEPLOY_TRY_ASSIGN(auto secret, new_secret());
+    CERTDEPLOY_TRY_ASSIGN(auto secret, new_token_secret(kPrefix));
     std::string line(secret.reveal());
     line.push_back('\n');
     auto written = fs::write_file_atomically(file, line, 0600);

@@ -63,6 +63,9 @@ class TokenService {
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> touched_;  // name -> last write
 };
 
+// `prefix` and the base64url (no padding) of 256 bits from the OS's CSPRNG: an API or join token's secret.
+Result<Secret> new_token_secret(std::string_view prefix);
+
 // SHA-256 of the secret, hex: what the store keeps.
 std::string token_hash(std::string_view secret);
 
