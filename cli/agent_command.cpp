@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <iostream>
@@ -32,7 +33,11 @@ using Clock = std::chrono::system_clock;
 // connection.
 class IdentityRenewer {
   public:
-    IdentityRenewer(EnrolSettings settings, const pki::PkiContext& ctx) : settings_(std::move(settings)), ctx_(ctx) {}
+    IdentityRenewer(EnrolSettings settings, const pki::PkiContext& ctx, Clock::time_point not_after)
+        : settings_(std::move(settings)), ctx_(ctx), not_after_(not_after.time_since_epoch().count()) {}
+
+    // When the certificate being served ends (the health route reports it).
+    Clock::time_point not_after() const { return Clock::time_point(Clock::duration(not_after_.load())); }
     ~IdentityRenewer() { stop(); }
 
     void start() {
@@ -75,6 +80,7 @@ class IdentityRenewer {
                 auto renewed = renew(settings_, ctx_);
                 if (renewed) {
                     validity = *renewed;
+                    not_after_ = renewed->notAfter.time_since_epoch().count();
                     log::info("identity renewed", {{"notAfter", rfc3339(renewed->notAfter)}});
                     ::kill(::getpid(), SIGHUP);  // serve it: new connections get it, open ones go on
                     break;
@@ -103,6 +109,7 @@ class IdentityRenewer {
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    std::atomic<Clock::rep> not_after_;
     std::thread thread_;
 };
 
@@ -166,6 +173,7 @@ int run_agent(const config::AgentConfig& cfg) {
         return 1;
     }
     std::filesystem::path cert_file, key_file, client_ca;
+    Clock::time_point identity_not_after;
     if (enrolled) {
         auto validity = ensure_identity(*enrolled, **ctx);
         if (!validity) {
@@ -175,6 +183,7 @@ int run_agent(const config::AgentConfig& cfg) {
         }
         const auto left = std::chrono::duration_cast<std::chrono::seconds>(validity->notAfter - Clock::now());
         log::info("identity", {{"notAfter", rfc3339(validity->notAfter)}, {"secondsLeft", left.count()}});
+        identity_not_after = validity->notAfter;
         const auto files = identity_files(enrolled->identityDir);
         cert_file = key_file = files.pem;
         client_ca = files.ca;
@@ -197,13 +206,20 @@ int run_agent(const config::AgentConfig& cfg) {
     }
     std::unique_ptr<IdentityRenewer> renewer;
     if (enrolled) {
-        renewer = std::make_unique<IdentityRenewer>(*enrolled, **ctx);
+        renewer = std::make_unique<IdentityRenewer>(*enrolled, **ctx, identity_not_after);
     }
     // Disk writes with fsync, reload commands and key derivations run here, never on the I/O threads.
     boost::asio::thread_pool blocking(2);
     const int status = run_http_process(
-        "agent", cfg.http, [&](api::Router& router) { api::add_agent_routes(router, **service, blocking); }, make_tls,
-        {},
+        "agent", cfg.http,
+        [&](api::Router& router) {
+            std::function<Clock::time_point()> identity;
+            if (renewer) {
+                identity = [&renewer] { return renewer->not_after(); };
+            }
+            api::add_agent_routes(router, **service, blocking, identity);
+        },
+        make_tls, {},
         [&] {
             if (renewer) {
                 renewer->start();  // after SIGHUP has its handler

@@ -190,6 +190,15 @@ int run_server(const config::ServerConfig& cfg) {
         log::info("admin token created", {{"file", admin_token.string()}});
     }
     controller::ServerRegistry servers(store);
+    // Removed servers' agents are refused by fingerprint, even at an address registered again.
+    controller::RevokedIdentities revoked;
+    if (auto known = store->revoked_identities(); known) {
+        revoked.add(*known);
+    } else {
+        log::error("cannot read the revoked identities", {{"detail", known.error().what}});
+        return 1;
+    }
+    servers.set_revocations(&revoked);
     controller::JobService jobs(store, std::move(*vault), *pki, *trust, cfg.uploadRetention);
     for (const auto& [name, spec] : configured) {
         if (auto put = servers.put(name, spec); !put) {
@@ -206,6 +215,8 @@ int run_server(const config::ServerConfig& cfg) {
     std::unique_ptr<controller::JobDispatcher> dispatcher;
     if (agent_tls) {
         link = std::make_unique<api::AgentLink>(agent_tls, cfg.agentTimeout);
+        link->client().set_revocation_check(
+            [&revoked](const std::string& fingerprint) { return revoked.contains(fingerprint); });
         prober = std::make_unique<controller::AgentProber>(link->context(), link->agents(), servers, blocking,
                                                            cfg.probeInterval);
         dispatcher = std::make_unique<controller::JobDispatcher>(
@@ -243,7 +254,8 @@ int run_server(const config::ServerConfig& cfg) {
     }
     std::unique_ptr<controller::Enrolment> enrolment;
     if (fleet) {
-        enrolment = std::make_unique<controller::Enrolment>(store, *fleet, servers, cfg.agentCertificateLifetime);
+        enrolment = std::make_unique<controller::Enrolment>(store, *fleet, servers, cfg.agentCertificateLifetime,
+                                                            cfg.manualApproval);
     }
     api::Access access{tokens, *clients, audit, throttle, blocking};
     const int status = run_http_process(

@@ -189,6 +189,17 @@ const Schema<ServerConfig>& server_schema() {
                  return decode_integer(v, 10, 315360000, n) &&
                         (c.agentCertificateLifetime = std::chrono::seconds(n), true);
              }});
+        s.entries.push_back({{"enrolmentApproval", ValueType::string, "\"auto\" or \"manual\"",
+                              "manual: a server that enrols itself waits, pending, until an admin approves it "
+                              "(POST /v1/servers/{name}/approve); no job is dispatched to it before",
+                              "auto"},
+                             [](const json& v, ServerConfig& c) {
+                                 if (!v.is_string() || (v != "auto" && v != "manual")) {
+                                     return false;
+                                 }
+                                 c.manualApproval = v == "manual";
+                                 return true;
+                             }});
         s.entries.push_back(
             {{"probeIntervalSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
               "how often each agent's health is asked (reachability, version, last contact)", 30},

@@ -45,6 +45,7 @@ struct ServerConfig {
     std::optional<std::filesystem::path> agentCaKey;  // with agentCa: the fleet CA the controller issues with
     std::chrono::seconds agentClientCertLifetime{};   // of the client certificate the fleet CA gives it
     std::chrono::seconds agentCertificateLifetime{};  // of the certificates the fleet CA gives enrolled agents
+    bool manualApproval = false;                      // enrolmentApproval: "manual"
     std::chrono::milliseconds probeInterval{};        // how often each agent's health is asked
     std::chrono::milliseconds agentTimeout{};         // per connect, handshake, write and read with an agent
     std::size_t maxParallelTargets = 0;               // targets dispatched at once

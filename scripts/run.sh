@@ -106,6 +106,8 @@ wait_ready() {
 }
 
 # The controller first: its fleet CA (run/pki's) issues the agents' certificates when they enrol.
+# A controller without its database knows no agent: the agents enrol again.
+[ -e "$state/controller/controller.db" ] || rm -rf "$state/identity"
 "$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
     --tls-cert "$state/pki/server.pem" --tls-key "$state/pki/server.key" --data-dir "$state/controller" \
     --agent-ca "$state/pki/ca.pem" --agent-ca-key "$state/pki/ca.key" --probe-interval-seconds 5 &

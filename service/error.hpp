@@ -65,6 +65,7 @@ namespace certdeploy {
     X(join_token_not_found, "join-token-not-found", "Join token not found")             \
     X(identity_revoked, "identity-revoked", "Agent identity not valid")                 \
     X(enrolment_unavailable, "enrolment-unavailable", "Enrolment not available")        \
+    X(server_pending, "server-pending", "Server waiting for approval")                  \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

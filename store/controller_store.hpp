@@ -24,6 +24,8 @@ struct ServerRow {
     std::optional<std::string> lastContact;
     std::optional<bool> reachable;
     std::optional<std::string> agentVersion;
+    bool pending = false;  // enrolled, waiting for an admin's approval (written on creation only)
+    std::optional<std::string> identityNotAfter;  // an enrolled agent's newest live certificate ends then
 };
 
 // How a job's certificate is installed and bound (import: all three; enable: services; remove: none).
@@ -225,6 +227,8 @@ class ControllerStore {
     // Ordered by name, those after `after`, at most `limit`.
     virtual StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) = 0;
     virtual StoreResult<bool> delete_server(const std::string& name) = 0;
+    // False when no server has that name.
+    virtual StoreResult<bool> approve_server(const std::string& name, const std::string& at) = 0;
     virtual StoreResult<void> record_contact(const std::string& name, bool reachable,
                                              const std::optional<std::string>& agent_version,
                                              const std::string& at) = 0;
@@ -285,8 +289,11 @@ class ControllerStore {
     virtual StoreResult<void> record_identity(const AgentIdentityRow& row) = 0;
     virtual StoreResult<std::optional<AgentIdentityRow>> identity(const std::string& fingerprint) = 0;
     virtual StoreResult<std::vector<AgentIdentityRow>> identities_of(const std::string& server) = 0;
-    // Revokes every live identity of the server; returns how many.
-    virtual StoreResult<int> revoke_identities(const std::string& server, const std::string& at) = 0;
+    // Revokes every live identity of the server; returns their fingerprints.
+    virtual StoreResult<std::vector<std::string>> revoke_identities(const std::string& server,
+                                                                    const std::string& at) = 0;
+    // The fingerprints of every revoked identity.
+    virtual StoreResult<std::vector<std::string>> revoked_identities() = 0;
 
     // The audit log: appended to, never changed.
     virtual StoreResult<void> append_audit(const AuditRow& row) = 0;

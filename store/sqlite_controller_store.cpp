@@ -9,14 +9,15 @@ namespace certdeploy::store {
 namespace {
 
 constexpr std::string_view kUpsertServer = R"sql(
-INSERT INTO servers (name, agent_url, labels, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+INSERT INTO servers (name, agent_url, labels, created_at, updated_at, pending) VALUES (?1, ?2, ?3, ?4, ?4, ?5)
 ON CONFLICT (name) DO UPDATE SET agent_url = excluded.agent_url, labels = excluded.labels,
                                  updated_at = excluded.updated_at)sql";
 
 constexpr std::string_view kServerExists = "SELECT 1 FROM servers WHERE name = ?1";
 
 constexpr std::string_view kServerColumns =
-    "name, agent_url, labels, created_at, updated_at, last_contact, reachable, agent_version";
+    "name, agent_url, labels, created_at, updated_at, last_contact, reachable, agent_version, pending, "
+    "(SELECT MAX(not_after) FROM agent_identities i WHERE i.server = servers.name AND i.revoked_at IS NULL)";
 
 constexpr std::string_view kDeleteServer = "DELETE FROM servers WHERE name = ?1";
 
@@ -41,6 +42,8 @@ ServerRow read_server(const Statement& s) {
     if (!s.is_null(7)) {
         row.agentVersion = s.text(7);
     }
+    row.pending = s.integer(8) != 0;
+    row.identityNotAfter = s.optional_text(9);
     return row;
 }
 
@@ -53,8 +56,17 @@ StoreResult<bool> SqliteControllerStore::upsert_server(const ServerRow& row) {
     CERTDEPLOY_TRY_ASSIGN(auto found, exists.step());
     CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare(kUpsertServer));
     s.bind(1, row.name).bind(2, row.agentUrl).bind(3, encode_labels(row.labels)).bind(4, row.updatedAt);
+    s.bind(5, static_cast<std::int64_t>(row.pending ? 1 : 0));
     CERTDEPLOY_TRY(s.run());
     return StoreResult<bool>(boost::system::in_place_value, !found);
+}
+
+StoreResult<bool> SqliteControllerStore::approve_server(const std::string& name, const std::string& at) {
+    std::lock_guard lock(mutex_);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("UPDATE servers SET pending = 0, updated_at = ?2 WHERE name = ?1"));
+    s.bind(1, name).bind(2, at);
+    CERTDEPLOY_TRY(s.run());
+    return StoreResult<bool>(boost::system::in_place_value, sqlite3_changes(db_->handle()) > 0);
 }
 
 StoreResult<std::optional<ServerRow>> SqliteControllerStore::get_server(const std::string& name) {

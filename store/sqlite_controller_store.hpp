@@ -18,6 +18,7 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override;
     StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) override;
     StoreResult<bool> delete_server(const std::string& name) override;
+    StoreResult<bool> approve_server(const std::string& name, const std::string& at) override;
     StoreResult<void> record_contact(const std::string& name, bool reachable,
                                      const std::optional<std::string>& agent_version, const std::string& at) override;
 
@@ -58,7 +59,8 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<void> record_identity(const AgentIdentityRow& row) override;
     StoreResult<std::optional<AgentIdentityRow>> identity(const std::string& fingerprint) override;
     StoreResult<std::vector<AgentIdentityRow>> identities_of(const std::string& server) override;
-    StoreResult<int> revoke_identities(const std::string& server, const std::string& at) override;
+    StoreResult<std::vector<std::string>> revoke_identities(const std::string& server, const std::string& at) override;
+    StoreResult<std::vector<std::string>> revoked_identities() override;
 
   private:
     // Helpers of the job methods; the caller holds mutex_ and an open transaction.

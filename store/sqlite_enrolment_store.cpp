@@ -112,13 +112,28 @@ StoreResult<std::vector<AgentIdentityRow>> SqliteControllerStore::identities_of(
     return collect<AgentIdentityRow>(s, read_identity);
 }
 
-StoreResult<int> SqliteControllerStore::revoke_identities(const std::string& server, const std::string& at) {
+StoreResult<std::vector<std::string>> SqliteControllerStore::revoke_identities(const std::string& server,
+                                                                               const std::string& at) {
     std::lock_guard lock(mutex_);
+    Transaction tx(*db_);
+    CERTDEPLOY_TRY(tx.begin());
+    CERTDEPLOY_TRY_ASSIGN(
+        auto live, db_->prepare("SELECT fingerprint FROM agent_identities WHERE server = ?1 AND revoked_at IS NULL"));
+    live.bind(1, server);
+    CERTDEPLOY_TRY_ASSIGN(auto fingerprints, collect<std::string>(live, [](const Statement& s) { return s.text(0); }));
     CERTDEPLOY_TRY_ASSIGN(
         auto s, db_->prepare("UPDATE agent_identities SET revoked_at = ?2 WHERE server = ?1 AND revoked_at IS NULL"));
     s.bind(1, server).bind(2, at);
     CERTDEPLOY_TRY(s.run());
-    return StoreResult<int>(boost::system::in_place_value, sqlite3_changes(db_->handle()));
+    CERTDEPLOY_TRY(tx.commit());
+    return fingerprints;
+}
+
+StoreResult<std::vector<std::string>> SqliteControllerStore::revoked_identities() {
+    std::lock_guard lock(mutex_);
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db_->prepare("SELECT fingerprint FROM agent_identities WHERE revoked_at IS NOT NULL"));
+    return collect<std::string>(s, [](const Statement& row) { return row.text(0); });
 }
 
 }  // namespace certdeploy::store

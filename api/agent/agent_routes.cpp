@@ -5,6 +5,7 @@
 #include "service/async/run_blocking.hpp"
 #include "service/codec/base64.hpp"
 #include "service/scope_exit.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::api {
 namespace {
@@ -19,7 +20,8 @@ Result<Response> fail(const Result<T>& r) {
 
 }  // namespace
 
-void add_agent_routes(Router& router, agent::AgentService& service, asio::thread_pool& pool) {
+void add_agent_routes(Router& router, agent::AgentService& service, asio::thread_pool& pool,
+                      std::function<std::chrono::system_clock::time_point()> identity_not_after) {
     // Import-ExchangeCertificate.
     router.add(http::verb::put, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
         auto body = json_object_body(req);
@@ -161,8 +163,16 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         co_return Response{http::status::no_content, req.message.version()};
     });
 
-    router.add(http::verb::get, "/agent/v1/health",
-               [&](Request& req) -> Awaitable { co_return json_reply(req, http::status::ok, service.health()); });
+    router.add(http::verb::get, "/agent/v1/health", [&, identity_not_after](Request& req) -> Awaitable {
+        auto health = service.health();
+        if (identity_not_after) {
+            const auto not_after = identity_not_after();
+            const auto left =
+                std::chrono::duration_cast<std::chrono::seconds>(not_after - std::chrono::system_clock::now());
+            health["identity"] = {{"notAfter", rfc3339(not_after)}, {"secondsLeft", left.count()}};
+        }
+        co_return json_reply(req, http::status::ok, health);
+    });
 }
 
 }  // namespace certdeploy::api

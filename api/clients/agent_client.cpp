@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/url/parse.hpp>
 
+#include "api/http/tls_context.hpp"
 #include "service/scope_exit.hpp"
 #include "service/secret.hpp"
 
@@ -54,6 +55,10 @@ void AgentClient::close_idle() {
 
 std::chrono::steady_clock::time_point AgentClient::step_deadline(std::chrono::steady_clock::time_point deadline) const {
     return std::min(std::chrono::steady_clock::now() + timeout_, deadline);
+}
+
+void AgentClient::set_revocation_check(std::function<bool(const std::string&)> revoked) {
+    revoked_ = std::move(revoked);
 }
 
 void AgentClient::replace_tls(std::shared_ptr<asio::ssl::context> tls) {
@@ -124,6 +129,12 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
                 co_return connected.error();
             }
             stream = std::move(*connected);
+        }
+        // Checked on kept-alive connections too: the identity may have been revoked since the handshake.
+        if (revoked_ && revoked_(peer_fingerprint(stream->native_handle()))) {
+            co_return make_error(ErrorCode::agent_unreachable,
+                                 "the agent at " + agent_url +
+                                     " presented a revoked identity (its server was removed): it must enrol again");
         }
         beast::get_lowest_layer(*stream).expires_at(step_deadline(deadline));
         auto [wec, wn] = co_await http::async_write(*stream, req, use_nothrow);

@@ -71,6 +71,17 @@ void add_controller_routes(Router& router, Access& access, controller::ServerReg
                }
                co_return Response{http::status::no_content, req.message.version()};
            });
+
+    // An enrolled server waiting for approval (enrolmentApproval: manual) may receive jobs from now on.
+    add_v1(router, access, http::verb::post, "/v1/servers/{name}/approve", controller::Role::admin,
+           [&](Request& req, const controller::Caller&) -> Awaitable {
+               const std::string name = req.params.at("name");
+               auto approved = co_await run_blocking(pool, [&] { return servers.approve(name); });
+               if (!approved) {
+                   co_return approved.error();
+               }
+               co_return json_reply(req, http::status::ok, server_json(*approved));
+           });
 }
 
 }  // namespace certdeploy::api

@@ -89,7 +89,8 @@ json enrolled_json(const controller::Enrolled& enrolled) {
     return json{{"server", enrolled.server},
                 {"certificate", enrolled.certificate},
                 {"ca", enrolled.ca},
-                {"notAfter", enrolled.notAfter}};
+                {"notAfter", enrolled.notAfter},
+                {"pending", enrolled.pending}};
 }
 
 // The throttle and the audit log for the /enrol routes, as the guard has them for /v1.

@@ -20,7 +20,9 @@ json server_json(const store::ServerRow& row) {
             {"updatedAt", row.updatedAt},
             {"reachable", optional_json(row.reachable)},
             {"agentVersion", optional_json(row.agentVersion)},
-            {"lastContact", optional_json(row.lastContact)}};
+            {"lastContact", optional_json(row.lastContact)},
+            {"pending", row.pending},
+            {"identityExpiresAt", optional_json(row.identityNotAfter)}};
 }
 
 json server_page_json(const controller::ServerPage& page) {

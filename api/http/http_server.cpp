@@ -10,6 +10,7 @@
 #include <boost/url/parse.hpp>
 
 #include "api/http/problem.hpp"
+#include "api/http/tls_context.hpp"
 #include "service/log.hpp"
 #include "service/scope_exit.hpp"
 #include "service/secret.hpp"
@@ -68,28 +69,6 @@ std::string peer_common_name(SSL* ssl) {
     std::string name(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
     OPENSSL_free(utf8);
     return name;
-}
-
-// "sha256:<hex>" of the verified client certificate's DER, and whether its purpose is client authentication.
-std::string peer_fingerprint(SSL* ssl, bool& client_auth) {
-    X509* cert = SSL_get0_peer_certificate(ssl);
-    client_auth = false;
-    if (cert == nullptr) {
-        return {};
-    }
-    client_auth = X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (X509_digest(cert, EVP_sha256(), digest, &size) != 1) {
-        return {};
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string text = "sha256:";
-    for (unsigned int i = 0; i < size; ++i) {
-        text.push_back(kHex[digest[i] >> 4]);
-        text.push_back(kHex[digest[i] & 0xF]);
-    }
-    return text;
 }
 
 bool is_http_syntax_error(const beast::error_code& ec) {
@@ -222,7 +201,9 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Connection> conn) {
         } else {
             conn->client = peer_subject(conn->tls->native_handle());
             conn->client_cn = peer_common_name(conn->tls->native_handle());
-            conn->client_fingerprint = peer_fingerprint(conn->tls->native_handle(), conn->client_auth);
+            conn->client_fingerprint = peer_fingerprint(conn->tls->native_handle());
+            X509* peer = SSL_get0_peer_certificate(conn->tls->native_handle());
+            conn->client_auth = peer != nullptr && X509_check_purpose(peer, X509_PURPOSE_SSL_CLIENT, 0) == 1;
             co_await serve_loop(*conn, *conn->tls);
         }
     } else {

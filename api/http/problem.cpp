@@ -76,6 +76,7 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::join_token_mismatch:
             return http::status::forbidden;
         case ErrorCode::enrolment_unavailable:
+        case ErrorCode::server_pending:
             return http::status::conflict;
         case ErrorCode::disk_full:
             return http::status::insufficient_storage;

@@ -77,6 +77,22 @@ Result<std::shared_ptr<ssl::context>> make_context(ssl::context::method method, 
 
 }  // namespace
 
+std::string peer_fingerprint(SSL* ssl) {
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (cert == nullptr || X509_digest(cert, EVP_sha256(), digest, &size) != 1) {
+        return {};
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text = "sha256:";
+    for (unsigned int i = 0; i < size; ++i) {
+        text.push_back(kHex[digest[i] >> 4]);
+        text.push_back(kHex[digest[i] & 0xF]);
+    }
+    return text;
+}
+
 Result<std::shared_ptr<ssl::context>> make_mutual_tls_server(const std::filesystem::path& cert_chain,
                                                              const std::filesystem::path& key,
                                                              const std::filesystem::path& client_ca) {

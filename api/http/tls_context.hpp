@@ -3,10 +3,13 @@
 // mutual TLS: a peer that must present a certificate issued by the given CA, refused at the handshake
 // otherwise. The controller's API: server authentication only.
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "service/error.hpp"
@@ -32,5 +35,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_server(
 Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_tls_client(const std::filesystem::path& cert_chain,
                                                                           const std::filesystem::path& key,
                                                                           const std::filesystem::path& server_ca);
+
+// "sha256:<hex>" of the certificate the peer of `ssl` presented; empty when none.
+std::string peer_fingerprint(SSL* ssl);
 
 }  // namespace certdeploy::api

@@ -128,6 +128,23 @@ Result<std::vector<ImportPlan::Server>> JobService::resolve(const ServerChoice& 
                                  [&](const store::ServerRow& row) { return !choice.within->reaches(row.labels); }),
                   all.end());
     }
+    // A server waiting for approval gets no job: named, it is refused; "*" and selectors pass it by.
+    std::vector<std::string> pending;
+    for (const auto& name : choice.names) {
+        auto it = std::find_if(all.begin(), all.end(), [&](const auto& row) { return row.name == name; });
+        if (it != all.end() && it->pending) {
+            pending.push_back(name);
+        }
+    }
+    if (!pending.empty()) {
+        std::string list;
+        for (const auto& name : pending) {
+            list += (list.empty() ? "" : ", ") + name;
+        }
+        return make_error(ErrorCode::server_pending, "waiting for approval (POST /v1/servers/NAME/approve): " + list);
+    }
+    all.erase(std::remove_if(all.begin(), all.end(), [](const store::ServerRow& row) { return row.pending; }),
+              all.end());
     std::vector<ImportPlan::Server> out;
     if (choice.hasSelector) {
         for (const auto& row : all) {

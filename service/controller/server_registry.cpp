@@ -68,10 +68,11 @@ Result<ServerSpec> parse_server_spec(const nlohmann::json& body) {
 
 ServerRegistry::ServerRegistry(std::shared_ptr<store::ControllerStore> store) : store_(std::move(store)) {}
 
-Result<PutOutcome> ServerRegistry::put(const std::string& name, const ServerSpec& spec) {
+Result<PutOutcome> ServerRegistry::put(const std::string& name, const ServerSpec& spec, bool pending) {
     CERTDEPLOY_TRY(check_name(name));
     store::ServerRow row;
     row.name = name;
+    row.pending = pending;
     row.agentUrl = spec.agentUrl;
     row.labels = spec.labels;
     row.updatedAt = rfc3339_now();
@@ -103,13 +104,24 @@ Result<ServerPage> ServerRegistry::list(const std::string& after, std::size_t li
     return page;
 }
 
+Result<store::ServerRow> ServerRegistry::approve(const std::string& name) {
+    CERTDEPLOY_TRY_ASSIGN_AS(auto found, store_->approve_server(name, rfc3339_now()), from_store);
+    if (!found) {
+        return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
+    }
+    return get(name);
+}
+
 Result<void> ServerRegistry::remove(const std::string& name) {
     CERTDEPLOY_TRY_ASSIGN_AS(auto removed, store_->delete_server(name), from_store);
     if (!removed) {
         return make_error(ErrorCode::server_not_found, "no server named " + name + " is registered");
     }
     // An agent that enrolled itself loses its identity with its registration: its renewals are refused.
-    CERTDEPLOY_TRY_AS(store_->revoke_identities(name, rfc3339_now()), from_store);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto revoked, store_->revoke_identities(name, rfc3339_now()), from_store);
+    if (revocations_ != nullptr) {
+        revocations_->add(revoked);
+    }
     return {};
 }
 

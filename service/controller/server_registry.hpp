@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "service/controller/access/caller.hpp"
+#include "service/controller/enrolment/revoked_identities.hpp"
 #include "service/error.hpp"
 #include "store/controller_store.hpp"
 
@@ -56,12 +57,18 @@ class ServerRegistry {
   public:
     explicit ServerRegistry(std::shared_ptr<store::ControllerStore> store);
 
-    Result<PutOutcome> put(const std::string& name, const ServerSpec& spec);
+    // `pending`: a new server waits for approve() before any job is dispatched to it (an existing one keeps
+    // its state).
+    Result<PutOutcome> put(const std::string& name, const ServerSpec& spec, bool pending = false);
+    // server-not-found, or the server, no longer pending.
+    Result<store::ServerRow> approve(const std::string& name);
     // The server, or server-not-found.
     Result<store::ServerRow> get(const std::string& name) const;
     // Ordered by name; `after` is a previous page's `next`.
     Result<ServerPage> list(const std::string& after, std::size_t limit) const;
+    // Forgets the server and revokes its enrolled agent's identities (added to `revocations`, if set).
     Result<void> remove(const std::string& name);
+    void set_revocations(RevokedIdentities* revocations) { revocations_ = revocations; }
 
     // Every registered server's name and agent URL, for the prober.
     Result<std::vector<std::pair<std::string, std::string>>> agents() const;
@@ -83,6 +90,7 @@ class ServerRegistry {
 
   private:
     std::shared_ptr<store::ControllerStore> store_;
+    RevokedIdentities* revocations_ = nullptr;
 };
 
 }  // namespace certdeploy::controller

@@ -197,6 +197,14 @@ TEST_CASE("an agent enrols itself with a join token and the CA's fingerprint, th
     REQUIRE(wait_until([&] { return controller.body(http::verb::get, "/v1/servers/ex03")["reachable"] == true; }, 20s));
     const auto job = wait_job(controller, import_to(controller, "ex03"));
     CHECK(job["state"] == "succeeded");
+    // Both report how long its identity has left: the controller's registry and the agent's own health (asked
+    // with the controller's client certificate, which the fleet CA issued).
+    CHECK(controller.body(http::verb::get, "/v1/servers/ex03")["identityExpiresAt"].is_string());
+    const TlsClientFiles as_controller{(dir / "pki" / "ca.pem").string(),
+                                       (dir / "data" / "pki" / "controller.pem").string(),
+                                       (dir / "data" / "pki" / "controller.key").string()};
+    const auto health = json::parse(http_get(agent.address, "/agent/v1/health", as_controller).body());
+    CHECK(health["identity"]["secondsLeft"].get<long>() > 29L * 24 * 3600);
 
     // Restarted, it keeps its identity: no token needed.
     agent.process->signal(SIGTERM);
@@ -306,8 +314,11 @@ TEST_CASE("reused, expired, revoked, foreign and other servers' join tokens are 
 TEST_CASE(
     "an enrolled agent's certificate renews itself during a deployment, and a removed server's renewal is refused") {
     TempDir dir;
-    // Agents' certificates live 12 s: renewed at about 8 s, checked against jobs running all along.
-    Controller controller(dir, {"--agent-certificate-lifetime-seconds", "12"});
+    // Agents' certificates live 12 s, renewed at about 8 s; the controller's own client certificate lives 12 s
+    // too, renewed with 4 s left: both rotate while jobs run all along.
+    // One attempt per target: a connection dropped by a rotation would fail its job, not be retried away.
+    Controller controller(dir, {"--agent-certificate-lifetime-seconds", "12", "--agent-client-cert-lifetime-seconds",
+                                "12", "--max-attempts", "1"});
     const auto token = controller.join_token({{"server", "ex03"}});
     write_file(dir / "join.token", token["token"].get<std::string>());
     auto agent = start_agent(dir, "ex03", controller, dir / "join.token", token["caFingerprint"]);
@@ -328,10 +339,60 @@ TEST_CASE(
     CHECK(log.find("identity renewed") != std::string::npos);
     CHECK(log.find("TLS certificate reloaded") != std::string::npos);
     CHECK(log.find("TLS handshake refused") == std::string::npos);
+    // The controller's client certificate was issued at start and again while the jobs ran.
+    const auto controller_log = controller.process().process().stderr_text();
+    const std::string issued = "controller client certificate issued by the fleet CA";
+    CHECK(controller_log.find(issued, controller_log.find(issued) + 1) != std::string::npos);
     // Past the first certificate's end, the controller still reaches it (with the new one).
     CHECK(controller.body(http::verb::get, "/v1/servers/ex03")["reachable"] == true);
 
-    // Removed: its identity is revoked, and its next renewal is refused.
+    // Removed: its identity is revoked. Registered again at its address by hand, while its certificate is
+    // still within its dates, it is refused: the controller knows the certificate.
     REQUIRE(controller.call(http::verb::delete_, "/v1/servers/ex03").result() == http::status::no_content);
+    REQUIRE(controller.call(http::verb::put, "/v1/servers/ex03", {{"agentUrl", "https://" + agent.address}}).result() ==
+            http::status::created);
+    const auto job = wait_job(controller, import_to(controller, "ex03"));
+    CHECK(job["state"] == "failed");
+    CHECK(job.dump().find("revoked identity") != std::string::npos);
+    // And its next renewal is refused.
     CHECK(wait_until([&] { return agent.process->stderr_text().find("identity-revoked") != std::string::npos; }, 20s));
+}
+
+TEST_CASE("with manual approval an enrolled server waits, pending, and gets no job until an admin approves it") {
+    TempDir dir;
+    Controller controller(dir, {"--enrolment-approval", "manual"});
+    const auto token = controller.join_token({{"server", "ex03"}});
+    write_file(dir / "join.token", token["token"].get<std::string>());
+    auto agent = start_agent(dir, "ex03", controller, dir / "join.token", token["caFingerprint"]);
+
+    auto server = controller.body(http::verb::get, "/v1/servers/ex03");
+    CHECK(server["pending"] == true);
+    CHECK(server["identityExpiresAt"].is_string());
+    // Named, it is refused; "*" passes it by (and there is nothing else).
+    auto [named, boundary] = form_body({{"file", read_file(kCorpus / "modern.pfx"), "modern.pfx"},
+                                        {"password", kPassword, ""},
+                                        {"servers", "ex03", ""}});
+    auto refused =
+        controller.call(http::verb::post, "/v1/imports", nullptr, "multipart/form-data; boundary=" + boundary, named);
+    CHECK(refused.result() == http::status::conflict);
+    CHECK(json::parse(refused.body())["code"] == "server-pending");
+    auto [every, every_boundary] = form_body(
+        {{"file", read_file(kCorpus / "modern.pfx"), "modern.pfx"}, {"password", kPassword, ""}, {"servers", "*", ""}});
+    auto none = controller.call(http::verb::post, "/v1/imports", nullptr,
+                                "multipart/form-data; boundary=" + every_boundary, every);
+    CHECK(json::parse(none.body())["code"] == "no-servers");
+
+    // Approved: jobs reach it.
+    auto approved = controller.call(http::verb::post, "/v1/servers/ex03/approve");
+    REQUIRE(approved.result() == http::status::ok);
+    CHECK(json::parse(approved.body())["pending"] == false);
+    CHECK(controller.call(http::verb::post, "/v1/servers/ghost/approve").result() == http::status::not_found);
+    REQUIRE(wait_until([&] { return controller.body(http::verb::get, "/v1/servers/ex03")["reachable"] == true; }, 20s));
+    CHECK(wait_job(controller, import_to(controller, "ex03"))["state"] == "succeeded");
+    // A server registered by hand has no identity from the fleet CA.
+    REQUIRE(controller.call(http::verb::put, "/v1/servers/manual", {{"agentUrl", "https://127.0.0.1:9"}}).result() ==
+            http::status::created);
+    const auto manual = controller.body(http::verb::get, "/v1/servers/manual");
+    CHECK(manual["identityExpiresAt"].is_null());
+    CHECK(manual["pending"] == false);
 }

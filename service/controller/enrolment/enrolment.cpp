@@ -48,8 +48,8 @@ std::string url_host(const std::string& agent_url) {
 }  // namespace
 
 Enrolment::Enrolment(std::shared_ptr<store::ControllerStore> store, const pki::FleetCa& ca, ServerRegistry& servers,
-                     std::chrono::seconds lifetime)
-    : store_(std::move(store)), ca_(ca), servers_(servers), lifetime_(lifetime) {}
+                     std::chrono::seconds lifetime, bool manual_approval)
+    : store_(std::move(store)), ca_(ca), servers_(servers), lifetime_(lifetime), manual_approval_(manual_approval) {}
 
 Result<CreatedJoinToken> Enrolment::create_token(const JoinTokenSpec& spec, const std::string& created_by) {
     return create_join_token(*store_, spec, created_by);
@@ -134,8 +134,9 @@ Result<Enrolled> Enrolment::join(std::string_view secret, const JoinRequest& req
         return make_error(ErrorCode::join_token_used, "join token " + token.id + " has been used");
     }
     CERTDEPLOY_TRY_ASSIGN(auto enrolled, issue(request.name, request.csr, spec.agentUrl));
-    CERTDEPLOY_TRY_ASSIGN(auto put, servers_.put(request.name, spec));
+    CERTDEPLOY_TRY_ASSIGN(auto put, servers_.put(request.name, spec, manual_approval_));
     enrolled.registered = put.created;
+    enrolled.pending = put.server.pending;
     return enrolled;
 }
 

@@ -45,6 +45,7 @@ struct Enrolled {
     std::string ca;           // PEM, the fleet CA (the agent's clientCa, and the controller API's trust)
     std::string notAfter;     // RFC 3339
     bool registered = false;  // a new server (not an update)
+    bool pending = false;     // waiting for an admin's approval
 };
 
 // Makes a join token (the controller's API and `certdeploy token join` on its machine). Errors:
@@ -54,8 +55,9 @@ Result<CreatedJoinToken> create_join_token(store::ControllerStore& store, const 
 
 class Enrolment {
   public:
+    // `manual_approval`: a server that enrols for the first time waits, pending, for an admin's approval.
     Enrolment(std::shared_ptr<store::ControllerStore> store, const pki::FleetCa& ca, ServerRegistry& servers,
-              std::chrono::seconds lifetime);
+              std::chrono::seconds lifetime, bool manual_approval = false);
 
     // Errors: invalid-request (server name, labels, expiry, uses).
     Result<CreatedJoinToken> create_token(const JoinTokenSpec& spec, const std::string& created_by);
@@ -82,6 +84,7 @@ class Enrolment {
     const pki::FleetCa& ca_;
     ServerRegistry& servers_;
     std::chrono::seconds lifetime_;
+    bool manual_approval_;
 };
 
 }  // namespace certdeploy::controller
