@@ -117,9 +117,14 @@ class IdentityRenewer {
 Result<Validity> ensure_identity(const EnrolSettings& settings, const pki::PkiContext& ctx) {
     if (has_identity(settings.identityDir)) {
         auto validity = identity_validity(settings.identityDir);
-        if (!validity || validity->notAfter > Clock::now() || !settings.joinTokenFile ||
-            !std::filesystem::exists(*settings.joinTokenFile)) {
+        if (!validity || validity->notAfter > Clock::now()) {
             return validity;
+        }
+        if (!settings.joinTokenFile || !std::filesystem::exists(*settings.joinTokenFile)) {
+            return make_error(ErrorCode::invalid_config,
+                              "this agent's certificate expired at " + rfc3339(validity->notAfter) +
+                                  " (it was not renewed in time): give it a new join token (joinTokenFile) to enrol "
+                                  "again");
         }
         log::warn("the identity has expired: enrolling again with the join token given");
     }

@@ -396,3 +396,26 @@ TEST_CASE("with manual approval an enrolled server waits, pending, and gets no j
     CHECK(manual["identityExpiresAt"].is_null());
     CHECK(manual["pending"] == false);
 }
+
+TEST_CASE("an agent whose certificate expired says it needs a new join token, and enrols again with one") {
+    TempDir dir;
+    // The shortest lifetime: 10 s, of which 1 s is backdated.
+    Controller controller(dir, {"--agent-certificate-lifetime-seconds", "10"});
+    const auto token = controller.join_token({{"server", "ex03"}});
+    write_file(dir / "join.token", token["token"].get<std::string>());
+    {
+        auto agent = start_agent(dir, "ex03", controller, dir / "join.token", token["caFingerprint"]);
+        agent.process->signal(SIGTERM);
+        REQUIRE(agent.process->wait_for_exit(10s).has_value());
+    }
+    std::this_thread::sleep_for(11s);  // stopped, it could not renew: its certificate ends meanwhile
+    auto expired = start_agent(dir, "ex03", controller, dir / "join.token", token["caFingerprint"], false);
+    CHECK(exit_code(expired) == 2);
+    CHECK(expired.process->stderr_text().find("give it a new join token") != std::string::npos);
+
+    const auto again = controller.join_token({{"server", "ex03"}});
+    write_file(dir / "join.token", again["token"].get<std::string>());
+    auto renewed = start_agent(dir, "ex03", controller, dir / "join.token", again["caFingerprint"]);
+    CHECK(renewed.process->stderr_text().find("enrolled with the controller") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "join.token"));
+}
