@@ -215,8 +215,9 @@ int run_server(const config::ServerConfig& cfg) {
     std::unique_ptr<controller::JobDispatcher> dispatcher;
     if (agent_tls) {
         link = std::make_unique<api::AgentLink>(agent_tls, cfg.agentTimeout);
-        link->client().set_revocation_check(
-            [&revoked](const std::string& fingerprint) { return revoked.contains(fingerprint); });
+        link->client().set_revocation_check([&revoked](SSL* connection) {
+            return !revoked.empty() && revoked.contains(api::peer_fingerprint(connection));
+        });
         prober = std::make_unique<controller::AgentProber>(link->context(), link->agents(), servers, blocking,
                                                            cfg.probeInterval);
         dispatcher = std::make_unique<controller::JobDispatcher>(

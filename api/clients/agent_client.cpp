@@ -57,7 +57,7 @@ std::chrono::steady_clock::time_point AgentClient::step_deadline(std::chrono::st
     return std::min(std::chrono::steady_clock::now() + timeout_, deadline);
 }
 
-void AgentClient::set_revocation_check(std::function<bool(const std::string&)> revoked) {
+void AgentClient::set_revocation_check(std::function<bool(SSL*)> revoked) {
     revoked_ = std::move(revoked);
 }
 
@@ -131,7 +131,7 @@ asio::awaitable<Result<AgentClient::Reply>> AgentClient::request(std::string age
             stream = std::move(*connected);
         }
         // Checked on kept-alive connections too: the identity may have been revoked since the handshake.
-        if (revoked_ && revoked_(peer_fingerprint(stream->native_handle()))) {
+        if (revoked_ && revoked_(stream->native_handle())) {
             co_return make_error(ErrorCode::agent_unreachable,
                                  "the agent at " + agent_url +
                                      " presented a revoked identity (its server was removed): it must enrol again");

@@ -46,9 +46,10 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
     // Called on the client's executor.
     void replace_tls(std::shared_ptr<asio::ssl::context> tls);
 
-    // An agent whose certificate `revoked` names (by "sha256:<hex>") is refused before anything is sent to
-    // it: a removed server's agent cannot act as an agent again at its address. Set before start.
-    void set_revocation_check(std::function<bool(const std::string& fingerprint)> revoked);
+    // An agent whose connection `revoked` refuses (its certificate's fingerprint was revoked: see
+    // api::peer_fingerprint) gets nothing sent to it: a removed server's agent cannot act as an agent again at
+    // its address. Asked before every request, kept-alive connections included. Set before start.
+    void set_revocation_check(std::function<bool(SSL* connection)> revoked);
 
   private:
     using Stream = beast::ssl_stream<beast::tcp_stream>;
@@ -62,7 +63,7 @@ class AgentClient : public std::enable_shared_from_this<AgentClient> {
     asio::any_io_executor executor_;
     std::shared_ptr<asio::ssl::context> tls_;
     std::vector<std::shared_ptr<asio::ssl::context>> retired_;  // contexts older connections still use
-    std::function<bool(const std::string&)> revoked_;
+    std::function<bool(SSL*)> revoked_;
     std::chrono::milliseconds timeout_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;

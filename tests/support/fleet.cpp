@@ -131,6 +131,8 @@ void Fleet::stop_controller() {
     controllers_.back()->process().signal(SIGTERM);
     auto status = controllers_.back()->process().wait_for_exit(20s);
     REQUIRE(status.has_value());
+    const auto log = controllers_.back()->process().stderr_text();
+    INFO("the controller's last log lines: " << log.substr(log.size() > 8000 ? log.size() - 8000 : 0));
     CHECK(status->code == 0);
 }
 

@@ -3,6 +3,7 @@
 // agents' I/O thread: the controller refuses such an agent before sending it anything. Loaded from the store
 // at start, added to as servers are removed.
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -15,7 +16,10 @@ class RevokedIdentities {
     void add(const std::vector<std::string>& fingerprints) {
         std::lock_guard lock(mutex_);
         fingerprints_.insert(fingerprints.begin(), fingerprints.end());
+        any_ = !fingerprints_.empty();
     }
+    // Lock-free: while nothing was revoked, a request to an agent pays no fingerprint.
+    bool empty() const { return !any_.load(std::memory_order_acquire); }
     bool contains(const std::string& fingerprint) const {
         std::lock_guard lock(mutex_);
         return fingerprints_.count(fingerprint) != 0;
@@ -24,6 +28,7 @@ class RevokedIdentities {
   private:
     mutable std::mutex mutex_;
     std::unordered_set<std::string> fingerprints_;
+    std::atomic<bool> any_{false};
 };
 
 }  // namespace certdeploy::controller

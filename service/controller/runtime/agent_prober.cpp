@@ -29,7 +29,7 @@ asio::awaitable<void> AgentProber::loop() {
         auto agents = co_await run_blocking(pool_, [this] { return servers_.agents(); });
         if (agents) {
             for (auto& [name, url] : *agents) {
-                if (in_flight_.insert(name).second) {  // a slow agent is not piled on
+                if (in_flight_->insert(name).second) {  // a slow agent is not piled on
                     asio::co_spawn(context_, probe(name, url), asio::detached);
                 }
             }
@@ -43,7 +43,7 @@ asio::awaitable<void> AgentProber::loop() {
 
 asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url) {
     // However this probe ends (an exception included), the server is probed again next time.
-    ScopeExit done([this, &name] { in_flight_.erase(name); });
+    ScopeExit done([in_flight = in_flight_, &name] { in_flight->erase(name); });
     const AgentApi::Where where{name, agent_url};
     auto health = co_await agents_.health(where);
     const bool reachable = health.has_value();

@@ -37,7 +37,9 @@ class AgentProber {
     controller::ServerRegistry& servers_;
     asio::thread_pool& pool_;
     std::chrono::milliseconds interval_;
-    std::set<std::string> in_flight_;  // touched only on the link's single thread
+    // Touched only on the link's single thread. Shared with each probe: a probe suspended when the
+    // controller stops is destroyed with the link's context, after this prober is gone.
+    std::shared_ptr<std::set<std::string>> in_flight_ = std::make_shared<std::set<std::string>>();
 };
 
 }  // namespace certdeploy::controller
