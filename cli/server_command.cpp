@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "api/clients/agent_link.hpp"
+#include "api/console/console_routes.hpp"
 #include "api/controller/controller_routes.hpp"
 #include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
@@ -171,7 +172,7 @@ int run_server(const config::ServerConfig& cfg) {
         log::info("fleet CA", {{"file", fleet->ca_file().string()}, {"fingerprint", fleet->fingerprint()}});
         client_cas.push_back(fleet->ca_file());
     }
-    auto trust = pki::TrustStore::create(*pki, {});
+    auto trust = pki::TrustStore::create(*pki, cfg.caFiles);
     if (!trust) {
         log::error("cannot start", {{"message", trust.error().message}});
         return 1;
@@ -267,6 +268,7 @@ int run_server(const config::ServerConfig& cfg) {
             api::add_job_routes(router, access, jobs, servers, blocking);
             api::add_access_routes(router, access);
             api::add_enrolment_routes(router, access, enrolment.get());
+            api::add_console_routes(router);
         },
         make_tls, api::CorsPolicy{cfg.corsAllowedOrigins});
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are

@@ -79,6 +79,22 @@ bool decode_required_path(const json& v, std::filesystem::path& out) {
     return true;
 }
 
+// "caFile": one PEM path or an array of them.
+bool decode_ca_files(const json& v, std::vector<std::filesystem::path>& out) {
+    out.clear();
+    if (v.is_null()) {
+        return true;
+    }
+    const json list = v.is_array() ? v : json::array({v});
+    for (const auto& item : list) {
+        if (!item.is_string() || item.get<std::string>().empty()) {
+            return false;
+        }
+        out.emplace_back(item.get<std::string>());
+    }
+    return true;
+}
+
 }  // namespace
 
 const Schema<ServerConfig>& server_schema() {
@@ -189,6 +205,11 @@ const Schema<ServerConfig>& server_schema() {
                  return decode_integer(v, 10, 315360000, n) &&
                         (c.agentCertificateLifetime = std::chrono::seconds(n), true);
              }});
+        s.entries.push_back({{"caFile", ValueType::json, "a PEM file path, or an array of them",
+                              "extra trusted roots when judging an uploaded certificate's status (a dry run's "
+                              "answer); each agent judges it again with its own",
+                              nullptr},
+                             [](const json& v, ServerConfig& c) { return decode_ca_files(v, c.caFiles); }});
         s.entries.push_back({{"enrolmentApproval", ValueType::string, "\"auto\" or \"manual\"",
                               "manual: a server that enrols itself waits, pending, until an admin approves it "
                               "(POST /v1/servers/{name}/approve); no job is dispatched to it before",
@@ -303,20 +324,7 @@ const Schema<AgentConfig>& agent_schema() {
              [](const json& v, AgentConfig& c) { return decode_required_path(v, c.identityDir); }});
         s.entries.push_back({{"caFile", ValueType::json, "a PEM file path, or an array of them",
                               "extra trusted roots when judging a certificate's status", nullptr},
-                             [](const json& v, AgentConfig& c) {
-                                 c.caFiles.clear();
-                                 if (v.is_null()) {
-                                     return true;
-                                 }
-                                 const json list = v.is_array() ? v : json::array({v});
-                                 for (const auto& item : list) {
-                                     if (!item.is_string() || item.get<std::string>().empty()) {
-                                         return false;
-                                     }
-                                     c.caFiles.emplace_back(item.get<std::string>());
-                                 }
-                                 return true;
-                             }});
+                             [](const json& v, AgentConfig& c) { return decode_ca_files(v, c.caFiles); }});
         s.entries.push_back({{"services", ValueType::json,
                               "an object of services, each with certFile, layout, reload... (see config/examples)",
                               "the services of this server that certificates can be bound to", json::object()},

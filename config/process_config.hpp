@@ -53,6 +53,7 @@ struct ServerConfig {
     std::chrono::milliseconds retryDelay{};           // first backoff; doubles per attempt, with jitter
     std::chrono::milliseconds attemptTimeout{};       // one attempt on one server, every request of it
     std::chrono::hours uploadRetention{};             // how long a failed job's upload is kept for a retry
+    std::vector<std::filesystem::path> caFiles;       // extra trusted roots for an upload's status
 };
 
 struct AgentConfig {

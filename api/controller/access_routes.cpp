@@ -1,4 +1,4 @@
-// /v1/tokens and /v1/audit: who may call the API, and what was done with it. Admin only.
+// /v1/whoami (any caller), /v1/tokens and /v1/audit (admin): who may call the API, and what was done with it.
 
 #include <charconv>
 
@@ -83,6 +83,20 @@ Result<controller::TokenSpec> token_spec(const json& body) {
 }  // namespace
 
 void add_access_routes(Router& router, Access& access) {
+    // Who the credentials stand for: the web console asks once after sign-in to show only what the role and
+    // scope allow (the API checks every call anyway).
+    add_v1(
+        router, access, http::verb::get, "/v1/whoami", controller::Role::viewer,
+        [](Request& req, const controller::Caller& caller) -> Awaitable {
+            json scope = nullptr;
+            if (caller.scoped) {
+                scope = json(caller.scope);
+            }
+            co_return json_reply(
+                req, http::status::ok,
+                json{{"name", caller.token}, {"role", std::string(controller::name(caller.role))}, {"scope", scope}});
+        });
+
     add_v1(router, access, http::verb::post, "/v1/tokens", controller::Role::admin,
            [&](Request& req, const controller::Caller&) -> Awaitable {
                auto body = json_object_body(req);

@@ -115,8 +115,9 @@ Result<void> check_choice(const controller::ServerChoice& choice) {
     return {};
 }
 
-// {"servers": [...] | "*" | "a,b", "selector": {...}} of a JSON body.
-Result<controller::ServerChoice> choice_from_json(const json& body) {
+// {"servers": [...] | "*" | "a,b", "selector": {...}} of a JSON body; `checked` false leaves check_choice to
+// the caller (an import's dry run may name no server).
+Result<controller::ServerChoice> choice_from_json(const json& body, bool checked = true) {
     controller::ServerChoice choice;
     if (body.contains("servers") && !body["servers"].is_null()) {
         const auto& servers = body["servers"];
@@ -144,8 +145,10 @@ Result<controller::ServerChoice> choice_from_json(const json& body) {
         }
         choice.hasSelector = true;
     }
-    if (auto checked = check_choice(choice); !checked) {
-        return checked.error();
+    if (checked) {
+        if (auto valid = check_choice(choice); !valid) {
+            return valid.error();
+        }
     }
     return choice;
 }
@@ -217,9 +220,6 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
     if (!have_file) {
         return invalid("the \"file\" part is required: curl -F file=@certificate.pfx");
     }
-    if (auto checked = check_choice(request.servers); !checked) {
-        return checked.error();
-    }
     return in;
 }
 
@@ -267,7 +267,7 @@ Result<ImportInput> import_from_json(Request& req) {
     if (!bytes) {
         return invalid("\"fileData\" is not base64");
     }
-    auto choice = choice_from_json(*body);
+    auto choice = choice_from_json(*body, false);
     if (!choice) {
         wipe(*bytes);
         return choice.error();
@@ -304,6 +304,14 @@ Result<ImportInput> import_input(Request& req) {
         return dry_run.error();
     }
     in->dryRun = in->dryRun || dry_run->value_or(false);
+    // A dry run naming no server checks the file alone (the console's wizard shows the certificate before
+    // any server is chosen); a real import must name its servers.
+    const auto& choice = in->request.servers;
+    if (!(in->dryRun && choice.names.empty() && !choice.hasSelector)) {
+        if (auto checked = check_choice(choice); !checked) {
+            return checked.error();
+        }
+    }
     return in;
 }
 

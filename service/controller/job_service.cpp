@@ -194,7 +194,10 @@ Result<nlohmann::json> JobService::read_certificate(const Upload& upload) const 
 Result<ImportPlan> JobService::plan_import(const ImportRequest& request) {
     ImportPlan plan;
     CERTDEPLOY_TRY_ASSIGN(plan.certificate, read_certificate(request.upload));
-    CERTDEPLOY_TRY_ASSIGN(plan.servers, resolve(request.servers));
+    // No server named: a dry run of the file alone (the API allows it only then).
+    if (!request.servers.names.empty() || request.servers.hasSelector) {
+        CERTDEPLOY_TRY_ASSIGN(plan.servers, resolve(request.servers));
+    }
     plan.options = {request.privateKeyExportable, request.friendlyName, request.services};
     return plan;
 }
