@@ -323,6 +323,10 @@ await step('servers: an admin registers ex09 (no agent there); the wizard\'s Can
         'ex01 stays succeeded');
 
     await admin.goto(`${url}#/servers`);
+    await row(admin, 'ex09').locator('button', {hasText: 'Edit'}).click();
+    await admin.locator('dialog #server-labels').fill('role=spare site=paris');
+    await admin.locator('dialog button', {hasText: 'Save'}).click();
+    await admin.waitForFunction(() => document.querySelector('#servers-table').textContent.includes('site=paris'));
     await row(admin, 'ex09').locator('button', {hasText: 'Delete'}).click();
     await admin.locator('dialog button.primary', {hasText: 'Delete'}).click();
     await admin.waitForFunction(() => !document.querySelector('#servers-table').textContent.includes('ex09'));
@@ -350,7 +354,23 @@ await step('servers, jobs, a job\'s timeline, tokens and the audit log', async (
     await shot(admin, 'job');
     await admin.goto(`${url}#/tokens`);
     await row(admin, 'console-viewer').waitFor();
+    await admin.locator('#token-name').fill('ci-mail');
+    await admin.locator('#token-role').selectOption('operator');
+    await admin.locator('#token-scope').fill('role=mailbox');
+    await admin.locator('button', {hasText: 'Create token'}).click();
+    const secret = await admin.locator('#new-token').inputValue();
+    check(secret.length >= 32, 'the new token is shown once');
+    await row(admin, 'ci-mail').waitFor();
+    check((await row(admin, 'ci-mail').textContent()).includes('role=mailbox'), 'with its scope');
+    const made = await admin.request.get(`${origin}/v1/whoami`, {headers: {Authorization: `Bearer ${secret}`}});
+    check((await made.json()).role === 'operator', 'the token shown works, as an operator');
     await shot(admin, 'tokens');
+    await row(admin, 'ci-mail').locator('button', {hasText: 'Revoke'}).click();
+    await admin.locator('dialog button.primary', {hasText: 'Revoke'}).click();
+    await admin.waitForFunction(() => [...document.querySelectorAll('#tokens-table tbody tr')]
+        .some((tr) => tr.textContent.includes('ci-mail') && !tr.querySelector('button')));
+    const revoked = await admin.request.get(`${origin}/v1/whoami`, {headers: {Authorization: `Bearer ${secret}`}});
+    check(revoked.status() === 401 && (await revoked.json()).code === 'token-revoked', 'a revoked token is refused');
     await admin.goto(`${url}#/audit`);
     await admin.locator('#audit tbody tr', {hasText: '/v1/servers/{name}/certificates/{thumbprint}/export'}).waitFor();
     await shot(admin, 'audit');
@@ -384,6 +404,12 @@ await step('390 px wide: every view fits the screen', async () => {
         await phone.waitForLoadState('networkidle');
         const width = await phone.evaluate(() => document.documentElement.scrollWidth);
         check(width <= 390, `#/${hash} is ${width} px wide at 390`);
+        // Screen readers: every control has a name (a label, or aria-label), every table a caption.
+        const unnamed = await phone.evaluate(() => [...document.querySelectorAll('input, select, button')]
+            .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim()))
+            .map((e) => e.outerHTML.slice(0, 80)));
+        check(unnamed.length === 0, `#/${hash}: controls without a name: ${unnamed.join(' ')}`);
+        check(await phone.locator('table:not(:has(caption))').count() === 0, `#/${hash}: a table without caption`);
         await shot(phone, hash.replace('/', '-'));
     }
     await phone.locator('#import-file').setInputFiles(join(runDir, 'Fabrikam.pfx'));

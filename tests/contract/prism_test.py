@@ -143,6 +143,16 @@ def exercise(traffic, run_dir):
     fields = [("file", bundle, "Fabrikam.pem"), ("password", password, None), ("servers", b"ex01,ex02", None)]
     t.form("viewer may not import", "/v1/imports", fields, 403, tokens["viewer"])
     t.form("dry run", "/v1/imports", fields + [("dryRun", b"true", None)], 200, tokens["operator"])
+    plan = t.form("dry run of the file alone (the console's first step)", "/v1/imports",
+                  fields[:2] + [("dryRun", b"true", None)], 200, tokens["operator"])
+    if not (isinstance(plan, dict) and plan.get("servers") == []):
+        t.failures.append("a dry run naming no server answers servers: [], got %r" % (plan,))
+    t.form("no servers outside a dry run", "/v1/imports", fields[:2], 400, tokens["operator"],
+           code="invalid-request")
+    for name, role, scope in [("viewer", "viewer", None), ("mail-ci", "operator", {"role": "mailbox"})]:
+        who = t.call("whoami " + name, "GET", "/v1/whoami", 200, token=tokens[name])
+        if who != {"name": name, "role": role, "scope": scope}:
+            t.failures.append("whoami %s: %r" % (name, who))
     t.form("wrong password", "/v1/imports",
            [("file", bundle, "Fabrikam.pem"), ("password", b"not the password", None), ("servers", b"*", None)],
            422, tokens["operator"], code="wrong-password")
