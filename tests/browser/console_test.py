@@ -22,7 +22,8 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "readme"))
-from readme_test import PORTS, port_in_use, servers_reachable, start_run_command, wait_for  # noqa: E402
+from readme_test import (PORTS, port_in_use, servers_reachable, start_run_command,  # noqa: E402
+                         stop_process_group, wait_for)
 
 CONTROLLER = "https://127.0.0.1:8080"
 
@@ -116,11 +117,7 @@ def main():
     except AssertionError as e:
         print("FAIL: %s" % e)
     finally:
-        os.killpg(run.pid, signal.SIGINT)
-        try:
-            run.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(run.pid, signal.SIGKILL)
+        stop_process_group(run, signal.SIGINT)
         log.close()
         if status != 0:
             print("--- the run command's log (last 60 lines)")

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +21,8 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "readme"))
-from readme_test import PORTS, port_in_use, servers_reachable, start_run_command, wait_for  # noqa: E402  (one way to start run.sh)
+from readme_test import (PORTS, port_in_use, servers_reachable, start_run_command,  # noqa: E402  (one way to start run.sh)
+                         stop_process_group, wait_for)
 
 
 def free_port():
@@ -236,12 +236,8 @@ def main():
         failures += (traffic.failures if traffic else []) + [str(e)]
     finally:
         for proc in (prism_proc, run):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            if proc is not None:
+                stop_process_group(proc)
         run_log.close()
 
     for failure in failures:

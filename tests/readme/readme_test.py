@@ -151,6 +151,21 @@ def start_run_command(repo, binary, prefix):
     return home, env, run, log_path, log
 
 
+def stop_process_group(proc, sig=signal.SIGTERM, timeout=30):
+    """Signals a process started with start_new_session and its children; kills them if they outlast
+    `timeout`. Answers whether they stopped on the signal."""
+    if proc.poll() is not None:
+        return True
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return False
+
+
 def main():
     repo, binary = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     busy = [p for p in PORTS if port_in_use(p)]

@@ -2,7 +2,7 @@
 
 import {call} from './api.js';
 import {field, fill, formatTime, h, labelled, openDialog} from './dom.js';
-import {errorBox} from './views.js';
+import {errorBox, onTyped, pagedList} from './views.js';
 
 export async function renderTokens(main, _params, ctx) {
     const list = h('div', {id: 'tokens-table'});
@@ -97,35 +97,16 @@ export async function renderAudit(main) {
             h('thead', {}, h('tr', {}, ['When', 'Who', 'From', 'Request', 'Server', 'Job', 'Status', 'Code']
                 .map((label) => h('th', {scope: 'col'}, label)))), body)),
         more);
-    let next = null;
-    const load = async (append) => {
-        fill(error);
-        try {
-            const page = await call('GET', '/v1/audit', {query: {outcome: outcome.value, token: token.value.trim(),
-                server: server.value.trim(), limit: 100, after: append ? next : undefined}});
-            if (!append) {
-                body.replaceChildren();
-            }
-            body.append(...page.entries.map((e) => h('tr', {class: e.code ? 'refused' : ''},
-                h('td', {}, formatTime(e.at)), h('td', {}, e.token || '—'), h('td', {}, e.client),
-                h('td', {}, h('code', {}, `${e.method} ${e.route}`)), h('td', {}, e.server || ''),
-                h('td', {}, e.job ? h('a', {href: `#/jobs/${e.job}`}, e.job.slice(0, 8)) : ''),
-                h('td', {}, String(e.status)), h('td', {}, e.code || ''))));
-            labelled(body.parentNode);
-            next = page.next;
-            more.hidden = !next;
-        } catch (e) {
-            fill(error, errorBox(e));
-        }
-    };
-    let timer = null;
-    for (const input of [token, server]) {
-        input.addEventListener('input', () => {
-            clearTimeout(timer);
-            timer = setTimeout(() => load(false), 300);
-        });
-    }
+    const load = pagedList({body, more, error, columns: 8, emptyText: 'No entry matches.',
+        fetchPage: (after) => call('GET', '/v1/audit', {query: {outcome: outcome.value, token: token.value.trim(),
+            server: server.value.trim(), limit: 100, after}}),
+        rowsOf: (page) => page.entries.map((e) => h('tr', {class: e.code ? 'refused' : ''},
+            h('td', {}, formatTime(e.at)), h('td', {}, e.token || '—'), h('td', {}, e.client),
+            h('td', {}, h('code', {}, `${e.method} ${e.route}`)), h('td', {}, e.server || ''),
+            h('td', {}, e.job ? h('a', {href: `#/jobs/${e.job}`}, e.job.slice(0, 8)) : ''),
+            h('td', {}, String(e.status)), h('td', {}, e.code || '')))});
+    onTyped(token, () => load(false));
+    onTyped(server, () => load(false));
     outcome.addEventListener('change', () => load(false));
-    more.addEventListener('click', () => load(true));
     await load(false);
 }

@@ -1,8 +1,8 @@
 // Jobs: the list (newest first, filtered by state), and one job's page with each server's timeline, live.
 
 import {call} from './api.js';
-import {field, fill, formatTime, h, labelled} from './dom.js';
-import {errorBox, jobProgress} from './views.js';
+import {field, fill, formatTime, h} from './dom.js';
+import {errorBox, jobProgress, onTyped, pagedList} from './views.js';
 
 const STATES = ['queued', 'running', 'succeeded', 'partiallySucceeded', 'failed', 'cancelled'];
 
@@ -23,38 +23,12 @@ export async function renderJobs(main, _params, ctx) {
                 .map((label) => h('th', {scope: 'col'}, label)))),
             body)),
         more);
-    let next = null;
-    let generation = 0;
-    const load = async (append) => {
-        fill(error);
-        const mine = ++generation;
-        try {
-            const page = await call('GET', '/v1/jobs', {query: {state: state.value, server: server.value.trim(),
-                limit: 50, after: append ? next : undefined}});
-            if (mine !== generation) {
-                return;  // a newer filter's answer wins
-            }
-            if (!append) {
-                body.replaceChildren();
-            }
-            body.append(...page.jobs.map(jobRow));
-            if (!page.jobs.length && !append) {
-                body.append(h('tr', {}, h('td', {colspan: 6, class: 'empty'}, 'No job matches.')));
-            }
-            labelled(body.parentNode);
-            next = page.next;
-            more.hidden = !next;
-        } catch (e) {
-            fill(error, errorBox(e));
-        }
-    };
-    let timer = null;
+    const load = pagedList({body, more, error, columns: 6, emptyText: 'No job matches.',
+        fetchPage: (after) => call('GET', '/v1/jobs', {query: {state: state.value, server: server.value.trim(),
+            limit: 50, after}}),
+        rowsOf: (page) => page.jobs.map(jobRow)});
     state.addEventListener('change', () => load(false));
-    server.addEventListener('input', () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => load(false), 300);
-    });
-    more.addEventListener('click', () => load(true));
+    onTyped(server, () => load(false));
     await load(false);
 }
 

@@ -129,3 +129,45 @@ export function jobProgress(initialJob, ctx, {onFinal, showTimeline = false} = {
     follow();
     return node;
 }
+
+// A list read page by page (newest first) into `body`, with an "older" button: answers load(append).
+// fetchPage(after) answers the API's page; rowsOf(page) its rows as nodes. A newer load's answer wins over
+// an older one still on its way (filters typed quickly).
+export function pagedList({body, more, error, fetchPage, rowsOf, emptyText, columns}) {
+    let next = null;
+    let generation = 0;
+    const load = async (append) => {
+        fill(error);
+        const mine = ++generation;
+        try {
+            const page = await fetchPage(append ? next : undefined);
+            if (mine !== generation) {
+                return;
+            }
+            if (!append) {
+                body.replaceChildren();
+            }
+            const rows = rowsOf(page);
+            body.append(...rows);
+            if (!rows.length && !append) {
+                body.append(h('tr', {}, h('td', {colspan: columns, class: 'empty'}, emptyText)));
+            }
+            labelled(body.parentNode);
+            next = page.next;
+            more.hidden = !next;
+        } catch (e) {
+            fill(error, errorBox(e));
+        }
+    };
+    more.addEventListener('click', () => load(true));
+    return load;
+}
+
+// Calls `action` once typing in `input` pauses.
+export function onTyped(input, action, delay = 300) {
+    let timer = null;
+    input.addEventListener('input', () => {
+        clearTimeout(timer);
+        timer = setTimeout(action, delay);
+    });
+}
