@@ -1,5 +1,6 @@
 #include "cli/http_process.hpp"
 
+#include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
@@ -27,7 +28,8 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
 
 int run_http_process(std::string_view role, const config::HttpSettings& http,
                      const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls,
-                     const api::CorsPolicy& cors, const std::function<void()>& on_listening) {
+                     const api::CorsPolicy& cors, const std::function<void()>& on_listening,
+                     const std::optional<SideListener>& side) {
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (make_tls) {
         auto made = make_tls();
@@ -60,6 +62,20 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         return 1;
     }
     const std::string address = api::endpoint_string(*bound);
+    std::unique_ptr<api::HttpServer> side_server;
+    if (side) {
+        api::Router side_router;
+        api::add_health_routes(side_router, health);
+        side.value().add_routes(side_router);
+        side_server = std::make_unique<api::HttpServer>(ioc, std::move(side_router), limits);
+        auto side_bound = side_server->listen(side->listen.host, side->listen.port);
+        if (!side_bound) {
+            log::error("cannot start",
+                       {{"message", side_bound.error().message}, {"detail", side_bound.error().detail}});
+            return 1;
+        }
+        log::info("listening (plain HTTP, no token)", {{"address", api::endpoint_string(*side_bound)}});
+    }
     if (http.readyFile) {
         if (auto written = write_ready_file(*http.readyFile, address); !written) {
             log::error("cannot start", {{"message", written.error().message}, {"detail", written.error().detail}});
@@ -91,18 +107,34 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         }
         hangups.cancel();
         log::info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
-        server.shutdown(http.shutdownGrace, [&ioc] { ioc.stop(); });
+        // The io_context stops once every listener has stopped.
+        auto running = std::make_shared<std::atomic<int>>(side_server ? 2 : 1);
+        auto stopped = [&ioc, running] {
+            if (--*running == 0) {
+                ioc.stop();
+            }
+        };
+        server.shutdown(http.shutdownGrace, stopped);
+        if (side_server) {
+            side_server->shutdown(http.shutdownGrace, stopped);
+        }
         // A second signal means "now": close every connection without waiting for the grace period. The
         // io_context still stops only once the last connection has ended, so no coroutine outlives the server.
-        signals.async_wait([&server](const api::beast::error_code& again, int) {
+        signals.async_wait([&server, &side_server](const api::beast::error_code& again, int) {
             if (!again) {
                 log::warn("second signal: closing every connection now");
                 server.force_close();
+                if (side_server) {
+                    side_server->force_close();
+                }
             }
         });
     });
 
     server.start();
+    if (side_server) {
+        side_server->start();
+    }
     log::info("listening", {{"address", address}, {"version", kVersion}, {"threads", http.threads}});
     if (on_listening) {
         on_listening();

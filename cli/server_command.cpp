@@ -7,6 +7,7 @@
 #include "api/clients/agent_link.hpp"
 #include "api/console/console_routes.hpp"
 #include "api/controller/controller_routes.hpp"
+#include "api/controller/metrics_routes.hpp"
 #include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
 #include "cli/http_process.hpp"
@@ -19,10 +20,12 @@
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/log.hpp"
+#include "service/metrics/metrics.hpp"
 #include "service/net/host_name.hpp"
 #include "service/pki/fleet_ca.hpp"
 #include "service/try.hpp"
 #include "store/controller_store.hpp"
+#include "store/transaction_observer.hpp"
 
 namespace certdeploy::cli {
 namespace {
@@ -46,6 +49,11 @@ std::string api_transport_problem(const config::ServerConfig& cfg) {
     }
     if (!cfg.clientCertificates.empty() && !cfg.clientCa) {
         return "key \"clientCertificates\" needs \"clientCa\": the CA that issues those client certificates";
+    }
+    if (cfg.metricsListen && !net::is_loopback(cfg.metricsListen->host)) {
+        return "key \"metricsListen\" is refused on " + cfg.metricsListen->to_string() +
+               ", which is not a loopback address: it answers without a token; scrape /metrics on the API with a "
+               "viewer token instead";
     }
     if (cfg.insecureHttp && !net::is_loopback(cfg.http.listen.host)) {
         return "key \"insecureHttp\" is refused on " + cfg.http.listen.to_string() +
@@ -137,6 +145,13 @@ int run_server(const config::ServerConfig& cfg) {
         return 1;
     }
     std::shared_ptr<store::ControllerStore> store(std::move(*opened));
+    store::set_transaction_observer([](std::chrono::steady_clock::duration took, bool committed) {
+        static auto& transactions = metrics::process_registry().histogram(
+            "certdeploy_store_transaction_duration_seconds",
+            "Each write transaction of the controller's store, from BEGIN to COMMIT or ROLLBACK, in seconds.",
+            {"outcome"});
+        transactions.with({committed ? "commit" : "rollback"}).observe(std::chrono::duration<double>(took).count());
+    });
     auto vault = controller::UploadVault::open(cfg.dataDir);
     auto pki = pki::PkiContext::create();
     if (!vault || !pki) {
@@ -260,6 +275,11 @@ int run_server(const config::ServerConfig& cfg) {
                                                             cfg.manualApproval);
     }
     api::Access access{tokens, *clients, audit, throttle, blocking};
+    std::optional<SideListener> metrics_listener;
+    if (cfg.metricsListen) {
+        metrics_listener = SideListener{
+            *cfg.metricsListen, [&](api::Router& router) { api::add_open_metrics_route(router, *store, blocking); }};
+    }
     const int status = run_http_process(
         "server", cfg.http,
         [&](api::Router& router) {
@@ -269,8 +289,9 @@ int run_server(const config::ServerConfig& cfg) {
             api::add_access_routes(router, access);
             api::add_enrolment_routes(router, access, enrolment.get());
             api::add_console_routes(router);
+            api::add_metrics_route(router, access, *store, blocking);
         },
-        make_tls, api::CorsPolicy{cfg.corsAllowedOrigins});
+        make_tls, api::CorsPolicy{cfg.corsAllowedOrigins}, nullptr, metrics_listener);
     // Teardown order matters: stop the agents' thread (targets in flight stay `running` in the store and are
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
     // dispatcher (its timer belongs to the context) and then the context, which destroys the suspended

@@ -205,6 +205,22 @@ const Schema<ServerConfig>& server_schema() {
                  return decode_integer(v, 10, 315360000, n) &&
                         (c.agentCertificateLifetime = std::chrono::seconds(n), true);
              }});
+        s.entries.push_back({{"metricsListen", ValueType::string, "HOST:PORT on a loopback address",
+                              "also serve GET /metrics (and /healthz) there, over plain HTTP and without a token, "
+                              "for a Prometheus on this machine",
+                              nullptr},
+                             [](const json& v, ServerConfig& c) {
+                                 if (v.is_null()) {
+                                     c.metricsListen.reset();
+                                     return true;
+                                 }
+                                 Endpoint endpoint;
+                                 if (!decode_endpoint(v, endpoint)) {
+                                     return false;
+                                 }
+                                 c.metricsListen = endpoint;
+                                 return true;
+                             }});
         s.entries.push_back({{"caFile", ValueType::json, "a PEM file path, or an array of them",
                               "extra trusted roots when judging an uploaded certificate's status (a dry run's "
                               "answer); each agent judges it again with its own",

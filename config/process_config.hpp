@@ -54,6 +54,7 @@ struct ServerConfig {
     std::chrono::milliseconds attemptTimeout{};       // one attempt on one server, every request of it
     std::chrono::hours uploadRetention{};             // how long a failed job's upload is kept for a retry
     std::vector<std::filesystem::path> caFiles;       // extra trusted roots for an upload's status
+    std::optional<Endpoint> metricsListen;            // GET /metrics without a token, loopback only
 };
 
 struct AgentConfig {

@@ -10,7 +10,7 @@ packages=(
     libsqlite3-dev libsodium-dev
     curl ca-certificates perl jq python3 nginx-light zsh nodejs
     openjdk-17-jre-headless clang-14 libclang-rt-14-dev
-    chromium
+    chromium prometheus dpkg-dev lintian debootstrap systemd
 )
 
 missing=()

@@ -111,7 +111,7 @@ wait_ready() {
 "$bin" server --listen "${CERTDEPLOY_SERVER_LISTEN:-127.0.0.1:8080}" --ready-file "$state/server.addr" \
     --tls-cert "$state/pki/server.pem" --tls-key "$state/pki/server.key" --data-dir "$state/controller" \
     --agent-ca "$state/pki/ca.pem" --agent-ca-key "$state/pki/ca.key" --probe-interval-seconds 5 \
-    --ca-file "$state/example/root.pem" &
+    --ca-file "$state/example/root.pem" --metrics-listen 127.0.0.1:9108 &
 pids+=($!)
 wait_ready server
 url="https://$(cat "$state/server.addr")"
@@ -154,6 +154,7 @@ cat >&2 <<INFO
 run: controller at $url, agents ex01 https://$(cat "$state/ex01.addr") and ex02 https://$(cat "$state/ex02.addr"), web servers https://127.0.0.1:8443 and :8444
 run: admin token in $token (curl: -K $curlrc holds it and the CA)
 run: web console at $url/ (sign in with that token; the browser must trust $ca or be told to go on)
+run: Prometheus metrics at http://127.0.0.1:9108/metrics (loopback, no token) and $url/metrics (a viewer token)
 run: deploy the example:  curl -s -K $curlrc -F file=@$pfx -F 'password=<$password' -F 'servers=*' $url/v1/imports
 run: or, with progress:   $(shown "$bin") import $pfx --password-file $password --servers '*' --wait --controller $url --cacert $ca --token-file $token
 run: then:                curl -s -K $curlrc '$url/v1/servers/ex01/certificates?status=Valid'

@@ -120,6 +120,12 @@ struct TargetChange {
     std::optional<std::string> certStatus;
 };
 
+struct JobCount {
+    std::string kind;
+    std::string state;
+    std::int64_t count = 0;
+};
+
 // A target to run: the dispatcher's unit of work. Which agent to call is asked at each attempt (the server's
 // registration then), never kept from the job's creation: an agent may move between a failure and a retry.
 struct TargetRef {
@@ -238,6 +244,8 @@ class ControllerStore {
     virtual StoreResult<std::optional<JobRow>> get_job(const std::string& id) = 0;
     virtual StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) = 0;
     virtual StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
+    // How many jobs there are of each kind in each state (the metrics' certdeploy_jobs).
+    virtual StoreResult<std::vector<JobCount>> count_jobs() = 0;
     virtual StoreResult<std::optional<std::string>> sealed_upload(const std::string& id) = 0;
     // False when the target was not in one of change.from (then nothing changed).
     virtual StoreResult<bool> change_target(const TargetChange& change, const JobRules& rules) = 0;

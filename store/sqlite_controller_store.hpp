@@ -26,6 +26,7 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<std::optional<JobRow>> get_job(const std::string& id) override;
     StoreResult<std::vector<TargetRow>> get_targets(const std::string& id) override;
     StoreResult<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
+    StoreResult<std::vector<JobCount>> count_jobs() override;
     StoreResult<std::optional<std::string>> sealed_upload(const std::string& id) override;
     StoreResult<bool> change_target(const TargetChange& change, const JobRules& rules) override;
     StoreResult<int> change_job_targets(const std::string& id, const std::string& from, const std::string& to,

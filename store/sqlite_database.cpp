@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "service/try.hpp"
+#include "store/transaction_observer.hpp"
 
 namespace certdeploy::store {
 namespace {
@@ -154,13 +156,31 @@ StoreError SqliteDatabase::error(const std::string& what) const {
     return StoreError{errno_for(code), what + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory")};
 }
 
+namespace {
+
+std::atomic<TransactionObserver> transaction_observer{nullptr};
+
+void report(std::chrono::steady_clock::time_point begun, bool committed) {
+    if (auto* observer = transaction_observer.load(std::memory_order_relaxed)) {
+        observer(std::chrono::steady_clock::now() - begun, committed);
+    }
+}
+
+}  // namespace
+
+void set_transaction_observer(TransactionObserver observer) noexcept {
+    transaction_observer.store(observer, std::memory_order_relaxed);
+}
+
 Transaction::~Transaction() {
     if (open_) {
         db_.exec("ROLLBACK");
+        report(begun_, false);
     }
 }
 
 StoreResult<void> Transaction::begin() {
+    begun_ = std::chrono::steady_clock::now();
     auto begun = db_.exec("BEGIN IMMEDIATE");
     open_ = static_cast<bool>(begun);
     return begun;
@@ -170,6 +190,7 @@ StoreResult<void> Transaction::commit() {
     auto committed = db_.exec("COMMIT");
     if (committed) {
         open_ = false;
+        report(begun_, true);
     }
     return committed;
 }

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -119,6 +120,7 @@ class Transaction {
   private:
     SqliteDatabase& db_;
     bool open_ = false;
+    std::chrono::steady_clock::time_point begun_;
 };
 
 // The numbered migrations of the controller's schema (store/migrations/*.sql, embedded at build time).

@@ -218,6 +218,14 @@ StoreResult<std::vector<JobRow>> SqliteControllerStore::list_jobs(const JobFilte
     return jobs;
 }
 
+StoreResult<std::vector<JobCount>> SqliteControllerStore::count_jobs() {
+    std::lock_guard lock(mutex_);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state"));
+    return collect<JobCount>(s, [](const Statement& row) {
+        return JobCount{row.text(0), row.text(1), row.integer(2)};
+    });
+}
+
 StoreResult<std::optional<std::string>> SqliteControllerStore::sealed_upload(const std::string& id) {
     std::lock_guard lock(mutex_);
     CERTDEPLOY_TRY_ASSIGN(auto s,

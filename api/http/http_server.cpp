@@ -12,6 +12,7 @@
 #include "api/http/problem.hpp"
 #include "api/http/tls_context.hpp"
 #include "service/log.hpp"
+#include "service/metrics/metrics.hpp"
 #include "service/scope_exit.hpp"
 #include "service/secret.hpp"
 
@@ -38,6 +39,24 @@ struct HttpServer::Connection {
 };
 
 namespace {
+
+// certdeploy_http_requests_total{route,method,code} and certdeploy_http_request_duration_seconds{route,method}:
+// the route is the matched pattern ("/v1/jobs/{id}"), or "unmatched", never the raw path; code is the class.
+void count_request(const Request& req, unsigned status, double seconds) {
+    static auto& requests = metrics::process_registry().counter(
+        "certdeploy_http_requests_total", "HTTP requests answered, by route template, method and status class.",
+        {"route", "method", "code"});
+    static auto& latency = metrics::process_registry().histogram(
+        "certdeploy_http_request_duration_seconds",
+        "Time from a request's arrival to the end of its answer (a stream: to its header), in seconds.",
+        {"route", "method"});
+    const std::string route = req.route.empty() ? std::string("unmatched") : req.route;
+    // A method Beast does not know could be anything a client sends: one label for them all.
+    const std::string method =
+        req.message.method() == http::verb::unknown ? std::string("other") : std::string(req.message.method_string());
+    requests.with({route, method, std::to_string(status / 100) + "xx"}).inc();
+    latency.with({route, method}).observe(seconds);
+}
 
 // "CN=certdeploy controller, O=certdeploy" of the verified client certificate, for the log.
 std::string peer_subject(SSL* ssl) {
@@ -282,6 +301,8 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     // Whatever the handler did, the request's bytes (a certificate file, a password) go now.
     wipe(req.message.body());
     if (req.stream && res.result() == http::status::ok) {
+        count_request(req, res.result_int(),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         co_await stream_body(conn, stream, req, res);
         co_return false;
     }
@@ -291,6 +312,7 @@ asio::awaitable<bool> HttpServer::serve_one(Connection& conn, Stream& stream, be
     conn.lowest().expires_after(limits_.requestTimeout);
     auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
     const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    count_request(req, res.result_int(), elapsed.count() / 1000);
     log::info("request", {{"method", std::string(req.message.method_string())},
                           {"path", std::string(req.target.path())},
                           {"status", res.result_int()},

@@ -22,6 +22,7 @@ struct Request {
     HttpRequest message;
     boost::urls::url target;                    // origin-form, parsed once by the session
     std::map<std::string, std::string> params;  // "{thumbprint}" segments, percent-decoded
+    std::string route;                          // the matched pattern ("/v1/jobs/{id}"): metrics' bounded label
     std::string remote;                         // peer address, for the log
     std::string client;              // the verified client certificate's subject under mutual TLS, else empty
     std::string client_cn;           // its common name (the controller maps it to an identity: clientCertificates)

@@ -65,6 +65,7 @@ Router::Match Router::match(Request& req) const {
         }
         if (route.method == req.message.method()) {
             req.params = std::move(params);
+            req.route = route.pattern;
             result.handler = &route.handler;
             return result;
         }

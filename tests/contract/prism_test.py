@@ -13,11 +13,13 @@ Usage: prism_test.py REPO CERTDEPLOY_BINARY   (PRISM_TEST_KEEP=1 keeps the direc
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "readme"))
@@ -194,9 +196,58 @@ def exercise(traffic, run_dir):
     # The audit log, a revocation, the server going again.
     t.call("audit", "GET", "/v1/audit?token=operator&limit=5", 200, token=admin)
     t.call("viewer may not read the audit log", "GET", "/v1/audit", 403, token=tokens["viewer"])
+    check_metrics(t, tokens)
     t.call("revoke", "DELETE", "/v1/tokens/viewer", 204, token=admin)
     t.call("revoked token", "GET", "/v1/servers", 401, token=tokens["viewer"], code="token-revoked")
     t.call("delete ex03", "DELETE", "/v1/servers/ex03", 204, token=admin)
+
+
+def check_metrics(t, tokens):
+    """GET /metrics through Prism with a viewer token, and on the run command's loopback metricsListen without
+    one: Prometheus's own parser (promtool check metrics) accepts both, the figures tell the truth of the
+    traffic above, and no label holds a job id, a raw path or a token."""
+    api_text = t.call("metrics", "GET", "/metrics", 200, token=tokens["viewer"])
+    t.call("a scoped token may not read the metrics", "GET", "/metrics", 403, token=tokens["mail-ci"],
+           code="out-of-scope")
+    with urllib.request.urlopen("http://127.0.0.1:9108/metrics", timeout=30) as r:
+        open_text = r.read()
+        kind = r.headers.get("Content-Type")
+    if kind != "text/plain; version=0.0.4; charset=utf-8":
+        t.failures.append("metricsListen answers Content-Type %r" % kind)
+    for where, body in (("/metrics", api_text), ("metricsListen", open_text)):
+        checked = subprocess.run(["promtool", "check", "metrics"], input=body if isinstance(body, bytes) else b"",
+                                 capture_output=True)
+        if checked.returncode != 0 or not body:
+            t.failures.append("promtool check metrics refuses %s: %s" % (where, checked.stdout + checked.stderr))
+    text = open_text.decode()
+    expected = [
+        r'^x509_cert_not_after\{issuer_CN="Fabrikam Example Root CA",serial_number="[0-9A-F]+",server="ex01",'
+        r'status="Valid",subject_CN="mail\.fabrikam\.com",thumbprint="[0-9A-F]{40}"\} \d{10}$',
+        r'^x509_cert_expired\{[^}]*server="ex01"[^}]*subject_CN="mail\.fabrikam\.com"[^}]*\} 0$',
+        r'^certdeploy_agent_up\{server="ex01"\} 1$',
+        r'^certdeploy_agent_info\{server="ex02",version="0\.1\.0"\} 1$',
+        r'^certdeploy_agent_identity_expiry_timestamp_seconds\{server="ex01"\} \d{10}$',
+        r'^certdeploy_jobs\{kind="import",state="succeeded"\} [1-9]',
+        r'^certdeploy_targets_finished_total\{kind="import",state="succeeded"\} [1-9]',
+        r'^certdeploy_target_attempt_duration_seconds_count\{kind="import"\} [1-9]',
+        r'^certdeploy_job_duration_seconds_count\{kind="import"\} [1-9]',
+        r'^certdeploy_targets_in_flight 0$',
+        r'^certdeploy_http_requests_total\{route="/v1/imports",method="POST",code="2xx"\} [1-9]',
+        r'^certdeploy_http_requests_total\{route="/v1/imports",method="POST",code="4xx"\} [1-9]',
+        r'^certdeploy_http_requests_total\{route="/v1/jobs/\{id\}",method="GET",code="2xx"\} [1-9]',
+        r'^certdeploy_http_request_duration_seconds_bucket\{route="/v1/servers",method="GET",le="\+Inf"\} [1-9]',
+        r'^certdeploy_store_transaction_duration_seconds_count\{outcome="commit"\} [1-9]',
+        r'^certdeploy_build_info\{version="0\.1\.0"\} 1$',
+        r'^process_open_fds [1-9]', r'^process_resident_memory_bytes [1-9]', r'^process_start_time_seconds \d{10}',
+    ]
+    for pattern in expected:
+        if not re.search(pattern, text, re.M):
+            t.failures.append("the metrics lack %s" % pattern)
+    labels = re.findall(r'="([^"]*)"', text)
+    leaks = [v for v in labels if re.fullmatch(r"[0-9a-f]{32}", v) or v.startswith("/v1/servers/ex")
+             or any(secret and secret in v for secret in tokens.values())]
+    if leaks:
+        t.failures.append("metric labels hold job ids, raw paths or tokens: %r" % leaks[:5])
 
 
 def main():

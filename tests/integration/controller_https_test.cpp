@@ -92,6 +92,8 @@ TEST_CASE("plain HTTP only when asked for and only on a loopback address, TLS ke
         {{"--tls-cert", cert}, "\"tlsKey\""},
         {{"--tls-cert", cert, "--tls-key", key, "--insecure-http"}, "\"insecureHttp\""},
         {{"--tls-cert", cert, "--tls-key", cert}, "tlsKey"},
+        // /metrics without a token: only where no one else can connect.
+        {{"--tls-cert", cert, "--tls-key", key, "--metrics-listen", "0.0.0.0:0"}, "\"metricsListen\""},
     };
     for (const auto& c : cases) {
         CAPTURE(c.flags);

@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.request
 
-PORTS = [8080, 9001, 9002, 9003, 8443, 8444]  # the run command's fixed addresses, and the README's added server
+PORTS = [8080, 9001, 9002, 9003, 8443, 8444, 9108]  # the run command's fixed addresses, and the README's added server
 BLOCK_TIMEOUT = 120
 
 
