@@ -34,10 +34,11 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "deploys TLS certificates to fleets of servers over HTTP")
 set(CPACK_PACKAGE_DESCRIPTION
-    "certdeploy's controller takes a certificate file (PKCS #12, X.509 or PKCS #7) with its password and the
-servers to install it on, checks it, and has the agent on each server install it, bind it to services and
-report its status; it serves a REST API, a web console and Prometheus metrics. The agent runs on every
-server. One executable holds both, and the command-line client.")
+    "certdeploy's controller takes a certificate file (PKCS #12, X.509 or
+PKCS #7) with its password and the servers to install it on, checks it, and
+has the agent on each server install it, bind it to services and report its
+status; it serves a REST API, a web console and Prometheus metrics. The agent
+runs on every server. One executable holds both, and the command-line client.")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "certdeploy developers <certdeploy@example.org>")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

@@ -11,6 +11,7 @@ packages=(
     curl ca-certificates perl jq python3 nginx-light zsh nodejs
     openjdk-17-jre-headless clang-14 libclang-rt-14-dev
     chromium prometheus dpkg-dev lintian debootstrap systemd
+    podman buildah runc slirp4netns fuse-overlayfs uidmap docker-compose
 )
 
 missing=()

@@ -84,6 +84,18 @@ Result<void> render_certificates(store::ControllerStore& store, metrics::Exposit
     return {};
 }
 
+// One series per server whose `member` (an RFC 3339 time) is known.
+void timestamps(metrics::Exposition& out, const std::vector<store::ServerRow>& servers, const char* name,
+                const char* help, std::optional<std::string> store::ServerRow::*member) {
+    out.family(name, "gauge", help);
+    for (const auto& s : servers) {
+        const auto& text = s.*member;
+        if (auto when = text ? parse_rfc3339(*text) : std::nullopt) {
+            out.sample(name, {{"server", s.name}}, unix_seconds(*when));
+        }
+    }
+}
+
 Result<void> render_agents(store::ControllerStore& store, metrics::Exposition& out) {
     std::vector<store::ServerRow> servers;
     std::string after;
@@ -102,27 +114,18 @@ Result<void> render_agents(store::ControllerStore& store, metrics::Exposition& o
     for (const auto& s : servers) {
         out.sample("certdeploy_agent_up", {{"server", s.name}}, s.reachable.value_or(false) ? 1 : 0);
     }
-    out.family("certdeploy_agent_last_contact_timestamp_seconds", "gauge",
-               "When the server's agent last answered, as a Unix timestamp (seconds).");
-    for (const auto& s : servers) {
-        if (auto when = s.lastContact ? parse_rfc3339(*s.lastContact) : std::nullopt) {
-            out.sample("certdeploy_agent_last_contact_timestamp_seconds", {{"server", s.name}}, unix_seconds(*when));
-        }
-    }
+    timestamps(out, servers, "certdeploy_agent_last_contact_timestamp_seconds",
+               "When the server's agent last answered, as a Unix timestamp (seconds).", &store::ServerRow::lastContact);
     out.family("certdeploy_agent_info", "gauge", "The server's agent version, as its label (value 1).");
     for (const auto& s : servers) {
         if (s.agentVersion) {
             out.sample("certdeploy_agent_info", {{"server", s.name}, {"version", *s.agentVersion}}, 1);
         }
     }
-    out.family("certdeploy_agent_identity_expiry_timestamp_seconds", "gauge",
-               "When an enrolled agent's own certificate expires, as a Unix timestamp (seconds); it renews "
-               "itself at two thirds of its life.");
-    for (const auto& s : servers) {
-        if (auto when = s.identityNotAfter ? parse_rfc3339(*s.identityNotAfter) : std::nullopt) {
-            out.sample("certdeploy_agent_identity_expiry_timestamp_seconds", {{"server", s.name}}, unix_seconds(*when));
-        }
-    }
+    timestamps(out, servers, "certdeploy_agent_identity_expiry_timestamp_seconds",
+               "When an enrolled agent's own certificate expires, as a Unix timestamp (seconds); it renews itself "
+               "at two thirds of its life.",
+               &store::ServerRow::identityNotAfter);
     out.family("certdeploy_agent_pending", "gauge", "1 when an enrolled server waits for an admin's approval.");
     for (const auto& s : servers) {
         out.sample("certdeploy_agent_pending", {{"server", s.name}}, s.pending ? 1 : 0);

@@ -117,23 +117,17 @@ Labels Family<Metric>::labels(const std::vector<std::string>& values) const {
     return out;
 }
 
-template <>
-void Family<Counter>::render(Exposition& out) const {
+// Counters and gauges: one sample per child.
+template <class Metric>
+void Family<Metric>::render(Exposition& out) const {
     std::lock_guard lock(mutex_);
-    out.family(name_, "counter", help_);
+    out.family(name_, std::is_same_v<Metric, Counter> ? "counter" : "gauge", help_);
     for (const auto& [values, child] : children_) {
         out.sample(name_, labels(values), child->value());
     }
 }
-
-template <>
-void Family<Gauge>::render(Exposition& out) const {
-    std::lock_guard lock(mutex_);
-    out.family(name_, "gauge", help_);
-    for (const auto& [values, child] : children_) {
-        out.sample(name_, labels(values), child->value());
-    }
-}
+template void Family<Counter>::render(Exposition& out) const;
+template void Family<Gauge>::render(Exposition& out) const;
 
 template <>
 void Family<Histogram>::render(Exposition& out) const {
@@ -155,32 +149,37 @@ void Family<Histogram>::render(Exposition& out) const {
     }
 }
 
-Family<Counter>& Registry::counter(const std::string& name, const std::string& help, std::vector<std::string> labels) {
-    std::lock_guard lock(mutex_);
-    auto& slot = counters_[name];
+namespace {
+
+// The family called `name`, made by `make` on first use.
+template <class Family, class Make>
+Family& find_or_make(std::mutex& mutex, std::map<std::string, std::unique_ptr<Family>>& families,
+                     const std::string& name, Make make) {
+    std::lock_guard lock(mutex);
+    auto& slot = families[name];
     if (!slot) {
-        slot = std::make_unique<Family<Counter>>(name, help, std::move(labels));
+        slot = make();
     }
     return *slot;
 }
 
+}  // namespace
+
+Family<Counter>& Registry::counter(const std::string& name, const std::string& help, std::vector<std::string> labels) {
+    return find_or_make(mutex_, counters_, name,
+                        [&] { return std::make_unique<Family<Counter>>(name, help, std::move(labels)); });
+}
+
 Family<Gauge>& Registry::gauge(const std::string& name, const std::string& help, std::vector<std::string> labels) {
-    std::lock_guard lock(mutex_);
-    auto& slot = gauges_[name];
-    if (!slot) {
-        slot = std::make_unique<Family<Gauge>>(name, help, std::move(labels));
-    }
-    return *slot;
+    return find_or_make(mutex_, gauges_, name,
+                        [&] { return std::make_unique<Family<Gauge>>(name, help, std::move(labels)); });
 }
 
 Family<Histogram>& Registry::histogram(const std::string& name, const std::string& help,
                                        std::vector<std::string> labels, std::vector<double> bounds) {
-    std::lock_guard lock(mutex_);
-    auto& slot = histograms_[name];
-    if (!slot) {
-        slot = std::make_unique<Family<Histogram>>(name, help, std::move(labels), std::move(bounds));
-    }
-    return *slot;
+    return find_or_make(mutex_, histograms_, name, [&] {
+        return std::make_unique<Family<Histogram>>(name, help, std::move(labels), std::move(bounds));
+    });
 }
 
 void Registry::add_collector(std::function<void(Exposition&)> collector) {

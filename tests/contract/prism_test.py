@@ -231,6 +231,7 @@ def check_metrics(t, tokens):
         r'^certdeploy_targets_finished_total\{kind="import",state="succeeded"\} [1-9]',
         r'^certdeploy_target_attempt_duration_seconds_count\{kind="import"\} [1-9]',
         r'^certdeploy_job_duration_seconds_count\{kind="import"\} [1-9]',
+        r'^certdeploy_jobs_finished_total\{kind="import",state="succeeded"\} [1-9]',
         r'^certdeploy_targets_in_flight 0$',
         r'^certdeploy_http_requests_total\{route="/v1/imports",method="POST",code="2xx"\} [1-9]',
         r'^certdeploy_http_requests_total\{route="/v1/imports",method="POST",code="4xx"\} [1-9]',

@@ -24,6 +24,9 @@ struct DispatchMetrics {
     metrics::Family<metrics::Counter>& finished = metrics::process_registry().counter(
         "certdeploy_targets_finished_total", "Targets that ended, by job kind and final state (succeeded or failed).",
         {"kind", "state"});
+    metrics::Family<metrics::Counter>& jobs_finished = metrics::process_registry().counter(
+        "certdeploy_jobs_finished_total", "Job runs that ended (a retry ends again), by kind and final state.",
+        {"kind", "state"});
     metrics::Family<metrics::Counter>& retries = metrics::process_registry().counter(
         "certdeploy_target_retries_total", "Attempts that failed and will be tried again, by error code.", {"code"});
     metrics::Gauge& in_flight =
@@ -301,6 +304,7 @@ void JobDispatcher::observe_job_end(const std::string& job_id) {
                 !dispatch_metrics().first_end(job_id, *view->job.finishedAt)) {
                 co_return;
             }
+            dispatch_metrics().jobs_finished.with({view->job.kind, view->job.state}).inc();
             dispatch_metrics()
                 .job.with({view->job.kind})
                 .observe(std::chrono::duration<double>(*ended - *created).count());
