@@ -39,7 +39,7 @@ if ! pm image exists docker.io/library/debian:12-slim; then
 fi
 
 step "podman build -f docker/Dockerfile"
-pm build --isolation chroot --network host -f "$repo/docker/Dockerfile" -t "$image" "$repo" >"$work/build.log" 2>&1 ||
+pm build --format docker --isolation chroot --network host -f "$repo/docker/Dockerfile" -t "$image" "$repo" >"$work/build.log" 2>&1 ||
     { tail -40 "$work/build.log"; fail "the image does not build"; }
 tail -3 "$work/build.log"
 pm run --rm --entrypoint sh "$image" -c 'command -v g++ cc c++ cmake' && fail "the image holds a compiler"
