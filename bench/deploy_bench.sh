@@ -50,16 +50,22 @@ if "$bin" server --help 2>&1 | grep -q -- --insecure-http; then insecure=(--inse
 pids+=($!)
 for _ in $(seq 1 200); do [ -s server.addr ] && break; sleep 0.05; done
 url="http://$(cat server.addr)"
+# The admin token the controller made on its first start, as a header from a file (a binary older than the
+# API's tokens has none and needs none).
+: > auth.curlrc
+if [ -s data/admin.token ]; then
+    (umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat data/admin.token)" > auth.curlrc)
+fi
 start=$(date +%s.%N)
-id=$(curl -sf -F file=@Fabrikam.pfx -F "password=<Fabrikam.password" -F 'servers=*' "$url/v1/imports" |
+id=$(curl -sf -K auth.curlrc -F file=@Fabrikam.pfx -F "password=<Fabrikam.password" -F 'servers=*' "$url/v1/imports" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-curl -sfN "$url/v1/jobs/$id/events" > events.txt
+curl -sfN -K auth.curlrc "$url/v1/jobs/$id/events" > events.txt
 end=$(date +%s.%N)
 # CPU seconds (user + system) of the controller and of all agents together, from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ s += ($14 + $15) / hz } END { printf "%.2f", s }' $(printf '/proc/%s/stat ' "$@"); }
 server_cpu=$(cpu "${pids[-1]}")
 agents_cpu=$(cpu "${pids[@]:0:${#pids[@]}-1}")
-state=$(curl -sf "$url/v1/jobs/$id" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["state"], j["targetCounts"])')
+state=$(curl -sf -K auth.curlrc "$url/v1/jobs/$id" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["state"], j["targetCounts"])')
 python3 - "$start" "$end" "$servers" "$agents" "$parallel" "$state" "$server_cpu" "$agents_cpu" <<'PY'
 import sys
 start, end = float(sys.argv[1]), float(sys.argv[2])

@@ -400,7 +400,7 @@ Result<JobWork> JobService::work(const std::string& id) {
     if (!kind) {
         return make_error(ErrorCode::internal, "job " + id + " has an unknown kind", job.kind);
     }
-    JobWork work{*kind, job.thumbprint, job.options, std::nullopt};
+    JobWork work{*kind, job.thumbprint, job.options, std::nullopt, job.createdAt};
     if (work.kind == JobKind::import) {
         CERTDEPLOY_TRY_ASSIGN_AS(auto sealed, store_->sealed_upload(id), from_store);
         work.sealedUpload = std::move(sealed);

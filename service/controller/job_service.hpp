@@ -84,6 +84,7 @@ struct JobWork {
     std::string thumbprint;
     store::JobOptions options;
     std::optional<std::string> sealedUpload;  // imports only; still encrypted
+    std::string createdAt;                    // RFC 3339: how long a server waited is measured from it
 };
 
 // An agent's answer for one target, as the dispatcher understood it.

@@ -53,8 +53,6 @@ class JobDispatcher final : public controller::JobQueue {
     asio::awaitable<void> run_target(store::TargetRef target);
     // Queues `target` again after `delay`; until then it is not run, whoever queues it.
     void defer(store::TargetRef target, std::chrono::milliseconds delay);
-    // Observes the job's run time (certdeploy_job_duration_seconds) when its last target has just ended.
-    void observe_job_end(const std::string& job_id);
     asio::awaitable<void> requeue_after(store::TargetRef target, std::chrono::milliseconds delay);
     bool deferred(const store::TargetRef& target) const;
     // One attempt: the agent's answer, or a transport error (the only kind retried).
