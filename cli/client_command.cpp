@@ -3,6 +3,7 @@
 // any controller. Exit status: 0 done (with --wait: every target succeeded), 1 some target did not succeed,
 // 2 bad usage or a refusal by the controller (4xx), 3 the controller could not be reached or failed (5xx).
 
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -57,10 +58,27 @@ const std::map<std::string, Usage>& usages() {
         {"import",
          {"import a certificate file on many servers",
           "import FILE (--servers LIST | --selector KEY=VALUE...) [--password-file F | --password-stdin]\n"
-          "       [--services LIST] [--exportable] [--friendly-name NAME] [--dry-run] [--wait]",
+          "       [--services LIST] [--exportable] [--friendly-name NAME] [--dry-run] [--wait]\n"
+          "       import ANSWER... [--wait]",
           "Imports a certificate file (PKCS #12, X.509, PKCS #7) on many servers (Import-ExchangeCertificate).\n"
           "LIST is names separated by commas, or '*' for every registered server. With --wait, follows the job\n"
-          "and exits 0 only when every server succeeded."}},
+          "and exits 0 only when every server succeeded. Without --servers, each file is a CA's answer to a\n"
+          "certificate request (see request): it goes to the server whose request has its key and completes it\n"
+          "there; one that matches no request is refused, and then nothing is imported."}},
+        {"request",
+         {"make a certificate request on many servers",
+          "request (--subject DN | --domains LIST) [--key-algorithm RSA|ECDSA] [--key-size BITS]\n"
+          "       [--friendly-name NAME] [--exportable] (--servers LIST | --selector KEY=VALUE...) [--wait]",
+          "Makes a key pair and a certificate request on each server (New-ExchangeCertificate\n"
+          "-GenerateRequest); the key never leaves it. DN is like \"CN=mail.contoso.com, O=Contoso, C=US\";\n"
+          "LIST of domains is DNS names separated by commas. Then: requests --save DIR, the CA, import."}},
+        {"requests",
+         {"the certificate requests waiting for a CA's answer", "requests [--server NAME] [--save DIR]",
+          "Lists the pending certificate requests; --save writes each as DIR/SERVER-ID.csr for the CA."}},
+        {"renew",
+         {"renew a certificate where it is installed", "renew THUMBPRINT [--wait]",
+          "Makes a request with the certificate's subject, domains and key on every server that holds it\n"
+          "(Exchange's Renew). Import the CA's answers, then enable the new certificate for the services."}},
         {"jobs",
          {"list jobs, show one, follow one live",
           "jobs [ID] [--follow] [--state STATE] [--server NAME] [--thumbprint T] [--limit N] [--after CURSOR]",
@@ -106,6 +124,21 @@ class UsageError : public std::runtime_error {
 };
 
 // Percent-encodes everything but RFC 3986's unreserved characters: safe in a path segment and a query.
+// A multipart boundary no file can be expected to hold.
+std::string random_hex(std::size_t bytes) {
+    std::vector<unsigned char> raw(bytes);
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+        throw std::runtime_error("no random bytes");
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : raw) {
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 0xF]);
+    }
+    return out;
+}
+
 std::string encode(std::string_view value) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
@@ -224,8 +257,10 @@ class Command {
 
     // Sends a request; an answer that is not 2xx is reported and its exit status thrown as CommandExit.
     json call(std::string_view method, const std::string& target, std::string body = {},
-              const ControllerClient::Headers& headers = {}) {
-        const std::string content_type = body.empty() ? "" : "application/json";
+              const ControllerClient::Headers& headers = {}, std::string content_type = {}) {
+        if (content_type.empty() && !body.empty()) {
+            content_type = "application/json";
+        }
         auto reply = client().request(method, target, std::move(body), content_type, headers);
         if (!reply) {
             unavailable(reply.error().message);
@@ -494,9 +529,11 @@ int job_started(Command& cmd, const json& job, const std::string& after = {}) {
     return kSucceeded;
 }
 
+int import_answers(Command& cmd, const std::vector<std::string>& files);
+
 int import_command(Command& cmd, const std::vector<std::string>& args) {
-    cmd.hidden().add_options()("file", po::value<std::string>());
-    cmd.positional().add("file", 1);
+    cmd.hidden().add_options()("file", po::value<std::vector<std::string>>());
+    cmd.positional().add("file", -1);
     add_choice_options(cmd);
     cmd.options().add_options()("password-file", po::value<std::string>()->value_name("F"),
                                 "read the file's password from the first line of F")(
@@ -516,11 +553,21 @@ int import_command(Command& cmd, const std::vector<std::string>& args) {
     if (cmd.has("password-file") && cmd.has("password-stdin")) {
         throw UsageError("give --password-file or --password-stdin, not both");
     }
+    const auto files = cmd.get<std::vector<std::string>>("file");
+    if (!cmd.has("servers") && !cmd.has("selector")) {
+        if (cmd.has("password-file") || cmd.has("password-stdin")) {
+            throw UsageError("a CA's answer has no password: name the servers (--servers) for a file that has one");
+        }
+        return import_answers(cmd, files);
+    }
+    if (files.size() > 1) {
+        throw UsageError("one FILE with --servers or --selector (several files are CA answers, which name none)");
+    }
     json body = json::object();
     add_choice(cmd, body);
-    auto bytes = fs::read_file(cmd.get<std::string>("file"), pki::kMaxFileBytes);
+    auto bytes = fs::read_file(files.front(), pki::kMaxFileBytes);
     if (!bytes) {
-        throw UsageError(cmd.get<std::string>("file") + ": " + bytes.error().message);
+        throw UsageError(files.front() + ": " + bytes.error().message);
     }
     body["fileData"] = codec::base64_encode(*bytes);
     wipe(*bytes);
@@ -564,6 +611,177 @@ int import_command(Command& cmd, const std::vector<std::string>& args) {
         return kSucceeded;
     }
     return job_started(cmd, answer);
+}
+
+// The multipart body curl -F would send: each (name, bytes, filename) a part, files with a filename.
+std::pair<std::string, std::string> form_body(
+    const std::vector<std::tuple<std::string, std::string, std::string>>& parts) {
+    const std::string boundary = "certdeploy-" + random_hex(12);
+    std::string body;
+    for (const auto& [name, bytes, filename] : parts) {
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";
+        if (!filename.empty()) {
+            body += "; filename=\"" + filename + "\"\r\nContent-Type: application/octet-stream";
+        }
+        body += "\r\n\r\n" + bytes + "\r\n";
+    }
+    body += "--" + boundary + "--\r\n";
+    return {std::move(body), "multipart/form-data; boundary=" + boundary};
+}
+
+// Import ANSWER...: CA answers, naming no server, sent together so that one refused changes nothing.
+int import_answers(Command& cmd, const std::vector<std::string>& files) {
+    std::vector<std::tuple<std::string, std::string, std::string>> parts;
+    for (const auto& file : files) {
+        auto bytes = fs::read_file(file, pki::kMaxFileBytes);
+        if (!bytes) {
+            throw UsageError(file + ": " + bytes.error().message);
+        }
+        parts.emplace_back("file", std::move(*bytes), std::filesystem::path(file).filename().string());
+    }
+    if (cmd.has("exportable")) {
+        parts.emplace_back("privateKeyExportable", "true", "");
+    }
+    if (cmd.has("friendly-name")) {
+        parts.emplace_back("friendlyName", cmd.get<std::string>("friendly-name"), "");
+    }
+    if (cmd.has("services")) {
+        parts.emplace_back("services", cmd.get<std::string>("services"), "");
+    }
+    const bool dry_run = cmd.has("dry-run");
+    if (dry_run && files.size() > 1) {
+        throw UsageError("--dry-run reads one file");
+    }
+    auto [body, content_type] = form_body(parts);
+    auto answer = cmd.call("POST", dry_run ? "/v1/imports?dryRun=true" : "/v1/imports", std::move(body),
+                           idempotency(cmd), content_type);
+    if (dry_run) {
+        if (cmd.json_output()) {
+            std::cout << answer.dump(2) << '\n';
+        } else {
+            print_import_plan(std::cout, answer);
+        }
+        return kSucceeded;
+    }
+    if (!answer.contains("jobs")) {
+        return job_started(cmd, answer);
+    }
+    int status = kSucceeded;
+    for (const auto& job : answer["jobs"]) {
+        status = std::max(status, job_started(cmd, job));
+    }
+    return status;
+}
+
+int request_command(Command& cmd, const std::vector<std::string>& args) {
+    add_choice_options(cmd);
+    cmd.options().add_options()("subject", po::value<std::string>()->value_name("DN"),
+                                "the subject, e.g. \"CN=mail.contoso.com, O=Contoso, C=US\"")(
+        "domains", po::value<std::string>()->value_name("LIST"), "DNS names separated by commas")(
+        "key-algorithm", po::value<std::string>()->value_name("RSA|ECDSA"), "RSA (default) or ECDSA")(
+        "key-size", po::value<int>()->value_name("BITS"), "RSA: 2048 (default), 3072, 4096; ECDSA: 256, 384")(
+        "friendly-name", po::value<std::string>()->value_name("NAME"), "the friendly name on the servers")(
+        "exportable", "mark the private key exportable once the certificate is installed")(
+        "idempotency-key", po::value<std::string>()->value_name("KEY"), "a repeated call returns the same job");
+    add_wait_option(cmd);
+    if (!cmd.parse(args)) {
+        return kSucceeded;
+    }
+    if (!cmd.has("subject") && !cmd.has("domains")) {
+        throw UsageError("give --subject, --domains, or both");
+    }
+    json body = json::object();
+    add_choice(cmd, body);
+    if (cmd.has("subject")) {
+        body["subject"] = cmd.get<std::string>("subject");
+    }
+    if (cmd.has("domains")) {
+        body["domains"] = split_list(cmd.get<std::string>("domains"));
+    }
+    if (cmd.has("key-algorithm")) {
+        body["keyAlgorithm"] = cmd.get<std::string>("key-algorithm");
+    }
+    if (cmd.has("key-size")) {
+        body["keySize"] = cmd.get<int>("key-size");
+    }
+    if (cmd.has("friendly-name")) {
+        body["friendlyName"] = cmd.get<std::string>("friendly-name");
+    }
+    if (cmd.has("exportable")) {
+        body["privateKeyExportable"] = true;
+    }
+    return job_started(cmd, cmd.call("POST", "/v1/requests", body.dump(), idempotency(cmd)));
+}
+
+int requests_command(Command& cmd, const std::vector<std::string>& args) {
+    cmd.options().add_options()("server", po::value<std::string>()->value_name("NAME"), "only this server's")(
+        "save", po::value<std::string>()->value_name("DIR"), "write each request to DIR/SERVER-ID.csr");
+    if (!cmd.parse(args)) {
+        return kSucceeded;
+    }
+    std::vector<json> requests;
+    std::string after;
+    do {
+        std::string target = "/v1/requests?limit=1000";
+        if (cmd.has("server")) {
+            target += "&server=" + encode(cmd.get<std::string>("server"));
+        }
+        if (!after.empty()) {
+            target += "&after=" + encode(after);
+        }
+        auto page = cmd.call("GET", target);
+        for (auto& request : page["requests"]) {
+            requests.push_back(std::move(request));
+        }
+        after = page["next"].is_string() ? page["next"].get<std::string>() : std::string();
+    } while (!after.empty());
+    if (cmd.has("save")) {
+        const std::filesystem::path dir = cmd.get<std::string>("save");
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        for (const auto& request : requests) {
+            const auto path =
+                dir / (request.value("server", std::string()) + "-" + request.value("id", std::string()) + ".csr");
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out << request.value("certificateRequest", std::string());
+            if (!out.flush()) {
+                throw UsageError("--save: cannot write " + path.string());
+            }
+            if (!cmd.json_output()) {
+                std::cout << path.string() << '\n';
+            }
+        }
+    }
+    if (cmd.json_output()) {
+        std::cout << json{{"requests", requests}}.dump(2) << '\n';
+    } else if (!cmd.has("save")) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : requests) {
+            rows.push_back({r.value("server", std::string()), r.value("id", std::string()),
+                            r.value("subject", std::string()),
+                            r.value("keyAlgorithm", std::string()) + " " + std::to_string(r.value("publicKeySize", 0)),
+                            r.value("requestedAt", std::string())});
+        }
+        std::cout << format_table({"SERVER", "ID", "SUBJECT", "KEY", "REQUESTED"}, rows);
+    }
+    return kSucceeded;
+}
+
+int renew_command(Command& cmd, const std::vector<std::string>& args) {
+    cmd.hidden().add_options()("thumbprint", po::value<std::string>());
+    cmd.positional().add("thumbprint", 1);
+    cmd.options().add_options()("idempotency-key", po::value<std::string>()->value_name("KEY"),
+                                "a repeated call returns the same job");
+    add_wait_option(cmd);
+    if (!cmd.parse(args)) {
+        return kSucceeded;
+    }
+    if (!cmd.has("thumbprint")) {
+        throw UsageError("no THUMBPRINT given");
+    }
+    return job_started(
+        cmd, cmd.call("POST", "/v1/certificates/" + encode(cmd.get<std::string>("thumbprint")) + "/renew", "{}",
+                      idempotency(cmd)));
 }
 
 int fleet_job_command(Command& cmd, const std::vector<std::string>& args, bool enable) {
@@ -770,6 +988,15 @@ int client_command(const std::string& command, const std::vector<std::string>& a
         }
         if (command == "retry" || command == "cancel") {
             return job_action_command(cmd, args, command.c_str());
+        }
+        if (command == "request") {
+            return request_command(cmd, args);
+        }
+        if (command == "requests") {
+            return requests_command(cmd, args);
+        }
+        if (command == "renew") {
+            return renew_command(cmd, args);
         }
     } catch (const UsageError& e) {
         std::cerr << "certdeploy " << command << ": " << e.what() << " (see certdeploy " << command << " --help)\n";

@@ -66,6 +66,10 @@ namespace certdeploy {
     X(identity_revoked, "identity-revoked", "Agent identity not valid")                 \
     X(enrolment_unavailable, "enrolment-unavailable", "Enrolment not available")        \
     X(server_pending, "server-pending", "Server waiting for approval")                  \
+    X(invalid_subject, "invalid-subject", "Invalid subject")                            \
+    X(invalid_domain, "invalid-domain", "Invalid domain name")                          \
+    X(invalid_key_parameters, "invalid-key-parameters", "Unsupported key parameters")   \
+    X(no_matching_request, "no-matching-request", "No matching certificate request")    \
     X(internal, "internal-error", "Internal error")
 
 enum class ErrorCode {

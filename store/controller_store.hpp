@@ -28,11 +28,21 @@ struct ServerRow {
     std::optional<std::string> identityNotAfter;  // an enrolled agent's newest live certificate ends then
 };
 
-// How a job's certificate is installed and bound (import: all three; enable: services; remove: none).
+// What a request job asks each agent to make (New-ExchangeCertificate -GenerateRequest), checked already.
+struct RequestOptions {
+    std::string subject;
+    std::vector<std::string> domains;
+    std::string keyAlgorithm;  // RSA | ECDSA
+    int keySize = 0;
+};
+
+// How a job's certificate is installed and bound (import: the first three; enable: services; remove: none;
+// request: exportable, friendly name and the request).
 struct JobOptions {
     bool privateKeyExportable = false;
     std::string friendlyName;
     std::vector<std::string> services;
+    std::optional<RequestOptions> request;
 };
 
 struct JobRow {

@@ -44,10 +44,16 @@ std::map<std::string, std::string> decode_labels(const std::string& text) {
 }
 
 std::string encode_options(const JobOptions& options) {
-    return json{{"privateKeyExportable", options.privateKeyExportable},
-                {"friendlyName", options.friendlyName},
-                {"services", options.services}}
-        .dump();
+    json out{{"privateKeyExportable", options.privateKeyExportable},
+             {"friendlyName", options.friendlyName},
+             {"services", options.services}};
+    if (options.request) {
+        out["request"] = {{"subject", options.request->subject},
+                          {"domains", options.request->domains},
+                          {"keyAlgorithm", options.request->keyAlgorithm},
+                          {"keySize", options.request->keySize}};
+    }
+    return out.dump();
 }
 
 JobOptions decode_options(const std::string& text) {
@@ -63,6 +69,22 @@ JobOptions decode_options(const std::string& text) {
                 options.services.push_back(service.get<std::string>());
             }
         }
+    }
+    if (auto it = object.find("request"); it != object.end() && it->is_object()) {
+        RequestOptions request;
+        request.subject = string_at(*it, "subject");
+        request.keyAlgorithm = string_at(*it, "keyAlgorithm");
+        if (auto size = it->find("keySize"); size != it->end() && size->is_number_integer()) {
+            request.keySize = size->get<int>();
+        }
+        if (auto domains = it->find("domains"); domains != it->end() && domains->is_array()) {
+            for (const auto& domain : *domains) {
+                if (domain.is_string()) {
+                    request.domains.push_back(domain.get<std::string>());
+                }
+            }
+        }
+        options.request = std::move(request);
     }
     return options;
 }

@@ -14,9 +14,10 @@ ON CONFLICT (thumbprint, server) DO UPDATE SET certificate = excluded.certificat
     not_after = excluded.not_after, seen_at = excluded.seen_at)sql";
 
 // The filters, written once and used for the page of thumbprints and for their rows. ?1 status, ?2 server,
-// ?3 domain (exact, or under a wildcard such as *.contoso.com), ?4 expiring before, ?7 thumbprint.
+// ?3 domain (exact, or under a wildcard such as *.contoso.com), ?4 expiring before (a pending request, with
+// no date, never is), ?7 thumbprint.
 constexpr std::string_view kFilter = R"sql(
-(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR server = ?2) AND (?4 IS NULL OR not_after < ?4)
+(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR server = ?2) AND (?4 IS NULL OR (not_after <> '' AND not_after < ?4))
 AND (?7 IS NULL OR thumbprint = ?7)
 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(certificate, '$.certificateDomains') d
      WHERE lower(d.value) = lower(?3)

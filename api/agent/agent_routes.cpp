@@ -63,22 +63,70 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
         if (!outcome) {
             co_return fail(outcome);
         }
-        auto res = json_reply(
-            req, outcome->installed ? http::status::created : http::status::ok,
-            {{"result", outcome->installed ? "installed" : "alreadyInstalled"}, {"certificate", outcome->certificate}});
+        const char* result = outcome->installed ? "installed" : "alreadyInstalled";
+        if (outcome->completedRequest) {
+            result = "completed";  // installed, joined to the key of a request made here
+        }
+        auto res = json_reply(req, outcome->installed ? http::status::created : http::status::ok,
+                              {{"result", result}, {"certificate", outcome->certificate}});
         res.set(http::field::location,
                 "/agent/v1/certificates/" + outcome->certificate["thumbprint"].get<std::string>());
         co_return res;
     });
 
-    // Get-ExchangeCertificate, with its where {$_.Status -eq "Valid"} filter.
+    // New-ExchangeCertificate -GenerateRequest: the key pair made here, the request returned as PEM. An
+    // idempotencyKey (the controller sends its job and server) answers a repeat with the same request.
+    router.add(http::verb::post, "/agent/v1/requests", [&](Request& req) -> Awaitable {
+        auto body = json_object_body(req);
+        if (!body) {
+            co_return fail(body);
+        }
+        auto fields = request_fields(*body);
+        auto exportable = bool_field(*body, "privateKeyExportable");
+        auto friendly_name = string_field(*body, "friendlyName");
+        auto key = string_field(*body, "idempotencyKey");
+        if (!fields || !exportable || !friendly_name || !key) {
+            if (!fields) {
+                co_return fail(fields);
+            }
+            if (!exportable) {
+                co_return fail(exportable);
+            }
+            if (!key) {
+                co_return fail(key);
+            }
+            co_return fail(friendly_name);
+        }
+        auto spec = pki::check_request(*fields);
+        if (!spec) {
+            co_return fail(spec);
+        }
+        agent::NewRequest request{std::move(*spec), friendly_name->value_or(""), exportable->value_or(false),
+                                  key->value_or("")};
+        auto outcome = co_await run_blocking(pool, [&] { return service.create_request(request); });
+        if (!outcome) {
+            co_return fail(outcome);
+        }
+        auto res = json_reply(
+            req, outcome->created ? http::status::created : http::status::ok,
+            {{"result", outcome->created ? "requested" : "alreadyRequested"}, {"certificate", outcome->request}});
+        res.set(http::field::location, "/agent/v1/certificates/" + outcome->request["thumbprint"].get<std::string>());
+        co_return res;
+    });
+
+    // Get-ExchangeCertificate, with its where {$_.Status -eq "Valid"} filter; status=PendingRequest lists
+    // the requests waiting for a CA's answer.
     router.add(http::verb::get, "/agent/v1/certificates", [&](Request& req) -> Awaitable {
         std::optional<pki::Status> status;
         if (auto param = req.target.params().find("status"); param != req.target.params().end()) {
+            if ((*param).value == "PendingRequest") {
+                auto pending = co_await run_blocking(pool, [&] { return service.pending_requests(); });
+                co_return json_reply(req, http::status::ok, {{"certificates", std::move(pending)}});
+            }
             pki::Status parsed{};
             if (!pki::parse_status((*param).value, parsed)) {
                 co_return make_error(ErrorCode::invalid_request,
-                                     "status must be one of Valid, Untrusted, DateInvalid, Invalid");
+                                     "status must be one of Valid, Untrusted, DateInvalid, Invalid, PendingRequest");
             }
             status = parsed;
         }

@@ -127,6 +127,36 @@ asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::install(
     co_return installed;
 }
 
+asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::request(const Where& where,
+                                                                       const store::RequestOptions& request,
+                                                                       const std::string& friendly_name,
+                                                                       bool exportable, const std::string& key,
+                                                                       Deadline deadline) {
+    std::string body =
+        json{{"subject", request.subject}, {"domains", request.domains},    {"keyAlgorithm", request.keyAlgorithm},
+             {"keySize", request.keySize}, {"friendlyName", friendly_name}, {"privateKeyExportable", exportable},
+             {"idempotencyKey", key}}
+            .dump();
+    // 201: made now; 200: the key's earlier request.
+    auto reply = co_await exchange(where, http::verb::post, "/agent/v1/requests", std::move(body), deadline, 201, 200);
+    if (!reply) {
+        co_return reply.error();
+    }
+    auto answer = object(where.server, *reply);
+    if (!answer) {
+        co_return answer.error();
+    }
+    if (!(answer->contains("certificate") && (*answer)["certificate"].is_object())) {
+        co_return make_error(ErrorCode::agent_error, where.server + ": the agent's answer describes no request");
+    }
+    Installed made;
+    made.result = answer->contains("result") && (*answer)["result"].is_string()
+                      ? (*answer)["result"].get<std::string>()
+                      : std::string(reply->status == 201 ? "requested" : "alreadyRequested");
+    made.certificate = (*answer)["certificate"];
+    co_return made;
+}
+
 asio::awaitable<Result<json>> HttpAgentApi::enable(const Where& where, const std::string& thumbprint,
                                                    const std::vector<std::string>& services, Deadline deadline) {
     std::string body = json{{"services", services}}.dump();

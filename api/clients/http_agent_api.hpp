@@ -26,6 +26,9 @@ class HttpAgentApi final : public controller::AgentApi {
     asio::awaitable<Result<Installed>> install(const Where& where, const std::string& thumbprint,
                                                const controller::Upload& upload, bool exportable,
                                                const std::string& friendly_name, Deadline deadline) override;
+    asio::awaitable<Result<Installed>> request(const Where& where, const store::RequestOptions& request,
+                                               const std::string& friendly_name, bool exportable,
+                                               const std::string& key, Deadline deadline) override;
     asio::awaitable<Result<nlohmann::json>> enable(const Where& where, const std::string& thumbprint,
                                                    const std::vector<std::string>& services,
                                                    Deadline deadline) override;

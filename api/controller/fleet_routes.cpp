@@ -21,6 +21,8 @@ namespace {
 using Awaitable = asio::awaitable<Result<Response>>;
 using nlohmann::json;
 
+constexpr const char* kPendingRequest = "PendingRequest";
+
 Result<std::string> thumbprint_param(const Request& req) {
     auto thumbprint = pki::normalize_thumbprint(req.params.at("thumbprint"));
     if (!thumbprint) {
@@ -137,11 +139,15 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                filter.afterThumbprint = paging->second;
                if (auto status = query_param(req, "status")) {
                    pki::Status parsed{};
-                   if (!pki::parse_status(*status, parsed)) {
+                   if (*status == kPendingRequest) {
+                       filter.status = kPendingRequest;
+                   } else if (!pki::parse_status(*status, parsed)) {
                        co_return make_error(ErrorCode::invalid_request,
-                                            "status must be one of Valid, Untrusted, DateInvalid, Invalid");
+                                            "status must be one of Valid, Untrusted, DateInvalid, Invalid, "
+                                            "PendingRequest");
+                   } else {
+                       filter.status = std::string(pki::status_name(parsed));
                    }
-                   filter.status = std::string(pki::status_name(parsed));
                }
                filter.server = query_param(req, "server");
                filter.domain = query_param(req, "domain");
@@ -167,6 +173,76 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                                  [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
                }
                co_return json_reply(req, http::status::ok, inventory_json(*list));
+           });
+
+    // The certificate requests waiting for a CA's answer, with their PKCS #10 requests.
+    add_v1(router, access, http::verb::get, "/v1/requests", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               auto paging = page(req, 100, 1000);
+               if (!paging) {
+                   co_return paging.error();
+               }
+               store::InventoryFilter filter;
+               filter.limit = paging->first;
+               filter.afterThumbprint = paging->second;
+               filter.status = kPendingRequest;
+               filter.server = query_param(req, "server");
+               auto list = co_await run_blocking(pool, [&] { return servers.inventory(filter); });
+               if (!list) {
+                   co_return list.error();
+               }
+               if (caller.scoped) {
+                   auto reach = co_await run_blocking(pool, [&] { return servers.reach(caller); });
+                   if (!reach) {
+                       co_return reach.error();
+                   }
+                   std::erase_if(list->rows,
+                                 [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
+               }
+               co_return json_reply(req, http::status::ok, requests_json(*list));
+           });
+
+    // One server's request as a file for the CA (curl -OJ): application/pkcs10, PEM.
+    add_v1(router, access, http::verb::get, "/v1/servers/{name}/requests/{id}", controller::Role::viewer,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               const std::string name = req.params.at("name");
+               const auto id = pki::normalize_thumbprint(req.params.at("id"));
+               auto found = co_await run_blocking(pool, [&]() -> Result<std::optional<store::InventoryRow>> {
+                   auto server = servers.get_within(name, caller);  // scope first: out-of-scope says nothing more
+                   if (!server) {
+                       return server.error();
+                   }
+                   if (!id) {
+                       return make_error(ErrorCode::invalid_thumbprint,
+                                         "a request's id is 40 hexadecimal digits (as GET /v1/requests lists it)");
+                   }
+                   store::InventoryFilter filter;
+                   filter.status = kPendingRequest;
+                   filter.server = name;
+                   filter.thumbprint = *id;
+                   auto rows = servers.inventory(filter);
+                   if (!rows) {
+                       return rows.error();
+                   }
+                   if (rows->rows.empty()) {
+                       return std::optional<store::InventoryRow>();
+                   }
+                   return std::optional<store::InventoryRow>(rows->rows.front());
+               });
+               if (!found) {
+                   co_return found.error();
+               }
+               auto described = *found ? json::parse((*found)->certificateJson, nullptr, false) : json();
+               if (!*found || !described.is_object() || !described.contains("certificateRequest") ||
+                   !described["certificateRequest"].is_string()) {
+                   co_return make_error(ErrorCode::certificate_not_found,
+                                        "no pending request " + *id + " on " + name + " (GET /v1/requests lists them)");
+               }
+               Response res{http::status::ok, req.message.version()};
+               res.set(http::field::content_type, "application/pkcs10");
+               res.set(http::field::content_disposition, "attachment; filename=\"" + name + "-" + *id + ".csr\"");
+               res.body() = described["certificateRequest"].get<std::string>();
+               co_return res;
            });
 }
 

@@ -42,7 +42,10 @@ json inventory_json(const controller::InventoryPage& page) {
             described = json::object();
         }
         if (certificates.empty() || certificates.back()["thumbprint"] != row.thumbprint) {
-            json entry{{"thumbprint", row.thumbprint}, {"notAfter", row.notAfter}, {"servers", json::array()}};
+            // A pending request has no date until its CA answers.
+            json entry{{"thumbprint", row.thumbprint},
+                       {"notAfter", row.notAfter.empty() ? json(nullptr) : json(row.notAfter)},
+                       {"servers", json::array()}};
             for (const char* key : {"subject", "issuer", "certificateDomains", "notBefore", "friendlyName"}) {
                 if (described.contains(key)) {
                     entry[key] = described[key];
@@ -55,6 +58,25 @@ json inventory_json(const controller::InventoryPage& page) {
             {{"server", row.server}, {"status", row.status}, {"services", services}, {"seenAt", row.seenAt}});
     }
     return {{"certificates", std::move(certificates)}, {"next", optional_json(page.next)}};
+}
+
+json requests_json(const controller::InventoryPage& page) {
+    json requests = json::array();
+    for (const auto& row : page.rows) {
+        auto described = json::parse(row.certificateJson, nullptr, false);
+        if (!described.is_object()) {
+            continue;
+        }
+        json entry{{"server", row.server}, {"id", row.thumbprint}, {"seenAt", row.seenAt}};
+        for (const char* key : {"subject", "certificateDomains", "keyAlgorithm", "publicKeySize", "publicKeySha256",
+                                "friendlyName", "privateKeyExportable", "requestedAt", "certificateRequest"}) {
+            if (described.contains(key)) {
+                entry[key] = described[key];
+            }
+        }
+        requests.push_back(std::move(entry));
+    }
+    return {{"requests", std::move(requests)}, {"next", optional_json(page.next)}};
 }
 
 }  // namespace certdeploy::api

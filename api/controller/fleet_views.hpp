@@ -13,5 +13,7 @@ nlohmann::json server_page_json(const controller::ServerPage& page);
 // {"certificates": [{thumbprint, subject, issuer, certificateDomains, notBefore, notAfter, friendlyName,
 // servers: [{server, status, services, seenAt}]}], "next"}: one entry per thumbprint.
 nlohmann::json inventory_json(const controller::InventoryPage& page);
+// The pending requests among the inventory's rows (openapi.yaml: RequestList).
+nlohmann::json requests_json(const controller::InventoryPage& page);
 
 }  // namespace certdeploy::api

@@ -168,6 +168,8 @@ Result<void> only_fields(const json& body, std::initializer_list<const char*> al
 
 struct ImportInput {
     controller::ImportRequest request;
+    // Further "file" parts: CA answers imported together without naming servers (each finds its own).
+    std::vector<std::string> moreFiles;
     bool dryRun = false;
 };
 
@@ -185,10 +187,11 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
         }
         if (part.name == "file") {
             if (have_file) {
-                return invalid("give one \"file\" part");
+                in.moreFiles.emplace_back(part.body);
+            } else {
+                request.upload.file.assign(part.body);
+                have_file = true;
             }
-            request.upload.file.assign(part.body);
-            have_file = true;
         } else if (part.name == "password") {
             request.upload.password.emplace(part.body);
         } else if (part.name == "servers") {
@@ -304,10 +307,19 @@ Result<ImportInput> import_input(Request& req) {
         return dry_run.error();
     }
     in->dryRun = in->dryRun || dry_run->value_or(false);
-    // A dry run naming no server checks the file alone (the console's wizard shows the certificate before
-    // any server is chosen); a real import must name its servers.
+    // Naming no server: a dry run checks the file alone (the console's wizard shows the certificate before any
+    // server is chosen); an import sends each CA answer to the servers whose pending request it completes.
     const auto& choice = in->request.servers;
-    if (!(in->dryRun && choice.names.empty() && !choice.hasSelector)) {
+    const bool named = !choice.names.empty() || choice.hasSelector;
+    if (!in->moreFiles.empty() && (named || in->dryRun)) {
+        for (auto& file : in->moreFiles) {
+            wipe(file);
+        }
+        return invalid(in->dryRun ? "a dry run reads one \"file\""
+                                  : "give one \"file\" with \"servers\": several files are CA answers, and each "
+                                    "finds its servers by the request it completes");
+    }
+    if (named) {
         if (auto checked = check_choice(choice); !checked) {
             return checked.error();
         }
@@ -360,6 +372,45 @@ Result<controller::FleetRequest> fleet_request(Request& req, controller::JobKind
         request.services = std::move(**services);
     }
     return request;
+}
+
+// POST /v1/requests: the request's fields, the servers, friendlyName and privateKeyExportable.
+Result<controller::CertificateRequestJob> certificate_request(Request& req) {
+    auto body = json_object_body(req);
+    if (!body) {
+        return body.error();
+    }
+    if (auto known = only_fields(*body, {"subject", "domains", "keyAlgorithm", "keySize", "friendlyName",
+                                         "privateKeyExportable", "servers", "selector"});
+        !known) {
+        return known.error();
+    }
+    auto fields = request_fields(*body);
+    if (!fields) {
+        return fields.error();
+    }
+    auto friendly_name = string_field(*body, "friendlyName");
+    if (!friendly_name) {
+        return friendly_name.error();
+    }
+    auto exportable = bool_field(*body, "privateKeyExportable");
+    if (!exportable) {
+        return exportable.error();
+    }
+    auto choice = choice_from_json(*body);
+    if (!choice) {
+        return choice.error();
+    }
+    auto spec = pki::check_request(*fields);
+    if (!spec) {
+        return spec.error();
+    }
+    controller::CertificateRequestJob out;
+    out.spec = std::move(*spec);
+    out.servers = std::move(*choice);
+    out.friendlyName = friendly_name->value_or("");
+    out.privateKeyExportable = exportable->value_or(false);
+    return out;
 }
 
 // Follows a job's persisted events: those after `after`, then new ones as they are written, until the job
@@ -480,7 +531,102 @@ void add_job_routes(Router& router, Access& access, controller::JobService& jobs
                    co_return dispatching.error();
                }
 
+               const auto& choice = in->request.servers;
+               if (choice.names.empty() && !choice.hasSelector) {
+                   // CA answers: routed to the servers whose pending requests they complete.
+                   std::vector<controller::ImportRequest> answers;
+                   answers.push_back(std::move(in->request));
+                   for (auto& file : in->moreFiles) {
+                       controller::ImportRequest answer;
+                       answer.upload.file = std::move(file);
+                       answer.servers.within = answers.front().servers.within;
+                       answer.privateKeyExportable = answers.front().privateKeyExportable;
+                       answer.friendlyName = answers.front().friendlyName;
+                       answer.services = answers.front().services;
+                       answers.push_back(std::move(answer));
+                   }
+                   auto routed =
+                       co_await run_blocking(pool, [&] { return jobs.submit_answers(std::move(answers), *key); });
+                   if (!routed) {
+                       co_return routed.error();
+                   }
+                   if (routed->size() == 1) {
+                       co_return accepted(req, routed->front(), http::status::accepted);
+                   }
+                   json list = json::array();
+                   bool replayed = true;
+                   for (const auto& submitted : *routed) {
+                       list.push_back(job_json(submitted.job));
+                       replayed = replayed && !submitted.created;
+                   }
+                   auto res = json_reply(req, http::status::accepted, {{"jobs", std::move(list)}});
+                   if (replayed) {
+                       res.set("Idempotent-Replayed", "true");
+                   }
+                   co_return res;
+               }
                auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_import(in->request, *key); });
+               if (!submitted) {
+                   co_return submitted.error();
+               }
+               co_return accepted(req, *submitted, http::status::accepted);
+           });
+
+    // New-ExchangeCertificate -GenerateRequest on many servers: each makes its key pair and request.
+    add_v1(router, access, http::verb::post, "/v1/requests", controller::Role::operator_,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                   co_return dispatching.error();
+               }
+               auto key = idempotency_key(req);
+               if (!key) {
+                   co_return key.error();
+               }
+               auto request = certificate_request(req);
+               if (!request) {
+                   co_return request.error();
+               }
+               if (caller.scoped) {
+                   request->servers.within = caller;
+               }
+               auto submitted = co_await run_blocking(pool, [&] { return jobs.submit_request(*request, *key); });
+               if (!submitted) {
+                   co_return submitted.error();
+               }
+               co_return accepted(req, *submitted, http::status::accepted);
+           });
+
+    // Exchange's Renew: a request like the certificate on every server that holds it.
+    add_v1(router, access, http::verb::post, "/v1/certificates/{thumbprint}/renew", controller::Role::operator_,
+           [&](Request& req, const controller::Caller& caller) -> Awaitable {
+               if (auto dispatching = jobs.check_dispatching(); !dispatching) {
+                   co_return dispatching.error();
+               }
+               auto key = idempotency_key(req);
+               if (!key) {
+                   co_return key.error();
+               }
+               if (!req.message.body().empty()) {
+                   auto body = json_object_body(req);
+                   if (!body) {
+                       co_return body.error();
+                   }
+                   if (auto known = only_fields(*body, std::initializer_list<const char*>{}); !known) {
+                       co_return known.error();
+                   }
+               }
+               std::optional<controller::Caller> within;
+               if (caller.scoped) {
+                   within = caller;
+               }
+               const std::string thumbprint = req.params.at("thumbprint");
+               auto submitted = co_await run_blocking(pool, [&]() -> Result<controller::Submitted> {
+                   auto renewal = jobs.renewal(thumbprint, within);
+                   if (!renewal) {
+                       return renewal.error();
+                   }
+                   return jobs.submit_request(*renewal, *key);
+               });
                if (!submitted) {
                    co_return submitted.error();
                }

@@ -21,7 +21,7 @@ json counts_json(const std::map<std::string, int>& rows) {
     return out;
 }
 
-// What an import was asked to do; what an enable binds; nothing for a remove.
+// What an import was asked to do; what an enable binds; what a request asks for; nothing for a remove.
 json options_json(const std::string& kind, const store::JobOptions& options) {
     const auto parsed = controller::parse_job_kind(kind);
     if (parsed == controller::JobKind::import) {
@@ -31,6 +31,14 @@ json options_json(const std::string& kind, const store::JobOptions& options) {
     }
     if (parsed == controller::JobKind::enable) {
         return {{"services", options.services}};
+    }
+    if (parsed == controller::JobKind::request && options.request) {
+        return {{"privateKeyExportable", options.privateKeyExportable},
+                {"friendlyName", options.friendlyName},
+                {"subject", options.request->subject},
+                {"domains", options.request->domains},
+                {"keyAlgorithm", options.request->keyAlgorithm},
+                {"keySize", options.request->keySize}};
     }
     return json::object();
 }

@@ -45,6 +45,38 @@ Result<std::optional<bool>> bool_field(const nlohmann::json& body, const char* n
     return std::optional<bool>(body[name].get<bool>());
 }
 
+Result<std::optional<int>> int_field(const nlohmann::json& body, const char* name) {
+    if (!body.contains(name) || body[name].is_null()) {
+        return std::optional<int>();
+    }
+    const auto& value = body[name];
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > 1'000'000) {
+        return wrong_type(name, "a whole number");
+    }
+    return std::optional<int>(value.get<int>());
+}
+
+Result<pki::RequestFields> request_fields(const nlohmann::json& body) {
+    auto subject = string_field(body, "subject");
+    if (!subject) {
+        return subject.error();
+    }
+    auto domains = string_list_field(body, "domains");
+    if (!domains) {
+        return domains.error();
+    }
+    auto algorithm = string_field(body, "keyAlgorithm");
+    if (!algorithm) {
+        return algorithm.error();
+    }
+    auto size = int_field(body, "keySize");
+    if (!size) {
+        return size.error();
+    }
+    return pki::RequestFields{subject->value_or(""), domains->value_or(std::vector<std::string>{}),
+                              algorithm->value_or(""), size->value_or(0)};
+}
+
 Result<std::optional<std::vector<std::string>>> string_list_field(const nlohmann::json& body, const char* name) {
     if (!body.contains(name) || body[name].is_null()) {
         return std::optional<std::vector<std::string>>();

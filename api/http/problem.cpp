@@ -30,6 +30,10 @@ http::status http_status(ErrorCode code) noexcept {
         case ErrorCode::unknown_service:
         case ErrorCode::unknown_server:
         case ErrorCode::no_servers:
+        case ErrorCode::invalid_subject:
+        case ErrorCode::invalid_domain:
+        case ErrorCode::invalid_key_parameters:
+        case ErrorCode::no_matching_request:
             return http::status::unprocessable_entity;
         case ErrorCode::unsupported_media_type:
             return http::status::unsupported_media_type;

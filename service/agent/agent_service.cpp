@@ -23,6 +23,8 @@ constexpr const char* kCertFile = "certificate.pem";
 constexpr const char* kChainFile = "chain.pem";
 constexpr const char* kKeyFile = "key.pem";
 constexpr const char* kMetaFile = "metadata.json";
+constexpr const char* kRequestFile = "request.pem";  // a pending request's PKCS #10; its key is in kKeyFile
+constexpr const char* kPendingStatus = "PendingRequest";
 
 Error from_store(const store::StoreError& error) {
     return fs::storage_error(error.err, error.what);
@@ -57,6 +59,25 @@ std::vector<store::StoredFile> to_files(const AgentService::Entry& entry) {
     return files;
 }
 
+std::vector<store::StoredFile> to_files(const AgentService::PendingRequest& request) {
+    std::vector<store::StoredFile> files;
+    if (auto key = pki::private_key_pem(request.key.get())) {
+        files.push_back({kKeyFile, std::string(key->reveal()), 0600});  // wiped by the store once written
+    }
+    files.push_back({kRequestFile, request.csrPem, 0600});
+    const nlohmann::json meta = {{"kind", "request"},
+                                 {"subject", request.spec.subject},
+                                 {"domains", request.spec.domains},
+                                 {"keyAlgorithm", pki::key_algorithm_name(request.spec.keyAlgorithm)},
+                                 {"keySize", request.spec.keySize},
+                                 {"friendlyName", request.friendlyName},
+                                 {"privateKeyExportable", request.exportable},
+                                 {"requestedAt", request.requestedAt},
+                                 {"idempotencyKey", request.idempotencyKey}};
+    files.push_back({kMetaFile, meta.dump(2), 0600});
+    return files;
+}
+
 Error invalid_thumbprint() {
     return make_error(ErrorCode::invalid_thumbprint,
                       "a thumbprint is 40 hexadecimal digits (colons and spaces allowed)");
@@ -77,7 +98,7 @@ Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
     CERTDEPLOY_TRY_ASSIGN(auto trust, pki::TrustStore::create(ctx, options.caFiles, options.useSystemRoots));
     auto service = std::make_unique<AgentService>(std::move(options), std::move(ctx), std::move(trust));
     CERTDEPLOY_TRY(service->load());
-    if (service->entries_.empty()) {
+    if (service->entries_.empty() && service->requests_.empty()) {
         CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::make_self_signed(service->options_.name, *service->ctx_));
         Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem"};
         const std::string thumbprint = entry.bundle.leaf.thumbprint();
@@ -98,14 +119,22 @@ Result<void> AgentService::load() {
             continue;
         }
         std::string pem;
+        std::string csr;
         nlohmann::json meta;
         for (auto& file : *files) {
             if (file.name == kMetaFile) {
                 meta = nlohmann::json::parse(file.bytes, nullptr, false);
+            } else if (file.name == kRequestFile) {
+                csr = file.bytes;
             } else {
                 pem += file.bytes;
             }
             wipe(file.bytes);
+        }
+        if (meta.is_object() && meta.value("kind", "") == "request") {
+            load_request(id, meta, pem, csr);
+            wipe(pem);
+            continue;
         }
         auto bundle = pki::read_bundle(pem, nullptr, *ctx_);
         wipe(pem);
@@ -120,12 +149,73 @@ Result<void> AgentService::load() {
                     meta.value("format", "pem")};
         entries_.emplace(id, std::move(entry));
     }
+    // A completion that a crash cut short between writing the certificate and deleting its request: the
+    // certificate holds the key now, so the request is done.
+    for (auto it = requests_.begin(); it != requests_.end();) {
+        const bool completed = std::any_of(entries_.begin(), entries_.end(), [&](const auto& pair) {
+            return pair.second.bundle.key && pair.second.bundle.leaf.matches_key(it->second.key.get());
+        });
+        if (completed) {
+            CERTDEPLOY_TRY_AS(store_.remove(it->first), from_store);
+            log::info("completed certificate request removed", {{"request", it->first}});
+            it = requests_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     return {};
+}
+
+void AgentService::load_request(const std::string& id, const nlohmann::json& meta, const std::string& key_pem,
+                                const std::string& csr) {
+    auto key = pki::read_request_key(*ctx_, key_pem);
+    auto spec = pki::check_request({meta.value("subject", ""), meta.value("domains", std::vector<std::string>{}),
+                                    meta.value("keyAlgorithm", ""), meta.value("keySize", 0)});
+    auto csr_id = pki::request_id(csr);
+    if (!key || !spec || !csr_id || *csr_id != id) {
+        log::error("store entry unreadable, skipped", {{"entry", id}});
+        return;
+    }
+    requests_.emplace(id, PendingRequest{std::move(*spec), std::move(*key), csr, meta.value("friendlyName", ""),
+                                         meta.value("privateKeyExportable", false), meta.value("requestedAt", ""),
+                                         meta.value("idempotencyKey", "")});
 }
 
 Result<void> AgentService::save(const std::string& thumbprint, const Entry& entry) {
     CERTDEPLOY_TRY_AS(store_.put(thumbprint, to_files(entry)), from_store);
     return {};
+}
+
+Result<void> AgentService::save(const std::string& id, const PendingRequest& request) {
+    CERTDEPLOY_TRY_AS(store_.put(id, to_files(request)), from_store);
+    return {};
+}
+
+nlohmann::json AgentService::describe(const std::string& id, const PendingRequest& request) const {
+    // The columns of a certificate that a request already has; dates, issuer and chain come with the CA's answer.
+    return {{"thumbprint", id},
+            {"subject", request.spec.subject},
+            {"certificateDomains", request.spec.domains},
+            {"hasPrivateKey", true},
+            {"publicKeySize", EVP_PKEY_get_bits(request.key.get())},
+            {"keyAlgorithm", pki::key_algorithm(request.key.get())},
+            {"publicKeySha256", pki::public_key_sha256(request.key.get())},
+            {"friendlyName", request.friendlyName},
+            {"privateKeyExportable", request.exportable},
+            {"services", nlohmann::json::array()},
+            {"status", kPendingStatus},
+            {"requestedAt", request.requestedAt},
+            {"certificateRequest", request.csrPem}};
+}
+
+const AgentService::PendingRequest* AgentService::matching_request(const pki::Bundle& bundle, std::string* id) const {
+    for (const auto& [request_id, request] : requests_) {
+        if (bundle.leaf.matches_key(request.key.get())) {
+            *id = request_id;
+            return &request;
+        }
+    }
+    return nullptr;
 }
 
 nlohmann::json AgentService::describe(const Entry& entry) const {
@@ -166,7 +256,18 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     }
     std::lock_guard change(change_mutex_);  // entries_ changes only under this; reading it here is safe
     if (auto found = entries_.find(*expected); found != entries_.end()) {
-        return InstallOutcome{false, describe(found->second)};
+        return InstallOutcome{false, false, describe(found->second)};
+    }
+    // A CA's answer to a request made here: the certificate joins the key that waited for it, with the
+    // request's own choices unless the import makes others.
+    std::string request_id;
+    const PendingRequest* request = bundle.key ? nullptr : matching_request(bundle, &request_id);
+    if (request != nullptr) {
+        bundle.key = pki::share(request->key.get());
+        exportable = exportable || request->exportable;
+        if (bundle.friendly_name.empty()) {
+            bundle.friendly_name = request->friendlyName;
+        }
     }
     if (!friendly_name.empty()) {
         bundle.friendly_name = friendly_name;
@@ -174,10 +275,18 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     const std::string format(pki::format_name(bundle.format));
     Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format};
     CERTDEPLOY_TRY(save(*expected, entry));
+    if (request != nullptr) {
+        // After the certificate is written: a crash in between leaves both, and load() finishes the job.
+        CERTDEPLOY_TRY_AS(store_.remove(request_id), from_store);
+    }
     std::unique_lock lock(mutex_);
+    if (request != nullptr) {
+        requests_.erase(request_id);
+        log::info("certificate request completed", {{"request", request_id}, {"thumbprint", *expected}});
+    }
     auto it = entries_.emplace(*expected, std::move(entry)).first;
-    log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", exportable}});
-    return InstallOutcome{true, describe(it->second)};
+    log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", it->second.exportable}});
+    return InstallOutcome{true, request != nullptr, describe(it->second)};
 }
 
 nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
@@ -190,11 +299,64 @@ nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
         }
         out.push_back(describe(entry, entry_status));
     }
+    if (!status) {
+        for (const auto& [id, request] : requests_) {
+            out.push_back(describe(id, request));
+        }
+    }
     return out;
+}
+
+nlohmann::json AgentService::pending_requests() const {
+    std::shared_lock lock(mutex_);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [id, request] : requests_) {
+        out.push_back(describe(id, request));
+    }
+    return out;
+}
+
+Result<RequestOutcome> AgentService::create_request(const NewRequest& request) {
+    if (!request.idempotencyKey.empty()) {
+        std::shared_lock lock(mutex_);
+        for (const auto& [id, pending] : requests_) {
+            if (pending.idempotencyKey == request.idempotencyKey) {
+                return RequestOutcome{false, describe(id, pending)};
+            }
+        }
+    }
+    // The slow part (an RSA key) outside every lock.
+    CERTDEPLOY_TRY_ASSIGN(auto key, pki::generate_request_key(*ctx_, request.spec));
+    CERTDEPLOY_TRY_ASSIGN(auto csr, pki::make_request_pem(*ctx_, key.get(), request.spec));
+    CERTDEPLOY_TRY_ASSIGN(auto id, pki::request_id(csr));
+    PendingRequest pending{request.spec,       std::move(key), std::move(csr),        request.friendlyName,
+                           request.exportable, now_rfc3339(),  request.idempotencyKey};
+    std::lock_guard change(change_mutex_);
+    if (!request.idempotencyKey.empty()) {
+        // Asked twice at once with one key: the first one made stands.
+        for (const auto& [other_id, other] : requests_) {
+            if (other.idempotencyKey == request.idempotencyKey) {
+                return RequestOutcome{false, describe(other_id, other)};
+            }
+        }
+    }
+    CERTDEPLOY_TRY(save(id, pending));
+    std::unique_lock lock(mutex_);
+    auto it = requests_.emplace(id, std::move(pending)).first;
+    log::info("certificate request created",
+              {{"request", id},
+               {"subject", it->second.spec.subject},
+               {"keyAlgorithm", std::string(pki::key_algorithm_name(it->second.spec.keyAlgorithm))}});
+    return RequestOutcome{true, describe(id, it->second)};
 }
 
 Result<nlohmann::json> AgentService::get(std::string_view thumbprint) const {
     std::shared_lock lock(mutex_);
+    if (auto id = pki::normalize_thumbprint(thumbprint)) {
+        if (auto request = requests_.find(*id); request != requests_.end()) {
+            return json_result(describe(*id, request->second));
+        }
+    }
     CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
     return json_result(describe(entries_.at(id)));
 }
@@ -272,6 +434,14 @@ Result<std::string> AgentService::export_pkcs12(std::string_view thumbprint, con
 
 Result<void> AgentService::remove(std::string_view thumbprint) {
     std::lock_guard change(change_mutex_);
+    if (auto request_id = pki::normalize_thumbprint(thumbprint); request_id && requests_.count(*request_id) != 0) {
+        // Its key goes with it: a CA's answer to it can no longer be completed here.
+        CERTDEPLOY_TRY_AS(store_.remove(*request_id), from_store);
+        std::unique_lock lock(mutex_);
+        requests_.erase(*request_id);
+        log::info("certificate request removed", {{"request", *request_id}});
+        return {};
+    }
     CERTDEPLOY_TRY_ASSIGN(auto id, existing(thumbprint));
     const Entry& entry = entries_.at(id);
     if (!entry.services.empty()) {

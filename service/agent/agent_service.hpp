@@ -18,6 +18,7 @@
 #include "service/agent/service_binding.hpp"
 #include "service/error.hpp"
 #include "service/pki/bundle.hpp"
+#include "service/pki/certificate_request.hpp"
 #include "service/pki/trust.hpp"
 #include "service/pki/writer.hpp"
 #include "service/secret.hpp"
@@ -34,8 +35,22 @@ struct AgentOptions {
 };
 
 struct InstallOutcome {
-    bool installed = false;  // false: it was there already and nothing changed
+    bool installed = false;         // false: it was there already and nothing changed
+    bool completedRequest = false;  // the file had no key: it completed a pending request, whose key it has now
     nlohmann::json certificate;
+};
+
+// New-ExchangeCertificate -GenerateRequest's parameters, checked.
+struct NewRequest {
+    pki::RequestSpec spec;
+    std::string friendlyName;
+    bool exportable = false;
+    std::string idempotencyKey;  // empty: none; the same key answers the same pending request
+};
+
+struct RequestOutcome {
+    bool created = false;  // false: the idempotency key's earlier request
+    nlohmann::json request;
 };
 
 class AgentService {
@@ -46,7 +61,11 @@ class AgentService {
     // `thumbprint` as given in the URL; it must match the file's leaf (thumbprint-mismatch).
     Result<InstallOutcome> install(std::string_view thumbprint, std::string_view file_bytes, const Secret* password,
                                    bool exportable, const std::string& friendly_name);
+    // Certificates (all, or those with `status`) and, unless a status is asked for, pending requests.
     nlohmann::json list(std::optional<pki::Status> status) const;
+    nlohmann::json pending_requests() const;
+    // The key pair is made here and never leaves this server but in an export of the completed certificate.
+    Result<RequestOutcome> create_request(const NewRequest& request);
     Result<nlohmann::json> get(std::string_view thumbprint) const;
     // Binds the certificate to `services` (additive); a service bound to another certificate moves to this one.
     Result<nlohmann::json> enable(std::string_view thumbprint, const std::vector<std::string>& services);
@@ -64,12 +83,29 @@ class AgentService {
         std::string format;  // of the file it was installed from
     };
 
+    // A certificate request waiting for its CA's answer: the key pair, and what was asked.
+    struct PendingRequest {
+        pki::RequestSpec spec;
+        pki::EvpPkeyPtr key;
+        std::string csrPem;
+        std::string friendlyName;
+        bool exportable = false;
+        std::string requestedAt;
+        std::string idempotencyKey;
+    };
+
     AgentService(AgentOptions options, std::shared_ptr<const pki::PkiContext> ctx,
                  std::shared_ptr<const pki::TrustStore> trust);
 
   private:
     Result<void> load();
+    void load_request(const std::string& id, const nlohmann::json& meta, const std::string& key_pem,
+                      const std::string& csr);
     Result<void> save(const std::string& thumbprint, const Entry& entry);
+    Result<void> save(const std::string& id, const PendingRequest& request);
+    // A file's certificate given without its key takes a pending request's key, when one matches.
+    const PendingRequest* matching_request(const pki::Bundle& bundle, std::string* id) const;
+    nlohmann::json describe(const std::string& id, const PendingRequest& request) const;
     nlohmann::json describe(const Entry& entry) const;
     nlohmann::json describe(const Entry& entry, pki::Status status) const;  // status already evaluated
     Result<std::string> existing(std::string_view thumbprint) const;        // normalised, known: else an Error
@@ -78,9 +114,10 @@ class AgentService {
     std::shared_ptr<const pki::PkiContext> ctx_;
     std::shared_ptr<const pki::TrustStore> trust_;
     store::CertificateDirectoryStore store_;
-    std::mutex change_mutex_;               // one change at a time: install, enable, remove
-    mutable std::shared_mutex mutex_;       // entries_: shared to read, unique (briefly) to change
-    std::map<std::string, Entry> entries_;  // by thumbprint
+    std::mutex change_mutex_;                         // one change at a time: install, enable, remove
+    mutable std::shared_mutex mutex_;                 // entries_: shared to read, unique (briefly) to change
+    std::map<std::string, Entry> entries_;            // by thumbprint
+    std::map<std::string, PendingRequest> requests_;  // by request id (SHA-1 of the request)
 };
 
 }  // namespace certdeploy::agent

@@ -17,6 +17,7 @@
 #include "service/controller/upload_vault.hpp"
 #include "service/error.hpp"
 #include "service/pki/trust.hpp"
+#include "store/controller_store.hpp"
 
 namespace certdeploy::controller {
 
@@ -49,6 +50,12 @@ class AgentApi {
     virtual boost::asio::awaitable<Result<Installed>> install(const Where& where, const std::string& thumbprint,
                                                               const Upload& upload, bool exportable,
                                                               const std::string& friendly_name, Deadline deadline) = 0;
+    // New-ExchangeCertificate -GenerateRequest on this server: the key pair made there. `key` makes a repeat
+    // (the answer was lost) return the request made the first time. Result: requested | alreadyRequested,
+    // with the pending request's description (its PEM request in certificateRequest).
+    virtual boost::asio::awaitable<Result<Installed>> request(const Where& where, const store::RequestOptions& request,
+                                                              const std::string& friendly_name, bool exportable,
+                                                              const std::string& key, Deadline deadline) = 0;
     // The certificate as the agent describes it once enabled for `services`.
     virtual boost::asio::awaitable<Result<nlohmann::json>> enable(const Where& where, const std::string& thumbprint,
                                                                   const std::vector<std::string>& services,

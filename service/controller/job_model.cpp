@@ -23,6 +23,8 @@ std::string_view name(JobKind kind) noexcept {
             return "enable";
         case JobKind::remove:
             return "remove";
+        case JobKind::request:
+            return "request";
     }
     return "import";
 }

@@ -11,11 +11,11 @@
 
 namespace certdeploy::controller {
 
-enum class JobKind { import, enable, remove };
+enum class JobKind { import, enable, remove, request };
 enum class JobState { queued, running, succeeded, failed, partiallySucceeded, cancelled };
 enum class TargetState { pending, running, succeeded, failed, cancelled };
 
-inline constexpr std::array<JobKind, 3> kJobKinds{JobKind::import, JobKind::enable, JobKind::remove};
+inline constexpr std::array<JobKind, 4> kJobKinds{JobKind::import, JobKind::enable, JobKind::remove, JobKind::request};
 inline constexpr std::array<JobState, 6> kJobStates{
     JobState::queued,   JobState::running, JobState::succeeded, JobState::failed, JobState::partiallySucceeded,
     JobState::cancelled};

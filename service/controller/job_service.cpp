@@ -194,11 +194,18 @@ Result<nlohmann::json> JobService::read_certificate(const Upload& upload) const 
 Result<ImportPlan> JobService::plan_import(const ImportRequest& request) {
     ImportPlan plan;
     CERTDEPLOY_TRY_ASSIGN(plan.certificate, read_certificate(request.upload));
-    // No server named: a dry run of the file alone (the API allows it only then).
+    // No server named: a dry run of the file alone (the API allows it only then), showing the servers whose
+    // pending request a certificate without its key would complete.
     if (!request.servers.names.empty() || request.servers.hasSelector) {
         CERTDEPLOY_TRY_ASSIGN(plan.servers, resolve(request.servers));
+    } else if (!plan.certificate.value("hasPrivateKey", false)) {
+        CERTDEPLOY_TRY_ASSIGN(auto names, requesting_servers(plan.certificate.value("publicKeySha256", std::string()),
+                                                             request.servers.within));
+        if (!names.empty()) {
+            CERTDEPLOY_TRY_ASSIGN(plan.servers, resolve(ServerChoice{names, {}, false, request.servers.within}));
+        }
     }
-    plan.options = {request.privateKeyExportable, request.friendlyName, request.services};
+    plan.options = {request.privateKeyExportable, request.friendlyName, request.services, std::nullopt};
     return plan;
 }
 
@@ -282,6 +289,178 @@ Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const st
         job.idempotency.emplace(idempotency_key, vault_.fingerprint(canonical.dump()));
     }
     return persist(std::move(job), idempotency_key);
+}
+
+Result<Submitted> JobService::submit_request(const CertificateRequestJob& request, const std::string& idempotency_key) {
+    CERTDEPLOY_TRY(check_dispatching());
+    CERTDEPLOY_TRY_ASSIGN(const auto servers, resolve(request.servers));
+    const auto& spec = request.spec;
+    store::NewJob job;
+    job.job.id = new_job_id();
+    job.job.kind = name(JobKind::request);
+    job.job.state = name(JobState::queued);
+    job.job.createdAt = now();
+    job.job.thumbprint = request.renews;  // a renewal shows what it renews; a new request has no certificate yet
+    json certificate{{"subject", spec.subject},
+                     {"certificateDomains", spec.domains},
+                     {"keyAlgorithm", pki::key_algorithm_name(spec.keyAlgorithm)},
+                     {"publicKeySize", spec.keySize}};
+    if (!request.renews.empty()) {
+        certificate["renews"] = request.renews;
+    }
+    job.job.certificateJson = certificate.dump();
+    job.job.options.privateKeyExportable = request.privateKeyExportable;
+    job.job.options.friendlyName = request.friendlyName;
+    job.job.options.request = store::RequestOptions{
+        spec.subject, spec.domains, std::string(pki::key_algorithm_name(spec.keyAlgorithm)), spec.keySize};
+    for (const auto& server : servers) {
+        store::TargetRow target;
+        target.server = server.name;
+        target.agentUrl = server.agentUrl;
+        target.state = text(TargetState::pending);
+        job.targets.push_back(std::move(target));
+    }
+    if (!idempotency_key.empty()) {
+        json canonical = choice_json(request.servers);
+        canonical["kind"] = name(JobKind::request);
+        canonical["request"] = certificate;
+        canonical["options"] = {{"privateKeyExportable", request.privateKeyExportable},
+                                {"friendlyName", request.friendlyName}};
+        job.idempotency.emplace(idempotency_key, vault_.fingerprint(canonical.dump()));
+    }
+    return persist(std::move(job), idempotency_key);
+}
+
+Result<CertificateRequestJob> JobService::renewal(const std::string& thumbprint, const std::optional<Caller>& within) {
+    auto normalized = pki::normalize_thumbprint(thumbprint);
+    if (!normalized) {
+        return make_error(ErrorCode::invalid_thumbprint, "a thumbprint is 40 hexadecimal digits (SHA-1)");
+    }
+    store::InventoryFilter filter;
+    filter.thumbprint = *normalized;
+    filter.limit = 1;  // one thumbprint: every server that holds it
+    CERTDEPLOY_TRY_ASSIGN_AS(auto rows, store_->list_inventory(filter), from_store);
+    CertificateRequestJob out;
+    out.renews = *normalized;
+    out.servers.within = within;
+    std::optional<json> described;
+    for (const auto& row : rows) {
+        auto certificate = json::parse(row.certificateJson, nullptr, false);
+        if (!certificate.is_object() || row.status == "PendingRequest") {
+            continue;
+        }
+        out.servers.names.push_back(row.server);
+        if (!described) {
+            described = std::move(certificate);
+        }
+    }
+    if (within && within->scoped) {
+        // Renewed where the token reaches; the servers it does not reach keep their certificate as it is.
+        CERTDEPLOY_TRY_ASSIGN(auto reachable, resolve(ServerChoice{{"*"}, {}, false, within}));
+        std::set<std::string> names;
+        for (const auto& server : reachable) {
+            names.insert(server.name);
+        }
+        out.servers.names.erase(std::remove_if(out.servers.names.begin(), out.servers.names.end(),
+                                               [&](const std::string& name) { return names.count(name) == 0; }),
+                                out.servers.names.end());
+    }
+    if (!described || out.servers.names.empty()) {
+        return make_error(ErrorCode::certificate_not_found,
+                          "no server holds a certificate with thumbprint " + *normalized + " (as the inventory knows)");
+    }
+    const auto text_at = [&](const char* key) {
+        auto it = described->find(key);
+        return it != described->end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    pki::RequestFields fields;
+    fields.subject = text_at("subject");
+    if (auto domains = described->find("certificateDomains"); domains != described->end() && domains->is_array()) {
+        for (const auto& domain : *domains) {
+            if (domain.is_string()) {
+                fields.domains.push_back(domain.get<std::string>());
+            }
+        }
+    }
+    fields.keyAlgorithm = text_at("keyAlgorithm");
+    if (auto size = described->find("publicKeySize"); size != described->end() && size->is_number_integer()) {
+        fields.keySize = size->get<int>();
+    }
+    CERTDEPLOY_TRY_ASSIGN(out.spec, pki::check_request(fields));
+    out.friendlyName = text_at("friendlyName");
+    if (auto exportable = described->find("privateKeyExportable");
+        exportable != described->end() && exportable->is_boolean()) {
+        out.privateKeyExportable = exportable->get<bool>();
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> JobService::requesting_servers(const std::string& public_key_sha256,
+                                                                const std::optional<Caller>& within) {
+    std::vector<std::string> names;
+    store::InventoryFilter filter;
+    filter.status = "PendingRequest";
+    filter.limit = 1000;
+    for (;;) {
+        CERTDEPLOY_TRY_ASSIGN_AS(auto rows, store_->list_inventory(filter), from_store);
+        for (const auto& row : rows) {
+            auto described = json::parse(row.certificateJson, nullptr, false);
+            auto key = described.is_object() ? described.find("publicKeySha256") : described.end();
+            if (key != described.end() && key->is_string() && key->get<std::string>() == public_key_sha256 &&
+                std::find(names.begin(), names.end(), row.server) == names.end()) {
+                names.push_back(row.server);
+            }
+        }
+        std::set<std::string> thumbprints;
+        for (const auto& row : rows) {
+            thumbprints.insert(row.thumbprint);
+        }
+        if (thumbprints.size() < filter.limit) {
+            break;
+        }
+        filter.afterThumbprint = rows.back().thumbprint;
+    }
+    if (within && within->scoped && !names.empty()) {
+        // Named, a server outside the token's reach is out-of-scope: an answer is no way round a scope.
+        CERTDEPLOY_TRY(resolve(ServerChoice{names, {}, false, within}));
+    }
+    return names;
+}
+
+Result<std::vector<Submitted>> JobService::submit_answers(std::vector<ImportRequest> answers,
+                                                          const std::string& idempotency_key) {
+    CERTDEPLOY_TRY(check_dispatching());
+    // Every file is read and routed before anything is written: one that fits no request changes nothing.
+    for (auto& answer : answers) {
+        CERTDEPLOY_TRY_ASSIGN(auto certificate, read_certificate(answer.upload));
+        const std::string described = certificate.value("subject", std::string()) + " (thumbprint " +
+                                      certificate.value("thumbprint", std::string()) + ")";
+        if (certificate.value("hasPrivateKey", false)) {
+            return make_error(ErrorCode::no_servers,
+                              "name the servers for " + described +
+                                  ": only a CA's answer to a pending request (a certificate without its private key) "
+                                  "finds its servers by itself");
+        }
+        CERTDEPLOY_TRY_ASSIGN(
+            auto names, requesting_servers(certificate.value("publicKeySha256", std::string()), answer.servers.within));
+        if (names.empty()) {
+            return make_error(ErrorCode::no_matching_request,
+                              "no server has a pending request with the key of " + described +
+                                  ": make one with POST /v1/requests, or name the servers to install it without a key");
+        }
+        answer.servers.names = std::move(names);
+        answer.servers.hasSelector = false;
+    }
+    std::vector<Submitted> out;
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        // One key for the call: each file's job answers to it with the file's place added.
+        const std::string key = idempotency_key.empty() || answers.size() == 1
+                                    ? idempotency_key
+                                    : idempotency_key + "#" + std::to_string(i + 1);
+        CERTDEPLOY_TRY_ASSIGN(auto submitted, submit_import(answers[i], key));
+        out.push_back(std::move(submitted));
+    }
+    return out;
 }
 
 Result<Submitted> JobService::persist(store::NewJob job, const std::string& idempotency_key) {
@@ -467,6 +646,29 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
     } else if (outcome.certificate) {
         if (auto row = inventory_row(target.server, *outcome.certificate, change.at)) {
             CERTDEPLOY_TRY_AS(store_->put_inventory(*row), from_store);
+        }
+        if (outcome.result == "completed") {
+            CERTDEPLOY_TRY(drop_completed_request(target.server, *outcome.certificate));
+        }
+    }
+    return {};
+}
+
+Result<void> JobService::drop_completed_request(const std::string& server, const json& certificate) {
+    // The agent joined the certificate to its request's key and deleted the request: so does the inventory.
+    const auto key = certificate.find("publicKeySha256");
+    if (key == certificate.end() || !key->is_string()) {
+        return {};
+    }
+    store::InventoryFilter filter;
+    filter.status = "PendingRequest";
+    filter.server = server;
+    filter.limit = 1000;
+    CERTDEPLOY_TRY_ASSIGN_AS(auto rows, store_->list_inventory(filter), from_store);
+    for (const auto& row : rows) {
+        auto described = json::parse(row.certificateJson, nullptr, false);
+        if (described.is_object() && described.value("publicKeySha256", std::string()) == key->get<std::string>()) {
+            CERTDEPLOY_TRY_AS(store_->drop_inventory(server, row.thumbprint), from_store);
         }
     }
     return {};

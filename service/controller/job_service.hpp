@@ -20,6 +20,7 @@
 #include "service/controller/job_queue.hpp"
 #include "service/controller/upload_vault.hpp"
 #include "service/error.hpp"
+#include "service/pki/certificate_request.hpp"
 #include "service/pki/pki_context.hpp"
 #include "service/pki/trust.hpp"
 #include "store/controller_store.hpp"
@@ -41,6 +42,15 @@ struct ImportRequest {
     bool privateKeyExportable = false;
     std::string friendlyName;
     std::vector<std::string> services;
+};
+
+// New-ExchangeCertificate -GenerateRequest on many servers: each makes its own key pair and request.
+struct CertificateRequestJob {
+    pki::RequestSpec spec;
+    ServerChoice servers;
+    bool privateKeyExportable = false;
+    std::string friendlyName;
+    std::string renews;  // the thumbprint a renewal replaces; empty for a new request
 };
 
 struct FleetRequest {
@@ -114,6 +124,18 @@ class JobService {
     // so is a retried one.
     Result<Submitted> submit_import(const ImportRequest& request, const std::string& idempotency_key);
     Result<Submitted> submit_fleet(const FleetRequest& request, const std::string& idempotency_key);
+    Result<Submitted> submit_request(const CertificateRequestJob& request, const std::string& idempotency_key);
+    // Exchange's Renew: a request with the certificate's subject, domains and key parameters on each server
+    // that holds it (those `within` reaches); certificate-not-found when no server does.
+    Result<CertificateRequestJob> renewal(const std::string& thumbprint, const std::optional<Caller>& within);
+    // CA answers imported without naming servers: each file (a certificate without a private key) goes to the
+    // servers whose pending request has its public key. Every file is checked before any job is made:
+    // no-matching-request names the first that fits no request. One job per file, in the files' order.
+    Result<std::vector<Submitted>> submit_answers(std::vector<ImportRequest> answers,
+                                                  const std::string& idempotency_key);
+    // The servers with a pending request for this public key (publicKeySha256), among those `within` reaches.
+    Result<std::vector<std::string>> requesting_servers(const std::string& public_key_sha256,
+                                                        const std::optional<Caller>& within);
 
     Result<JobView> get(const std::string& id);
     // Newest first; targets summarised as counts.
@@ -150,6 +172,7 @@ class JobService {
     Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
     Result<Submitted> retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel);
     Result<JobView> view(const std::string& id);
+    Result<void> drop_completed_request(const std::string& server, const nlohmann::json& certificate);
     // The job, or job-not-found.
     Result<store::JobRow> find_job(const std::string& id);
 

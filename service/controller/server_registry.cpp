@@ -152,11 +152,17 @@ std::optional<store::InventoryRow> inventory_row(const std::string& server, cons
         auto it = certificate.find(key);
         return it != certificate.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
     };
-    if (!certificate.is_object() || !text("thumbprint") || !text("status") || !text("notAfter")) {
+    if (!certificate.is_object() || !text("thumbprint") || !text("status")) {
         return std::nullopt;
     }
-    return store::InventoryRow{server,          *text("thumbprint"), certificate.dump(),
-                               *text("status"), *text("notAfter"),   seen_at};
+    // A pending request has no dates until its CA answers.
+    const bool pending = *text("status") == "PendingRequest";
+    if (!pending && !text("notAfter")) {
+        return std::nullopt;
+    }
+    return store::InventoryRow{
+        server, *text("thumbprint"), certificate.dump(), *text("status"), pending ? std::string() : *text("notAfter"),
+        seen_at};
 }
 
 Result<void> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates) {

@@ -1,9 +1,9 @@
 #include "service/pki/summary.hpp"
 
+#include "service/pki/certificate_request.hpp"
 #include "service/time/rfc3339.hpp"
 
 namespace certdeploy::pki {
-namespace {
 
 std::string key_algorithm(EVP_PKEY* key) {
     switch (EVP_PKEY_get_base_id(key)) {
@@ -25,8 +25,6 @@ std::string key_algorithm(EVP_PKEY* key) {
         }
     }
 }
-
-}  // namespace
 
 nlohmann::json chain_entry(const Certificate& cert) {
     return {{"subject", cert.subject()},
@@ -55,6 +53,8 @@ nlohmann::json summarize(const Bundle& bundle, Status status) {
         {"notAfter", rfc3339(leaf.not_after())},
         {"hasPrivateKey", bundle.key != nullptr},
         {"publicKeySize", pub != nullptr ? EVP_PKEY_get_bits(pub) : 0},
+        // By this a CA's answer (a certificate without a key) finds the pending request it completes.
+        {"publicKeySha256", public_key_sha256(pub)},
         {"keyAlgorithm", pub != nullptr ? key_algorithm(pub) : "unknown"},
         {"isSelfSigned", leaf.is_self_signed()},
         {"friendlyName", bundle.friendly_name},

@@ -12,6 +12,9 @@ namespace certdeploy::pki {
 // hasPrivateKey, publicKeySize, keyAlgorithm, isSelfSigned, friendlyName, format, chain, status.
 nlohmann::json summarize(const Bundle& bundle, Status status);
 
+// "RSA", "EC", "Ed25519"...: a key's algorithm as summaries name it.
+std::string key_algorithm(EVP_PKEY* key);
+
 // {subject, issuer, thumbprint, notAfter} of one certificate.
 nlohmann::json chain_entry(const Certificate& cert);
 

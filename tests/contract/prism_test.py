@@ -149,8 +149,8 @@ def exercise(traffic, run_dir):
                   fields[:2] + [("dryRun", b"true", None)], 200, tokens["operator"])
     if not (isinstance(plan, dict) and plan.get("servers") == []):
         t.failures.append("a dry run naming no server answers servers: [], got %r" % (plan,))
-    t.form("no servers outside a dry run", "/v1/imports", fields[:2], 400, tokens["operator"],
-           code="invalid-request")
+    t.form("a file with its key names its servers", "/v1/imports", fields[:2], 422, tokens["operator"],
+           code="no-servers")
     for name, role, scope in [("viewer", "viewer", None), ("mail-ci", "operator", {"role": "mailbox"})]:
         who = t.call("whoami " + name, "GET", "/v1/whoami", 200, token=tokens[name])
         if who != {"name": name, "role": role, "scope": scope}:
@@ -193,6 +193,8 @@ def exercise(traffic, run_dir):
         wait_job(t, removed["id"], tokens["viewer"])
         t.call("retry", "POST", "/v1/jobs/%s/retry" % removed["id"], 409, token=tokens["operator"])
 
+    certificate_requests(t, tokens, run_dir)
+
     # The audit log, a revocation, the server going again.
     t.call("audit", "GET", "/v1/audit?token=operator&limit=5", 200, token=admin)
     t.call("viewer may not read the audit log", "GET", "/v1/audit", 403, token=tokens["viewer"])
@@ -200,6 +202,47 @@ def exercise(traffic, run_dir):
     t.call("revoke", "DELETE", "/v1/tokens/viewer", 204, token=admin)
     t.call("revoked token", "GET", "/v1/servers", 401, token=tokens["viewer"], code="token-revoked")
     t.call("delete ex03", "DELETE", "/v1/servers/ex03", 204, token=admin)
+
+
+def certificate_requests(t, tokens, run_dir):
+    """A request made on ex02, listed, downloaded, answered by the run command's example root (the CA), and the
+    answer imported naming no server; then the certificate renewed."""
+    operator, viewer = tokens["operator"], tokens["viewer"]
+    t.call("a request's subject is checked", "POST", "/v1/requests", 422, token=operator,
+           body={"subject": "CN=owa.fabrikam.com, C=USA", "servers": ["ex02"]}, code="invalid-subject")
+    t.call("a viewer may not request", "POST", "/v1/requests", 403, token=viewer,
+           body={"domains": ["owa.fabrikam.com"], "servers": ["ex02"]}, code="forbidden")
+    made = t.call("request", "POST", "/v1/requests", 202, token=operator,
+                  body={"subject": "CN=owa.fabrikam.com, O=Fabrikam", "domains": ["owa.fabrikam.com"],
+                        "keyAlgorithm": "ECDSA", "keySize": 256, "friendlyName": "OWA", "servers": ["ex02"]})
+    if not isinstance(made, dict) or wait_job(t, made["id"], viewer).get("state") != "succeeded":
+        t.failures.append("the request job did not succeed: %r" % (made,))
+        return
+    t.call("a server's certificates and requests", "GET", "/v1/servers/ex02/certificates", 200, token=viewer)
+    t.call("pending requests in the inventory", "GET", "/v1/certificates?status=PendingRequest", 200, token=viewer)
+    listed = t.call("requests", "GET", "/v1/requests?server=ex02", 200, token=viewer)
+    if not isinstance(listed, dict) or len(listed.get("requests", [])) != 1:
+        t.failures.append("GET /v1/requests?server=ex02 lists one request: %r" % (listed,))
+        return
+    request = listed["requests"][0]
+    csr = t.call("a request as a file", "GET", "/v1/servers/ex02/requests/" + request["id"], 200, token=viewer)
+    t.call("no such request", "GET", "/v1/servers/ex02/requests/" + "0" * 40, 404, token=viewer,
+           code="certificate-not-found")
+    example = os.path.join(run_dir, "example")
+    answer = subprocess.run(["openssl", "x509", "-req", "-CA", os.path.join(example, "root.pem"), "-CAkey",
+                             os.path.join(example, "root.key"), "-days", "30", "-copy_extensions", "copy"],
+                            input=csr, capture_output=True, check=True).stdout
+    done = t.form("a CA's answer, naming no server", "/v1/imports", [("file", answer, "owa.crt")], 202, operator)
+    if not isinstance(done, dict) or wait_job(t, done["id"], viewer).get("state") != "succeeded":
+        t.failures.append("the answer's import did not succeed: %r" % (done,))
+        return
+    t.form("an answer to no request left", "/v1/imports", [("file", answer, "owa.crt")], 422, operator,
+           code="no-matching-request")
+    renewed = t.call("renew", "POST", "/v1/certificates/%s/renew" % done["thumbprint"], 202, token=operator)
+    if isinstance(renewed, dict) and "id" in renewed:
+        wait_job(t, renewed["id"], viewer)
+    t.call("renew what no server holds", "POST", "/v1/certificates/%s/renew" % ("A" * 40), 404, token=operator,
+           code="certificate-not-found")
 
 
 def check_metrics(t, tokens):

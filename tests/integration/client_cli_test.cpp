@@ -125,7 +125,7 @@ TEST_CASE("client: refusals and bad usage exit 2 and create nothing, an unreacha
         std::string says;
     };
     const std::vector<Usage> usages = {
-        {{"import", pfx, "--password-file", (dir / "pw").string()}, "give --servers"},
+        {{"import", pfx, "--password-file", (dir / "pw").string()}, "name the servers (--servers)"},
         {{"import", pfx, "--servers", "*", "--selector", "role=x"}, "give --servers"},
         {{"import", pfx, "--password", kPassword, "--servers", "*"}, "unrecognised option '--password'"},
         {{"import", "--servers", "*"}, "no FILE given"},
@@ -275,4 +275,71 @@ TEST_CASE("client: on a terminal, --wait rewrites one status line and keeps a li
     CHECK(contains(screen, "\r\033[Kex01  succeeded: installed, status Valid\r\n"));  // a line that stays
     CHECK(contains(screen, "\r\033[K[2/2] succeeded: 2 succeeded"));
     CHECK(contains(screen, "ex02    succeeded  1         installed, status Valid"));
+}
+
+TEST_CASE("client: request on two servers, requests --save, the CA's answers imported without servers, renew") {
+    TempDir ca;
+    const auto openssl = [&](const std::string& args) {
+        const std::string command = "cd '" + ca.path().string() + "' && openssl " + args + " 2>>openssl.log";
+        INFO(command);
+        REQUIRE(std::system(command.c_str()) == 0);
+    };
+    openssl("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj '/CN=Client Test CA'");
+    Fleet fleet({server_names(2), {}, json::object(), (ca / "ca.pem").string(), {}});
+    TempDir dir;
+    const Client client{fleet, dir};
+
+    auto refused = client({"request", "--domains", "not a name", "--servers", "*"});
+    CHECK(refused.status.code == 2);
+    CHECK(contains(refused.err, "invalid-domain"));
+    CHECK(client({"request", "--servers", "*"}).status.code == 2);  // neither subject nor domains
+
+    auto made = client({"request", "--subject", "CN=owa.contoso.com, O=Contoso", "--domains", "owa.contoso.com",
+                        "--key-algorithm", "ECDSA", "--key-size", "384", "--exportable", "--servers", "*", "--wait"});
+    CAPTURE(made.err);
+    REQUIRE(made.status.code == 0);
+    CHECK(contains(made.out, "requested, status PendingRequest"));
+    auto listed = client({"requests"});
+    CHECK(contains(listed.out, "SERVER"));
+    CHECK(contains(listed.out, "EC 384"));
+    auto saved = client({"requests", "--save", (ca / "csr").string()});
+    REQUIRE(saved.status.code == 0);
+    std::vector<std::string> answers;
+    for (const auto& entry : std::filesystem::directory_iterator(ca / "csr")) {
+        const auto stem = entry.path().stem().string();
+        openssl("x509 -req -in 'csr/" + entry.path().filename().string() +
+                "' -CA ca.pem -CAkey ca.key -CAcreateserial " + "-days 20 -copy_extensions copy -out '" + stem +
+                ".crt'");
+        answers.push_back((ca / (stem + ".crt")).string());
+        CHECK(contains(saved.out, entry.path().string()));
+    }
+    REQUIRE(answers.size() == 2);
+
+    std::vector<std::string> args{"import"};
+    args.insert(args.end(), answers.begin(), answers.end());
+    args.push_back("--wait");
+    auto imported = client(args);
+    CAPTURE(imported.err);
+    CHECK(imported.status.code == 0);
+    CHECK(contains(imported.out, "ex01"));
+    CHECK(contains(imported.out, "ex02"));
+    CHECK(contains(imported.out, "completed, status Valid"));
+    CHECK(json::parse(client({"requests", "--output", "json"}).out)["requests"].empty());
+    // Completed already: no request is left to match, refused with exit status 2.
+    auto again = client({"import", answers.front()});
+    CHECK(again.status.code == 2);
+    CHECK(contains(again.err, "no-matching-request"));
+
+    // Renew what ex01 now holds: a new request there with the same names and key parameters.
+    auto inventory = json::parse(
+        client({"certificates", "--server", "ex01", "--domain", "owa.contoso.com", "--output", "json"}).out);
+    REQUIRE(inventory["certificates"].size() == 1);
+    auto renewed = client({"renew", inventory["certificates"][0]["thumbprint"], "--wait"});
+    CAPTURE(renewed.err);
+    CHECK(renewed.status.code == 0);
+    auto pending = json::parse(client({"requests", "--server", "ex01", "--output", "json"}).out)["requests"];
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0]["subject"] == "CN=owa.contoso.com, O=Contoso");
+    CHECK(pending[0]["keyAlgorithm"] == "EC");
+    CHECK(pending[0]["publicKeySize"] == 384);
 }

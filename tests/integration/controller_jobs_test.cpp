@@ -371,7 +371,8 @@ TEST_CASE("imports: bad requests are refused with a stable code and create nothi
         {"application/json", "{\"servers\": [\"ex01\"]}", http::status::bad_request, "invalid-request"},
         {"application/json", "{\"fileData\": \"@@@\", \"servers\": [\"ex01\"]}", http::status::bad_request,
          "invalid-request"},
-        {"application/json", "{\"fileData\": \"AAAA\"}", http::status::bad_request, "invalid-request"},
+        // Naming no server, a file is a CA's answer to route: read first, and this one is no certificate.
+        {"application/json", "{\"fileData\": \"AAAA\"}", http::status::unprocessable_entity, "unreadable-certificate"},
         {"application/json", "{\"fileData\": \"AAAA\", \"servers\": [\"*\", \"ex01\"]}", http::status::bad_request,
          "invalid-request"},
         {"application/json", "{\"fileData\": \"AAAA\", \"servers\": [\"ex01\"], \"selector\": {\"a\": \"b\"}}",

@@ -52,6 +52,7 @@ class ScriptedAgents final : public AgentApi {
         std::string operation;
     };
     std::vector<Call> calls;
+    std::vector<std::string> requestKeys;  // the idempotency key of each request made
 
     int count(const std::string& server) const {
         int n = 0;
@@ -85,6 +86,19 @@ class ScriptedAgents final : public AgentApi {
             co_return *failed;
         }
         co_return Installed{"installed", described(thumbprint)};
+    }
+    asio::awaitable<Result<Installed>> request(const Where& where, const store::RequestOptions& request,
+                                               const std::string&, bool, const std::string& key, Deadline) override {
+        if (auto failed = next(where, "request")) {
+            co_return *failed;
+        }
+        requestKeys.push_back(key);
+        co_return Installed{"requested", json{{"thumbprint", std::string(40, 'A')},
+                                              {"subject", request.subject},
+                                              {"certificateDomains", request.domains},
+                                              {"status", "PendingRequest"},
+                                              {"publicKeySha256", std::string(64, 'B')},
+                                              {"certificateRequest", "-----BEGIN CERTIFICATE REQUEST-----"}}};
     }
     asio::awaitable<Result<json>> enable(const Where& where, const std::string& thumbprint,
                                          const std::vector<std::string>& services, Deadline) override {

@@ -13,11 +13,21 @@ TEST_CASE("row codec: labels and job options come back as they were written") {
     CHECK(decode_labels("not json").empty());
     CHECK(decode_labels(R"({"role": 3, "site": "paris"})") == std::map<std::string, std::string>{{"site", "paris"}});
 
-    const JobOptions options{true, "Fabrikam 2027", {"web", "smtp"}};
+    const JobOptions options{true, "Fabrikam 2027", {"web", "smtp"}, std::nullopt};
     const auto back = decode_options(encode_options(options));
     CHECK(back.privateKeyExportable);
     CHECK(back.friendlyName == "Fabrikam 2027");
     CHECK(back.services == std::vector<std::string>{"web", "smtp"});
+    CHECK_FALSE(back.request);
+
+    const JobOptions request{
+        false, "", {}, RequestOptions{"CN=mail.contoso.com, O=Contoso", {"mail.contoso.com"}, "ECDSA", 384}};
+    const auto asked = decode_options(encode_options(request));
+    REQUIRE(asked.request);
+    CHECK(asked.request->subject == "CN=mail.contoso.com, O=Contoso");
+    CHECK(asked.request->domains == std::vector<std::string>{"mail.contoso.com"});
+    CHECK(asked.request->keyAlgorithm == "ECDSA");
+    CHECK(asked.request->keySize == 384);
     const auto empty = decode_options("{}");
     CHECK_FALSE(empty.privateKeyExportable);
     CHECK(empty.services.empty());

@@ -6,7 +6,7 @@ import {callAll} from './api.js';
 import {daysLeft, download, expiryCell, field, fill, formatTime, h, sortableTable, statusBadge} from './dom.js';
 import {errorBox} from './views.js';
 
-const STATUSES = ['Valid', 'Untrusted', 'DateInvalid', 'Invalid'];
+const STATUSES = ['Valid', 'Untrusted', 'DateInvalid', 'Invalid', 'PendingRequest'];
 
 export async function renderCertificates(main, _params, ctx) {
     const filters = {status: '', domain: '', server: '', expiringWithinDays: ''};

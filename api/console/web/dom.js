@@ -62,6 +62,9 @@ export function daysLeft(iso, now = Date.now()) {
 
 // The days left until notAfter, coloured under 30 and 14 days (and once expired).
 export function expiryCell(notAfter) {
+    if (!notAfter) {
+        return h('span', {class: 'expiry none'}, '—');  // a pending request: no dates until its CA answers
+    }
     const days = daysLeft(notAfter);
     const level = days < 0 ? 'expired' : days < 14 ? 'critical' : days < 30 ? 'warning' : 'ok';
     const words = days < 0 ? `expired ${-days} d ago` : `${days} d left`;
@@ -88,6 +91,9 @@ export function statusReason(status, certificate = {}) {
         }
         case 'Invalid':
             return 'A bad signature, an unusable key, or an issuer that may not issue certificates.';
+        case 'PendingRequest':
+            return 'A certificate request made on this server, waiting for its CA\'s answer: import the answer ' +
+                '(no server needed) to complete it with the key that never left the server.';
         default:
             return '';
     }

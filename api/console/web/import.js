@@ -61,7 +61,12 @@ export async function renderImport(main, _params, ctx) {
             }
             state.plan = plan;
             state.file = fileInput.files[0];
-            fill(checkResult, certificateCard(plan.certificate));
+            // A CA's answer to requests made on servers: those servers are chosen for it (still changeable).
+            state.selected = new Set(plan.servers.map((s) => s.name));
+            fill(checkResult, certificateCard(plan.certificate),
+                plan.servers.length ? h('p', {id: 'completes', class: 'note'},
+                    `Completes the pending certificate request on ${plan.servers.map((s) => s.name).join(', ')}: ` +
+                    'the private key made there joins this certificate.') : '');
             next.disabled = false;
             ctx.announce(`The file holds ${plan.certificate.subject}, status ${plan.certificate.status}`);
         } catch (e) {

@@ -67,6 +67,16 @@ function certificatesTable(certificates, server, ctx, reload) {
 function actions(c, server, ctx, reload) {
     const label = c.friendlyName || c.subject;
     const out = [];
+    if (c.status === 'PendingRequest') {
+        // Its request for the CA; then Remove, which deletes the key that waited for the answer.
+        out.push(h('button', {type: 'button', 'aria-label': `Download the certificate request for ${label}`,
+            onclick: () => downloadRequest(c, server)}, 'Request (.csr)'));
+        if (ctx.can('operator')) {
+            out.push(h('button', {type: 'button', class: 'danger', 'aria-label': `Remove the request for ${label}`,
+                onclick: () => removeDialog(c, server, ctx, reload)}, 'Remove…'));
+        }
+        return out;
+    }
     if (ctx.can('operator')) {
         out.push(h('button', {type: 'button', 'aria-label': `Enable ${label} for services`,
             onclick: () => enableDialog(c, server, ctx, reload)}, 'Enable…'));
@@ -128,6 +138,11 @@ function removeDialog(c, server, ctx, reload) {
     }}, 'Remove');
     const dialog = openDialog(`Remove from ${server}`, body, [h('button', {type: 'button',
         onclick: () => dialog.close()}, 'Close'), go]);
+}
+
+async function downloadRequest(c, server) {
+    const res = await call('GET', `/v1/servers/${encodeURIComponent(server)}/requests/${c.thumbprint}`, {raw: true});
+    download(await res.blob(), `${server}-${c.thumbprint}.csr`);
 }
 
 function exportDialog(c, server) {

@@ -291,6 +291,21 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
         co_return removed.error();
     }
 
+    if (work.kind == controller::JobKind::request) {
+        if (!work.options.request) {
+            co_return refused(make_error(ErrorCode::internal, std::string("the job holds no request")));
+        }
+        // The job and server as the agent's idempotency key: a retry after a lost answer gets the same request,
+        // not a second key pair.
+        auto made =
+            co_await agents.request(where, *work.options.request, work.options.friendlyName,
+                                    work.options.privateKeyExportable, target.jobId + "/" + target.server, deadline);
+        if (!made) {
+            co_return made.error();
+        }
+        co_return succeeded(made->result, made->certificate);
+    }
+
     std::string result("enabled");
     std::optional<json> certificate;
     if (work.kind == controller::JobKind::import) {
