@@ -289,6 +289,72 @@ await step('server ex01: Export downloads a PFX that OpenSSL opens with the pass
     check(refused, 'another password does not open it');
 });
 
+await step('requests: made on ex02, its .csr signed by a CA, the answer imported naming no server; renew, remove', async () => {
+    await admin.goto(`${url}#/requests`);
+    await admin.locator('#pending-requests', {hasText: 'No request is waiting'}).waitFor();
+    await admin.locator('#request-subject').fill('CN=owa.fabrikam.com, O=Fabrikam');
+    await admin.locator('#request-domains').fill('owa.fabrikam.com');
+    await admin.locator('#request-key').selectOption({label: 'ECDSA P-256'});
+    await admin.locator('#request-server-ex02').check();
+    await admin.locator('#make-request').click();
+    await admin.locator('#targets tr[data-server="ex02"][data-state="succeeded"]').waitFor();
+    check((await admin.locator('#targets').textContent()).includes('requested, status PendingRequest'),
+        'ex02 made its request');
+    await admin.locator('#requests-table tr[data-server="ex02"]').waitFor();
+    check((await admin.locator('#requests-table').textContent()).includes('EC 256'), 'an ECDSA P-256 key');
+    await shot(admin, 'requests');
+    const [download] = await Promise.all([admin.waitForEvent('download'),
+        admin.locator('#requests-table button', {hasText: '.csr'}).click()]);
+    const csr = join(work, 'ex02.csr');
+    await download.saveAs(csr);
+    check(readFileSync(csr, 'utf8').startsWith('-----BEGIN CERTIFICATE REQUEST-----'), 'the download is the request');
+    // The CA: the run command's example root.
+    const answer = join(work, 'ex02-owa.crt');
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', join(runDir, 'example/root.pem'), '-CAkey',
+        join(runDir, 'example/root.key'), '-days', '30', '-copy_extensions', 'copy', '-out', answer],
+    {stdio: 'ignore'});
+    // The import wizard sees where the answer belongs before any server is chosen.
+    await admin.goto(`${url}#/import`);
+    await admin.locator('#import-file').setInputFiles(answer);
+    await admin.locator('#completes', {hasText: 'ex02'}).waitFor();
+    // Imported from the requests page, naming no server.
+    await admin.goto(`${url}#/requests`);
+    await admin.locator('#answer-files').setInputFiles(answer);
+    await admin.locator('#import-answers').click();
+    await admin.locator('#targets tr[data-server="ex02"][data-state="succeeded"]').waitFor();
+    check((await admin.locator('#targets').textContent()).includes('completed, status Valid'),
+        'the answer completed ex02\'s request');
+    await admin.locator('#pending-requests', {hasText: 'No request is waiting'}).waitFor();
+    // On ex02: Valid with its key; Renew makes a new request there, shown as PendingRequest with its .csr.
+    await admin.goto(`${url}#/servers/ex02`);
+    const owa = row(admin, 'owa.fabrikam.com');
+    await owa.waitFor();
+    check((await owa.textContent()).includes('Valid'), 'owa.fabrikam.com is Valid on ex02');
+    await owa.locator('button', {hasText: 'Renew'}).click();
+    await admin.locator('dialog button', {hasText: /^Renew$/}).click();
+    await admin.locator('dialog #targets tr[data-server="ex02"][data-state="succeeded"]').waitFor();
+    await admin.locator('dialog button', {hasText: 'Close'}).click();
+    // The fleet's inventory shows it under its own status.
+    await admin.goto(`${url}#/certificates`);
+    await admin.locator('#filter-status').selectOption('PendingRequest');
+    await admin.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('#certificates-results tbody tr')];
+        return rows.length > 0 && rows.every((tr) => tr.querySelector('.status-PendingRequest'));
+    });
+    check(await row(admin, 'owa.fabrikam.com').count() === 1, 'the certificates pane lists the pending request alone');
+    await admin.goto(`${url}#/servers/ex02`);
+    const pending = admin.locator('tbody tr', {has: admin.locator('.status-PendingRequest')});
+    await pending.waitFor();
+    check(await pending.locator('button', {hasText: 'Request (.csr)'}).count() === 1, 'the request downloads there');
+    await shot(admin, 'server-pending-request');
+    await pending.locator('button', {hasText: 'Remove'}).click();
+    await admin.locator('dialog button', {hasText: /^Remove$/}).click();
+    await admin.locator('dialog #targets tr[data-server="ex02"][data-state="succeeded"]').waitFor();
+    await admin.locator('dialog button', {hasText: 'Close'}).click();
+    await admin.goto(`${url}#/requests`);
+    await admin.locator('#pending-requests', {hasText: 'No request is waiting'}).waitFor();
+});
+
 await step('servers: an admin registers ex09 (no agent there); the wizard\'s Cancel and Retry failed; delete', async () => {
     await admin.goto(`${url}#/servers`);
     await admin.locator('#register-server').click();
@@ -354,7 +420,7 @@ await step('servers, jobs, a job\'s timeline, tokens and the audit log', async (
     await admin.locator('#job-state-filter').selectOption('');
     await admin.locator('#jobs tbody tr', {hasText: 'succeeded'}).first().waitFor();
     await shot(admin, 'jobs');
-    await admin.locator('#jobs tbody tr', {hasText: 'remove'}).locator('a').click();
+    await admin.locator('#jobs tbody tr', {hasText: 'remove'}).filter({hasText: 'failed'}).locator('a').click();
     await admin.locator('.timeline li', {hasText: 'certificate-in-use'}).waitFor();
     await shot(admin, 'job');
     await admin.goto(`${url}#/tokens`);
@@ -392,6 +458,9 @@ await step('a viewer sees no Import, no Enable, Remove or Export, and no admin p
     await viewer.goto(`${url}#/servers/ex01`);
     await row(viewer, 'mail.fabrikam.com').waitFor();
     check(await viewer.locator('#server-certificates button').count() === 0, 'no action on a certificate');
+    await viewer.goto(`${url}#/requests`);
+    await viewer.locator('#pending-requests').waitFor();
+    check(await viewer.locator('#make-request, #import-answers').count() === 0, 'no request or answer form');
     await viewer.goto(`${url}#/import`);
     await viewer.locator('main', {hasText: 'needs the operator role'}).waitFor();
     check(viewer.problems.length === 0, `no console error: ${viewer.problems.join('; ')}`);
@@ -402,7 +471,8 @@ await step('390 px wide: every view fits the screen', async () => {
     const phone = await openPage(390, 844);
     await signIn(phone, adminToken);
     const views = [['certificates', 'mail.fabrikam.com'], ['servers', 'ex02'], ['servers/ex01', 'mail.fabrikam.com'],
-        ['jobs', 'import'], ['tokens', 'console-viewer'], ['audit', '/v1/imports'], ['import', 'Certificate file']];
+        ['jobs', 'import'], ['tokens', 'console-viewer'], ['audit', '/v1/imports'], ['requests', 'Waiting for the CA'],
+        ['import', 'Certificate file']];
     for (const [hash, text] of views) {
         await phone.goto(`${url}#/${hash}`);
         await phone.locator('main', {hasText: text}).waitFor();

@@ -7,6 +7,7 @@ import {renderTokens, renderAudit} from './access.js';
 import {renderCertificates} from './certificates.js';
 import {renderImport} from './import.js';
 import {renderJob, renderJobs} from './jobs.js';
+import {renderRequests} from './requests.js';
 import {renderServer} from './server.js';
 import {renderServers} from './servers.js';
 
@@ -17,6 +18,7 @@ const VIEWS = [
     {path: /^servers$/, nav: 'servers', title: 'Servers', render: renderServers},
     {path: /^servers\/(.+)$/, nav: 'servers', title: 'Server', render: renderServer},
     {path: /^import$/, nav: 'import', title: 'Import', role: 'operator', render: renderImport},
+    {path: /^requests$/, nav: 'requests', title: 'Requests', render: renderRequests},
     {path: /^jobs$/, nav: 'jobs', title: 'Jobs', render: renderJobs},
     {path: /^jobs\/(.+)$/, nav: 'jobs', title: 'Job', render: renderJob},
     {path: /^tokens$/, nav: 'tokens', title: 'Tokens', role: 'admin', render: renderTokens},
@@ -27,6 +29,7 @@ const NAV = [
     {id: 'certificates', label: 'Certificates'},
     {id: 'servers', label: 'Servers'},
     {id: 'import', label: 'Import', role: 'operator'},
+    {id: 'requests', label: 'Requests'},
     {id: 'jobs', label: 'Jobs'},
     {id: 'tokens', label: 'Tokens', role: 'admin'},
     {id: 'audit', label: 'Audit log', role: 'admin'},

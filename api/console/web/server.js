@@ -81,6 +81,10 @@ function actions(c, server, ctx, reload) {
         out.push(h('button', {type: 'button', 'aria-label': `Enable ${label} for services`,
             onclick: () => enableDialog(c, server, ctx, reload)}, 'Enable…'));
     }
+    if (ctx.can('operator')) {
+        out.push(h('button', {type: 'button', 'aria-label': `Renew ${label}`,
+            onclick: () => renewDialog(c, ctx, reload)}, 'Renew…'));
+    }
     if (ctx.can('admin') && c.hasPrivateKey) {
         out.push(h('button', {type: 'button', 'aria-label': `Export ${label}`,
             onclick: () => exportDialog(c, server)}, 'Export…'));
@@ -137,6 +141,19 @@ function removeDialog(c, server, ctx, reload) {
             {json: {servers: [server]}}), ctx, reload);
     }}, 'Remove');
     const dialog = openDialog(`Remove from ${server}`, body, [h('button', {type: 'button',
+        onclick: () => dialog.close()}, 'Close'), go]);
+}
+
+function renewDialog(c, ctx, reload) {
+    const body = h('div', {}, h('p', {}, `Renew ${c.subject} (${c.thumbprint}): every server that holds it makes a ` +
+        'new key pair and a request with the same subject, domains and key size. Import the CA\'s answers on the ' +
+        'Requests page, then enable the new certificate for the services.'));
+    const go = h('button', {type: 'button', class: 'primary', onclick: () => {
+        go.disabled = true;
+        runInDialog(dialog, body, () => call('POST', `/v1/certificates/${c.thumbprint}/renew`, {json: {}}), ctx,
+            reload);
+    }}, 'Renew');
+    const dialog = openDialog(`Renew ${c.friendlyName || c.subject}`, body, [h('button', {type: 'button',
         onclick: () => dialog.close()}, 'Close'), go]);
 }
 
