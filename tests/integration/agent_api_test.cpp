@@ -377,3 +377,45 @@ TEST_CASE("reads are answered while a slow reload command runs") {
     CHECK(std::chrono::steady_clock::now() - asked < 2s);  // well before the 3 s reload ends
     enabling.join();
 }
+
+TEST_CASE("requests on the agent: refused field by field, made once per idempotency key, listed, survive a restart") {
+    Agent agent;
+    for (const auto& [body, code] : std::vector<std::pair<json, std::string>>{
+             {{{"subject", "CN=x.contoso.com, C=France"}}, "invalid-subject"},
+             {{{"domains", {"under_score.contoso.com"}}}, "invalid-domain"},
+             {{{"domains", {"mail.contoso.com"}}, {"keyAlgorithm", "ECDSA"}, {"keySize", 2048}},
+              "invalid-key-parameters"},
+             {{{"domains", "mail.contoso.com"}}, "invalid-request"}}) {
+        CAPTURE(body.dump());
+        auto refused = agent.call(http::verb::post, "/agent/v1/requests", body);
+        CHECK(json::parse(refused.body())["code"] == code);
+    }
+    const json asked{{"domains", {"mail.contoso.com"}}, {"keyAlgorithm", "ECDSA"}, {"idempotencyKey", "job1/ex01"}};
+    auto made = agent.call(http::verb::post, "/agent/v1/requests", asked);
+    REQUIRE(made.result() == http::status::created);
+    const auto request = json::parse(made.body());
+    CHECK(request["result"] == "requested");
+    const std::string id = request["certificate"]["thumbprint"];
+    CHECK(made[http::field::location] == "/agent/v1/certificates/" + id);
+    auto again = agent.call(http::verb::post, "/agent/v1/requests", asked);
+    CHECK(again.result() == http::status::ok);
+    CHECK(json::parse(again.body())["result"] == "alreadyRequested");
+    CHECK(json::parse(again.body())["certificate"]["thumbprint"] == id);
+    auto pending = json::parse(agent.call(http::verb::get, "/agent/v1/certificates?status=PendingRequest").body());
+    REQUIRE(pending["certificates"].size() == 1);
+    CHECK(pending["certificates"][0]["certificateRequest"] == request["certificate"]["certificateRequest"]);
+    CHECK(
+        json::parse(agent.call(http::verb::get, "/agent/v1/certificates?status=Valid").body())["certificates"].size() ==
+        0);
+    struct stat st {};
+    REQUIRE(::stat((agent.dir() / "store" / id / "key.pem").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    // Enable and export need a certificate: a pending request is not one yet.
+    CHECK(agent.call(http::verb::post, "/agent/v1/certificates/" + id + "/enable", {{"services", {"web"}}}).result() ==
+          http::status::not_found);
+    agent.stop();
+    agent.start();
+    auto after = json::parse(agent.call(http::verb::get, "/agent/v1/certificates/" + id).body());
+    CHECK(after["status"] == "PendingRequest");
+    CHECK(after["certificateRequest"] == request["certificate"]["certificateRequest"]);
+}
