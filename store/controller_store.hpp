@@ -278,7 +278,10 @@ class ControllerStore {
                                            const std::string& job_id, const std::string& at) = 0;
 
     // Inventory: what each agent holds, as last seen.
-    virtual StoreResult<void> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows) = 0;
+    // A server's whole list, as its agent answered a question asked at `asked_at` (RFC 3339). Skipped (false)
+    // when a target of that server finished since: its answer, written by the job, is newer than the list.
+    virtual StoreResult<bool> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows,
+                                                const std::string& asked_at) = 0;
     virtual StoreResult<void> put_inventory(const InventoryRow& row) = 0;
     virtual StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) = 0;
     // Rows of at most filter.limit thumbprints, ordered by thumbprint then server.

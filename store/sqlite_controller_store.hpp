@@ -40,7 +40,8 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<void> remember_key(const std::string& key, const std::string& fingerprint, const std::string& job_id,
                                    const std::string& at) override;
 
-    StoreResult<void> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows) override;
+    StoreResult<bool> replace_inventory(const std::string& server, const std::vector<InventoryRow>& rows,
+                                        const std::string& asked_at) override;
     StoreResult<void> put_inventory(const InventoryRow& row) override;
     StoreResult<void> drop_inventory(const std::string& server, const std::string& thumbprint) override;
     StoreResult<std::vector<InventoryRow>> list_inventory(const InventoryFilter& filter) override;

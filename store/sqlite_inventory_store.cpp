@@ -34,18 +34,29 @@ StoreResult<void> insert(SqliteDatabase& db, const InventoryRow& row) {
 
 }  // namespace
 
-StoreResult<void> SqliteControllerStore::replace_inventory(const std::string& server,
-                                                           const std::vector<InventoryRow>& rows) {
+StoreResult<bool> SqliteControllerStore::replace_inventory(const std::string& server,
+                                                           const std::vector<InventoryRow>& rows,
+                                                           const std::string& asked_at) {
     std::lock_guard lock(mutex_);
     Transaction tx(*db_);
     CERTDEPLOY_TRY(tx.begin());
+    // Times are kept to the second: a target that finished in the second the list was asked for counts as
+    // newer, so a list never undoes a job's answer (the next probe refreshes the server anyway).
+    CERTDEPLOY_TRY_ASSIGN(auto newer, db_->prepare("SELECT EXISTS (SELECT 1 FROM targets WHERE server = ?1 AND "
+                                                   "finished_at >= ?2)"));
+    newer.bind(1, server).bind(2, asked_at);
+    CERTDEPLOY_TRY_ASSIGN(auto stale, newer.step());
+    if (stale && newer.integer(0) != 0) {
+        return StoreResult<bool>(boost::system::in_place_value, false);  // rolled back: nothing written
+    }
     CERTDEPLOY_TRY_ASSIGN(auto clear, db_->prepare("DELETE FROM inventory WHERE server = ?1"));
     clear.bind(1, server);
     CERTDEPLOY_TRY(clear.run());
     for (const auto& row : rows) {
         CERTDEPLOY_TRY(insert(*db_, row));
     }
-    return tx.commit();
+    CERTDEPLOY_TRY(tx.commit());
+    return StoreResult<bool>(boost::system::in_place_value, true);
 }
 
 StoreResult<void> SqliteControllerStore::put_inventory(const InventoryRow& row) {

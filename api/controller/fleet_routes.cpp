@@ -46,6 +46,20 @@ asio::awaitable<Result<controller::AgentApi::Where>> where(controller::ServerReg
     co_return controller::AgentApi::Where{name, std::move(row->agentUrl)};
 }
 
+// Drops the rows of servers `caller` does not reach (nothing for an unscoped caller).
+asio::awaitable<Result<void>> keep_reached(controller::ServerRegistry& servers, asio::thread_pool& pool,
+                                           const controller::Caller& caller, std::vector<store::InventoryRow>& rows) {
+    if (!caller.scoped) {
+        co_return Result<void>();
+    }
+    auto reach = co_await run_blocking(pool, [&] { return servers.reach(caller); });
+    if (!reach) {
+        co_return reach.error();
+    }
+    std::erase_if(rows, [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
+    co_return Result<void>();
+}
+
 }  // namespace
 
 void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry& servers, AgentLink* link,
@@ -67,6 +81,7 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                if (!agent) {
                    co_return agent.error();
                }
+               const std::string asked_at = rfc3339_now();
                auto body = co_await link->on_link(link->agents().list(*agent, status));
                if (!body) {
                    co_return body.error();
@@ -74,7 +89,7 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                if (!status) {
                    // A whole answer is the freshest inventory of this server.
                    auto kept = co_await run_blocking(
-                       pool, [&] { return servers.replace_inventory(name, (*body)["certificates"]); });
+                       pool, [&] { return servers.replace_inventory(name, (*body)["certificates"], asked_at); });
                    (void)kept;  // the answer stands even if the inventory could not be written
                }
                (*body)["server"] = name;
@@ -164,13 +179,9 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                if (!list) {
                    co_return list.error();
                }
-               if (caller.scoped) {  // a scoped token sees what its servers hold
-                   auto reach = co_await run_blocking(pool, [&] { return servers.reach(caller); });
-                   if (!reach) {
-                       co_return reach.error();
-                   }
-                   std::erase_if(list->rows,
-                                 [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
+               // A scoped token sees what its servers hold.
+               if (auto kept = co_await keep_reached(servers, pool, caller, list->rows); !kept) {
+                   co_return kept.error();
                }
                co_return json_reply(req, http::status::ok, inventory_json(*list));
            });
@@ -191,13 +202,9 @@ void add_fleet_routes(Router& router, Access& access, controller::ServerRegistry
                if (!list) {
                    co_return list.error();
                }
-               if (caller.scoped) {
-                   auto reach = co_await run_blocking(pool, [&] { return servers.reach(caller); });
-                   if (!reach) {
-                       co_return reach.error();
-                   }
-                   std::erase_if(list->rows,
-                                 [&](const store::InventoryRow& row) { return (*reach)->count(row.server) == 0; });
+               // A scoped token sees what its servers hold.
+               if (auto kept = co_await keep_reached(servers, pool, caller, list->rows); !kept) {
+                   co_return kept.error();
                }
                co_return json_reply(req, http::status::ok, requests_json(*list));
            });

@@ -52,6 +52,24 @@ Error unknown_servers(const std::vector<std::string>& names) {
                           " (register with PUT /v1/servers/{name})");
 }
 
+// A queued job of `kind` about `thumbprint`, one pending target per server; the caller adds what it is about.
+store::NewJob queued_job(JobKind kind, std::string thumbprint, const std::vector<ImportPlan::Server>& servers) {
+    store::NewJob job;
+    job.job.id = new_job_id();
+    job.job.kind = name(kind);
+    job.job.state = name(JobState::queued);
+    job.job.createdAt = now();
+    job.job.thumbprint = std::move(thumbprint);
+    for (const auto& server : servers) {
+        store::TargetRow target;
+        target.server = server.name;
+        target.agentUrl = server.agentUrl;
+        target.state = text(TargetState::pending);
+        job.targets.push_back(std::move(target));
+    }
+    return job;
+}
+
 json choice_json(const ServerChoice& choice) {
     return choice.hasSelector ? json{{"selector", choice.selector}} : json{{"servers", choice.names}};
 }
@@ -212,21 +230,9 @@ Result<ImportPlan> JobService::plan_import(const ImportRequest& request) {
 Result<Submitted> JobService::submit_import(const ImportRequest& request, const std::string& idempotency_key) {
     CERTDEPLOY_TRY(check_dispatching());
     CERTDEPLOY_TRY_ASSIGN(auto plan, plan_import(request));
-    store::NewJob job;
-    job.job.id = new_job_id();
-    job.job.kind = name(JobKind::import);
-    job.job.state = name(JobState::queued);
-    job.job.createdAt = now();
-    job.job.thumbprint = plan.certificate["thumbprint"].get<std::string>();
+    auto job = queued_job(JobKind::import, plan.certificate["thumbprint"].get<std::string>(), plan.servers);
     job.job.certificateJson = plan.certificate.dump();
     job.job.options = plan.options;
-    for (const auto& server : plan.servers) {
-        store::TargetRow target;
-        target.server = server.name;
-        target.agentUrl = server.agentUrl;
-        target.state = text(TargetState::pending);
-        job.targets.push_back(std::move(target));
-    }
     job.sealedUpload = vault_.seal(request.upload, job.job.id);
     if (!idempotency_key.empty()) {
         // The request's meaning, not its bytes (a multipart boundary differs on every curl run); the file and
@@ -264,22 +270,10 @@ Result<Submitted> JobService::submit_fleet(const FleetRequest& request, const st
             certificate = described;
         }
     }
-    store::NewJob job;
-    job.job.id = new_job_id();
-    job.job.kind = name(request.kind);
-    job.job.state = name(JobState::queued);
-    job.job.createdAt = now();
-    job.job.thumbprint = *thumbprint;
+    auto job = queued_job(request.kind, *thumbprint, servers);
     job.job.certificateJson = certificate.dump();
     if (request.kind == JobKind::enable) {
         job.job.options.services = request.services;
-    }
-    for (const auto& server : servers) {
-        store::TargetRow target;
-        target.server = server.name;
-        target.agentUrl = server.agentUrl;
-        target.state = text(TargetState::pending);
-        job.targets.push_back(std::move(target));
     }
     if (!idempotency_key.empty()) {
         json canonical = choice_json(request.servers);
@@ -295,12 +289,8 @@ Result<Submitted> JobService::submit_request(const CertificateRequestJob& reques
     CERTDEPLOY_TRY(check_dispatching());
     CERTDEPLOY_TRY_ASSIGN(const auto servers, resolve(request.servers));
     const auto& spec = request.spec;
-    store::NewJob job;
-    job.job.id = new_job_id();
-    job.job.kind = name(JobKind::request);
-    job.job.state = name(JobState::queued);
-    job.job.createdAt = now();
-    job.job.thumbprint = request.renews;  // a renewal shows what it renews; a new request has no certificate yet
+    // A renewal shows what it renews; a new request has no certificate yet.
+    auto job = queued_job(JobKind::request, request.renews, servers);
     json certificate{{"subject", spec.subject},
                      {"certificateDomains", spec.domains},
                      {"keyAlgorithm", pki::key_algorithm_name(spec.keyAlgorithm)},
@@ -313,13 +303,6 @@ Result<Submitted> JobService::submit_request(const CertificateRequestJob& reques
     job.job.options.friendlyName = request.friendlyName;
     job.job.options.request = store::RequestOptions{
         spec.subject, spec.domains, std::string(pki::key_algorithm_name(spec.keyAlgorithm)), spec.keySize};
-    for (const auto& server : servers) {
-        store::TargetRow target;
-        target.server = server.name;
-        target.agentUrl = server.agentUrl;
-        target.state = text(TargetState::pending);
-        job.targets.push_back(std::move(target));
-    }
     if (!idempotency_key.empty()) {
         json canonical = choice_json(request.servers);
         canonical["kind"] = name(JobKind::request);

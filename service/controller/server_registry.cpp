@@ -165,7 +165,8 @@ std::optional<store::InventoryRow> inventory_row(const std::string& server, cons
         seen_at};
 }
 
-Result<void> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates) {
+Result<bool> ServerRegistry::replace_inventory(const std::string& name, const nlohmann::json& certificates,
+                                               const std::string& asked_at) {
     const std::string at = rfc3339_now();
     std::vector<store::InventoryRow> rows;
     for (const auto& cert : certificates) {
@@ -173,8 +174,8 @@ Result<void> ServerRegistry::replace_inventory(const std::string& name, const nl
             rows.push_back(std::move(*row));
         }
     }
-    CERTDEPLOY_TRY_AS(store_->replace_inventory(name, rows), from_store);
-    return {};
+    CERTDEPLOY_TRY_ASSIGN_AS(auto replaced, store_->replace_inventory(name, rows, asked_at), from_store);
+    return replaced;
 }
 
 Result<InventoryPage> ServerRegistry::inventory(const store::InventoryFilter& filter) const {

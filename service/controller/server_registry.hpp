@@ -74,8 +74,10 @@ class ServerRegistry {
     Result<std::vector<std::pair<std::string, std::string>>> agents() const;
     // What a probe learned: reachable (with the agent's version), or not (lastContact stays the last success).
     Result<void> record_contact(const std::string& name, bool reachable, const std::optional<std::string>& version);
-    // What the agent said it holds (its GET /agent/v1/certificates), as the fleet's inventory for `name`.
-    Result<void> replace_inventory(const std::string& name, const nlohmann::json& certificates);
+    // What the agent said it holds (its GET /agent/v1/certificates, asked at `asked_at`), as the fleet's
+    // inventory for `name` — unless a target of that server finished since (false): the job's answer is newer.
+    Result<bool> replace_inventory(const std::string& name, const nlohmann::json& certificates,
+                                   const std::string& asked_at);
     Result<InventoryPage> inventory(const store::InventoryFilter& filter) const;
     // The names of the servers `caller` reaches; nothing for an unscoped caller (every server).
     Result<std::optional<std::set<std::string>>> reach(const Caller& caller) const;

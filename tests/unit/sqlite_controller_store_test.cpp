@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "service/controller/job_service.hpp"
 #include "store/controller_store.hpp"
 #include "store/sqlite_database.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -112,4 +113,53 @@ TEST_CASE(
     CHECK(thumbprints(f) == V{"BBBB@ex01"});
     REQUIRE(store.delete_server("ex02").has_value());
     CHECK(thumbprints({}) == V{"AAAA@ex01", "BBBB@ex01"});
+}
+
+TEST_CASE(
+    "the inventory: a pending request has no date and never expires / a list asked before a target finished "
+    "does not undo its answer") {
+    TempDir dir;
+    auto opened = open_sqlite_controller_store(dir.path());
+    REQUIRE(opened.has_value());
+    auto& store = **opened;
+    ServerRow server;
+    server.name = "ex01";
+    server.agentUrl = "https://ex01:9001";
+    server.updatedAt = "2026-01-01T00:00:00Z";
+    REQUIRE(store.upsert_server(server).has_value());
+    REQUIRE(store.put_inventory({"ex01", "AAAA", "{}", "PendingRequest", "", "2026-11-24T00:00:00Z"}).has_value());
+    InventoryFilter expiring;
+    expiring.notAfterBefore = "2030-01-01T00:00:00Z";
+    CHECK(store.list_inventory(expiring).value().empty());
+
+    // A job whose target on ex01 finished at 10:00:05 (its answer went into the inventory then).
+    NewJob job;
+    job.job.id = "job1";
+    job.job.kind = "remove";
+    job.job.state = "queued";
+    job.job.createdAt = "2026-11-24T10:00:00Z";
+    job.job.thumbprint = "AAAA";
+    TargetRow target;
+    target.server = "ex01";
+    target.agentUrl = server.agentUrl;
+    target.state = "running";
+    job.targets.push_back(target);
+    REQUIRE(store.create_job(job).has_value());
+    TargetChange finished;
+    finished.jobId = "job1";
+    finished.server = "ex01";
+    finished.from = {"running"};
+    finished.to = "succeeded";
+    finished.at = "2026-11-24T10:00:05Z";
+    finished.finished = true;
+    REQUIRE(store.change_target(finished, certdeploy::controller::JobService::rules()).value());
+    REQUIRE(store.drop_inventory("ex01", "AAAA").has_value());
+    const std::vector<InventoryRow> listed{{"ex01", "AAAA", "{}", "PendingRequest", "", "2026-11-24T10:00:04Z"}};
+    // Asked before (or in the same second as) the target finished: stale, skipped.
+    CHECK_FALSE(store.replace_inventory("ex01", listed, "2026-11-24T10:00:04Z").value());
+    CHECK_FALSE(store.replace_inventory("ex01", listed, "2026-11-24T10:00:05Z").value());
+    CHECK(store.list_inventory({}).value().empty());
+    // Asked after: the agent's list is the truth.
+    CHECK(store.replace_inventory("ex01", listed, "2026-11-24T10:00:06Z").value());
+    CHECK(store.list_inventory({}).value().size() == 1);
 }

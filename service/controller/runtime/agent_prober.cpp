@@ -8,6 +8,7 @@
 #include "service/async/run_blocking.hpp"
 #include "service/log.hpp"
 #include "service/scope_exit.hpp"
+#include "service/time/rfc3339.hpp"
 
 namespace certdeploy::controller {
 
@@ -58,10 +59,11 @@ asio::awaitable<void> AgentProber::probe(std::string name, std::string agent_url
         log::warn("cannot record a probe", {{"server", name}, {"message", recorded.error().message}});
     }
     if (reachable) {
+        const std::string asked_at = rfc3339_now();
         auto list = co_await agents_.list(where, std::nullopt);
         if (list) {
-            auto kept =
-                co_await run_blocking(pool_, [&] { return servers_.replace_inventory(name, (*list)["certificates"]); });
+            auto kept = co_await run_blocking(
+                pool_, [&] { return servers_.replace_inventory(name, (*list)["certificates"], asked_at); });
             if (!kept) {
                 log::warn("cannot record an inventory", {{"server", name}, {"message", kept.error().message}});
             }
