@@ -19,3 +19,6 @@ for args in "20 20 64" "10 1000 64" "10 1000 16"; do
     # shellcheck disable=SC2086
     bash bench/deploy_bench.sh build/bench/cli/certdeploy $args
 done
+echo
+echo "Certificate requests through the real processes (bench/request_bench.sh AGENTS ROUNDS), beside openssl req:"
+bash bench/request_bench.sh build/bench/cli/certdeploy 10 5
