@@ -227,7 +227,27 @@ Result<ImportPlan> JobService::plan_import(const ImportRequest& request) {
     return plan;
 }
 
+std::string JobService::import_fingerprint(const ImportRequest& request) const {
+    // The request's meaning, not its bytes (a multipart boundary differs on every curl run); the file and
+    // password enter only through the keyed hash.
+    json canonical = choice_json(request.servers);
+    canonical["kind"] = name(JobKind::import);
+    canonical["file"] = vault_.fingerprint(request.upload.file);
+    canonical["password"] =
+        request.upload.password ? json(vault_.fingerprint(request.upload.password->reveal())) : json(nullptr);
+    canonical["options"] = {{"privateKeyExportable", request.privateKeyExportable},
+                            {"friendlyName", request.friendlyName},
+                            {"services", request.services}};
+    return vault_.fingerprint(canonical.dump());
+}
+
 Result<Submitted> JobService::submit_import(const ImportRequest& request, const std::string& idempotency_key) {
+    return submit_import(request, idempotency_key,
+                         idempotency_key.empty() ? std::string() : import_fingerprint(request));
+}
+
+Result<Submitted> JobService::submit_import(const ImportRequest& request, const std::string& idempotency_key,
+                                            const std::string& fingerprint) {
     CERTDEPLOY_TRY(check_dispatching());
     CERTDEPLOY_TRY_ASSIGN(auto plan, plan_import(request));
     auto job = queued_job(JobKind::import, plan.certificate["thumbprint"].get<std::string>(), plan.servers);
@@ -235,17 +255,7 @@ Result<Submitted> JobService::submit_import(const ImportRequest& request, const 
     job.job.options = plan.options;
     job.sealedUpload = vault_.seal(request.upload, job.job.id);
     if (!idempotency_key.empty()) {
-        // The request's meaning, not its bytes (a multipart boundary differs on every curl run); the file and
-        // password enter only through the keyed hash.
-        json canonical = choice_json(request.servers);
-        canonical["kind"] = name(JobKind::import);
-        canonical["file"] = vault_.fingerprint(request.upload.file);
-        canonical["password"] =
-            request.upload.password ? json(vault_.fingerprint(request.upload.password->reveal())) : json(nullptr);
-        canonical["options"] = {{"privateKeyExportable", plan.options.privateKeyExportable},
-                                {"friendlyName", plan.options.friendlyName},
-                                {"services", plan.options.services}};
-        job.idempotency.emplace(idempotency_key, vault_.fingerprint(canonical.dump()));
+        job.idempotency.emplace(idempotency_key, fingerprint);
     }
     return persist(std::move(job), idempotency_key);
 }
@@ -413,8 +423,36 @@ Result<std::vector<std::string>> JobService::requesting_servers(const std::strin
 Result<std::vector<Submitted>> JobService::submit_answers(std::vector<ImportRequest> answers,
                                                           const std::string& idempotency_key) {
     CERTDEPLOY_TRY(check_dispatching());
+    // One key for the call: each file's job answers to it with the file's place added. An answer's meaning
+    // is its file and options, naming no server (where it went is the controller's doing): a repeated call
+    // after the requests were completed replays the jobs rather than finding no request left.
+    const auto key_of = [&](std::size_t i) {
+        return idempotency_key.empty() || answers.size() == 1 ? idempotency_key
+                                                              : idempotency_key + "#" + std::to_string(i + 1);
+    };
+    std::vector<std::string> fingerprints(answers.size());
+    std::vector<std::optional<std::string>> replayed(answers.size());  // the job a known key made
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        if (key_of(i).empty()) {
+            continue;
+        }
+        fingerprints[i] = import_fingerprint(answers[i]);
+        CERTDEPLOY_TRY_ASSIGN_AS(auto known, store_->find_key(key_of(i)), from_store);
+        if (known && known->first != fingerprints[i]) {
+            return make_error(
+                ErrorCode::idempotency_conflict,
+                "the Idempotency-Key \"" + key_of(i) + "\" was used for another request (job " + known->second + ")");
+        }
+        if (known) {
+            replayed[i] = known->second;
+        }
+    }
     // Every file is read and routed before anything is written: one that fits no request changes nothing.
-    for (auto& answer : answers) {
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        if (replayed[i]) {
+            continue;
+        }
+        auto& answer = answers[i];
         CERTDEPLOY_TRY_ASSIGN(auto certificate, read_certificate(answer.upload));
         const std::string described = certificate.value("subject", std::string()) + " (thumbprint " +
                                       certificate.value("thumbprint", std::string()) + ")";
@@ -436,11 +474,13 @@ Result<std::vector<Submitted>> JobService::submit_answers(std::vector<ImportRequ
     }
     std::vector<Submitted> out;
     for (std::size_t i = 0; i < answers.size(); ++i) {
-        // One key for the call: each file's job answers to it with the file's place added.
-        const std::string key = idempotency_key.empty() || answers.size() == 1
-                                    ? idempotency_key
-                                    : idempotency_key + "#" + std::to_string(i + 1);
-        CERTDEPLOY_TRY_ASSIGN(auto submitted, submit_import(answers[i], key));
+        if (replayed[i]) {
+            queue_->job_ready(*replayed[i]);  // as persist() does for a replay: queued if it never was
+            CERTDEPLOY_TRY_ASSIGN(auto job_view, view(*replayed[i]));
+            out.push_back(Submitted{false, std::move(job_view)});
+            continue;
+        }
+        CERTDEPLOY_TRY_ASSIGN(auto submitted, submit_import(answers[i], key_of(i), fingerprints[i]));
         out.push_back(std::move(submitted));
     }
     return out;

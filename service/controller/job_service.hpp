@@ -170,6 +170,10 @@ class JobService {
     Result<std::vector<ImportPlan::Server>> resolve(const ServerChoice& choice);
     Result<nlohmann::json> read_certificate(const Upload& upload) const;
     Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
+    // What an Idempotency-Key of an import stands for: its servers as named, the file, password and options.
+    std::string import_fingerprint(const ImportRequest& request) const;
+    Result<Submitted> submit_import(const ImportRequest& request, const std::string& idempotency_key,
+                                    const std::string& fingerprint);
     Result<Submitted> retry_or_cancel(const std::string& id, const std::string& idempotency_key, bool cancel);
     Result<JobView> view(const std::string& id);
     Result<void> drop_completed_request(const std::string& server, const nlohmann::json& certificate);

@@ -184,7 +184,7 @@ TEST_CASE(
     CHECK(planned[0]["name"] == "ex02");
 
     // The three answers in one call, naming no server: each goes where its request is.
-    auto imported = fleet.post_form("/v1/imports", answers);
+    auto imported = fleet.post_form("/v1/imports", answers, {{"Idempotency-Key", "answers-1"}});
     responses.push_back(imported.body());
     REQUIRE(imported.result() == http::status::accepted);
     const auto jobs = json::parse(imported.body())["jobs"];
@@ -214,6 +214,19 @@ TEST_CASE(
         CHECK(found);
     }
     CHECK(json::parse(call(http::verb::get, "/v1/requests").body())["requests"].empty());
+    // The same call again, with its key, once the requests are completed: the same jobs, nothing done again.
+    auto replayed = fleet.post_form("/v1/imports", answers, {{"Idempotency-Key", "answers-1"}});
+    REQUIRE(replayed.result() == http::status::accepted);
+    CHECK(replayed["Idempotent-Replayed"] == "true");
+    const auto replayed_jobs = json::parse(replayed.body())["jobs"];
+    REQUIRE(replayed_jobs.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(replayed_jobs[i]["id"] == jobs[i]["id"]);
+    }
+    auto reused =
+        fleet.post_form("/v1/imports", {answers[1], answers[0], answers[2]}, {{"Idempotency-Key", "answers-1"}});
+    CHECK(reused.result() == http::status::conflict);
+    CHECK(json::parse(reused.body())["code"] == "idempotency-conflict");
     auto inventory = json::parse(call(http::verb::get, "/v1/certificates?status=PendingRequest").body());
     CHECK(inventory["certificates"].empty());
 
