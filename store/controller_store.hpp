@@ -1,6 +1,7 @@
 #pragma once
-// The controller's persistent state, behind an interface: SQLite now (one controller), PostgreSQL later
-// (several controllers side by side). Rows are plain data; the service layer gives them meaning.
+// The controller's persistent state, behind an interface: SQLite (one controller, the default) or PostgreSQL
+// (several controllers side by side), with one SQL implementation (sql_controller_store.hpp). Rows are plain
+// data; the service layer gives them meaning.
 
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/store_error.hpp"
@@ -324,5 +326,12 @@ class ControllerStore {
 
 // Opens (creating and migrating) DATA_DIR/controller.db.
 StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir);
+
+// Opens the PostgreSQL database at `conninfo` (a libpq connection string or postgresql:// URI), migrating it
+// under an advisory lock, with at most `max_connections` connections at once. `password` (empty: libpq's
+// PGPASSFILE or ~/.pgpass) is copied into the store, which wipes it when it closes.
+StoreResult<std::unique_ptr<ControllerStore>> open_postgresql_controller_store(const std::string& conninfo,
+                                                                               std::string_view password,
+                                                                               std::size_t max_connections);
 
 }  // namespace certdeploy::store

@@ -1,8 +1,8 @@
-# Turns store/migrations/NNN_name.sql into a C++ table, so the SQL stays in reviewable .sql files and the
-# binary carries it: cmake -DOUT=... -DDIR=... -P embed_migrations.cmake
+# Turns store/migrations/ENGINE/NNN_name.sql into a C++ table, so the SQL stays in reviewable .sql files and
+# the binary carries it: cmake -DOUT=... -DDIR=... -DFUNCTION=... -P embed_migrations.cmake
 file(GLOB files "${DIR}/*.sql")
 list(SORT files)
-set(body "// Generated from store/migrations by store/embed_migrations.cmake. Do not edit.\n#include \"store/sqlite_database.hpp\"\n\nnamespace certdeploy::store {\n\nconst std::vector<Migration>& controller_migrations() {\n    static const std::vector<Migration> migrations = {\n")
+set(body "// Generated from ${DIR} by store/embed_migrations.cmake. Do not edit.\n#include \"store/sql_connection.hpp\"\n\nnamespace certdeploy::store {\n\nconst std::vector<Migration>& ${FUNCTION}() {\n    static const std::vector<Migration> migrations = {\n")
 foreach(file ${files})
     get_filename_component(name "${file}" NAME_WE)
     string(REGEX MATCH "^[0-9]+" number "${name}")

@@ -2,11 +2,9 @@
 
 #include <sys/stat.h>
 
-#include <atomic>
 #include <cerrno>
 
 #include "service/try.hpp"
-#include "store/transaction_observer.hpp"
 
 namespace certdeploy::store {
 namespace {
@@ -31,89 +29,58 @@ int errno_for(int sqlite_code) {
     }
 }
 
+class SqliteStatement final : public StatementBackend {
+  public:
+    SqliteStatement(const SqliteConnection& db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    SqliteStatement(const SqliteStatement&) = delete;
+    SqliteStatement& operator=(const SqliteStatement&) = delete;
+    ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+
+    void bind_text(int index, std::string_view text) override {
+        sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+    void bind_integer(int index, std::int64_t value) override { sqlite3_bind_int64(stmt_, index, value); }
+    void bind_null(int index) override { sqlite3_bind_null(stmt_, index); }
+    void bind_blob(int index, std::string_view bytes) override {
+        sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    }
+    StoreResult<bool> step() override {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) {
+            return StoreResult<bool>(boost::system::in_place_value, true);
+        }
+        if (rc == SQLITE_DONE) {
+            return StoreResult<bool>(boost::system::in_place_value, false);
+        }
+        return db_.error("statement failed");
+    }
+    std::string text(int column) const override {
+        const auto* data = sqlite3_column_text(stmt_, column);
+        return data == nullptr ? std::string()
+                               : std::string(reinterpret_cast<const char*>(data),
+                                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    }
+    std::int64_t integer(int column) const override { return sqlite3_column_int64(stmt_, column); }
+    bool is_null(int column) const override { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+    std::string blob(int column) const override {
+        const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+        const int size = sqlite3_column_bytes(stmt_, column);
+        return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+    }
+
+  private:
+    const SqliteConnection& db_;
+    sqlite3_stmt* stmt_;
+};
+
 }  // namespace
 
-Statement::~Statement() {
-    if (stmt_ != nullptr) {
-        sqlite3_finalize(stmt_);
-    }
-}
-
-Statement& Statement::bind(int index, std::string_view text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-}
-
-Statement& Statement::bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
-    return *this;
-}
-
-Statement& Statement::bind_null(int index) {
-    sqlite3_bind_null(stmt_, index);
-    return *this;
-}
-
-Statement& Statement::bind_optional(int index, const std::optional<std::string>& text) {
-    return text ? bind(index, std::string_view(*text)) : bind_null(index);
-}
-
-Statement& Statement::bind_blob(int index, std::string_view bytes) {
-    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-    return *this;
-}
-
-std::optional<std::string> Statement::optional_text(int column) const {
-    return is_null(column) ? std::nullopt : std::optional<std::string>(text(column));
-}
-
-std::string Statement::blob(int column) const {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    const int size = sqlite3_column_bytes(stmt_, column);
-    return data != nullptr ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
-
-StoreResult<bool> Statement::step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) {
-        return StoreResult<bool>(boost::system::in_place_value, true);
-    }
-    if (rc == SQLITE_DONE) {
-        return StoreResult<bool>(boost::system::in_place_value, false);
-    }
-    return db_->error("statement failed");
-}
-
-StoreResult<void> Statement::run() {
-    for (;;) {
-        CERTDEPLOY_TRY_ASSIGN(auto more, step());
-        if (!more) {
-            return {};
-        }
-    }
-}
-
-std::string Statement::text(int column) const {
-    const auto* data = sqlite3_column_text(stmt_, column);
-    return data == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(data),
-                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-}
-
-std::int64_t Statement::integer(int column) const {
-    return sqlite3_column_int64(stmt_, column);
-}
-
-bool Statement::is_null(int column) const {
-    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::filesystem::path& file,
-                                                                  const std::vector<Migration>& migrations) {
+StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::filesystem::path& file,
+                                                                      const std::vector<Migration>& migrations) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-    std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(raw));
+    std::unique_ptr<SqliteConnection> db(new SqliteConnection(raw));
     if (rc != SQLITE_OK) {
         return db->error("cannot open the database " + file.string());
     }
@@ -130,19 +97,19 @@ StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::open(const std::fil
     return db;
 }
 
-SqliteDatabase::~SqliteDatabase() {
+SqliteConnection::~SqliteConnection() {
     sqlite3_close_v2(db_);
 }
 
-StoreResult<Statement> SqliteDatabase::prepare(std::string_view sql) {
+StoreResult<Statement> SqliteConnection::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
         return error("cannot prepare a statement");
     }
-    return StoreResult<Statement>(boost::system::in_place_value, *this, stmt);
+    return StoreResult<Statement>(boost::system::in_place_value, std::make_unique<SqliteStatement>(*this, stmt));
 }
 
-StoreResult<void> SqliteDatabase::exec(const std::string& sql) {
+StoreResult<void> SqliteConnection::exec(const std::string& sql) {
     char* message = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
         sqlite3_free(message);
@@ -151,51 +118,12 @@ StoreResult<void> SqliteDatabase::exec(const std::string& sql) {
     return {};
 }
 
-StoreError SqliteDatabase::error(const std::string& what) const {
+StoreError SqliteConnection::error(const std::string& what) const {
     const int code = db_ != nullptr ? sqlite3_extended_errcode(db_) : SQLITE_CANTOPEN;
     return StoreError{errno_for(code), what + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory")};
 }
 
-namespace {
-
-std::atomic<TransactionObserver> transaction_observer{nullptr};
-
-void report(std::chrono::steady_clock::time_point begun, bool committed) {
-    if (auto* observer = transaction_observer.load(std::memory_order_relaxed)) {
-        observer(std::chrono::steady_clock::now() - begun, committed);
-    }
-}
-
-}  // namespace
-
-void set_transaction_observer(TransactionObserver observer) noexcept {
-    transaction_observer.store(observer, std::memory_order_relaxed);
-}
-
-Transaction::~Transaction() {
-    if (open_) {
-        db_.exec("ROLLBACK");
-        report(begun_, false);
-    }
-}
-
-StoreResult<void> Transaction::begin() {
-    begun_ = std::chrono::steady_clock::now();
-    auto begun = db_.exec("BEGIN IMMEDIATE");
-    open_ = static_cast<bool>(begun);
-    return begun;
-}
-
-StoreResult<void> Transaction::commit() {
-    auto committed = db_.exec("COMMIT");
-    if (committed) {
-        open_ = false;
-        report(begun_, true);
-    }
-    return committed;
-}
-
-StoreResult<void> SqliteDatabase::migrate(const std::vector<Migration>& migrations) {
+StoreResult<void> SqliteConnection::migrate(const std::vector<Migration>& migrations) {
     if (auto made = exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
                          "NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
         !made) {

@@ -1,8 +1,8 @@
-// Tokens and the audit log on SQLite (store/migrations/003_access.sql).
+// Tokens and the audit log (store/migrations/*/003_access.sql).
 
 #include "service/try.hpp"
 #include "store/row_codec.hpp"
-#include "store/sqlite_controller_store.hpp"
+#include "store/sql_controller_store.hpp"
 
 namespace certdeploy::store {
 namespace {
@@ -54,65 +54,65 @@ AuditRow read_audit(const Statement& s) {
 
 }  // namespace
 
-StoreResult<bool> SqliteControllerStore::create_token(const TokenRow& row) {
-    std::lock_guard lock(mutex_);
-    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare(kCreateToken));
+StoreResult<bool> SqlControllerStore::create_token(const TokenRow& row) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare(kCreateToken));
     s.bind(1, row.name).bind(2, row.secretHash).bind(3, row.role);
     s.bind_optional(4, row.scoped ? std::optional<std::string>(encode_labels(row.scope)) : std::nullopt);
     s.bind(5, row.createdAt).bind_optional(6, row.expiresAt);
     CERTDEPLOY_TRY(s.run());
-    return StoreResult<bool>(boost::system::in_place_value, sqlite3_changes(db_->handle()) > 0);
+    return StoreResult<bool>(boost::system::in_place_value, db->changes() > 0);
 }
 
-StoreResult<std::optional<TokenRow>> SqliteControllerStore::token_by_hash(const std::string& secret_hash) {
-    std::lock_guard lock(mutex_);
+StoreResult<std::optional<TokenRow>> SqlControllerStore::token_by_hash(const std::string& secret_hash) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db_->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens WHERE secret_hash = ?1"));
+                          db->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens WHERE secret_hash = ?1"));
     s.bind(1, secret_hash);
     return first_row<TokenRow>(s, read_token);
 }
 
-StoreResult<std::vector<TokenRow>> SqliteControllerStore::list_tokens() {
-    std::lock_guard lock(mutex_);
-    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens ORDER BY name"));
+StoreResult<std::vector<TokenRow>> SqlControllerStore::list_tokens() {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens ORDER BY name"));
     return collect<TokenRow>(s, read_token);
 }
 
-StoreResult<bool> SqliteControllerStore::revoke_token(const std::string& name, const std::string& at) {
-    std::lock_guard lock(mutex_);
+StoreResult<bool> SqlControllerStore::revoke_token(const std::string& name, const std::string& at) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db_->prepare("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL"));
+                          db->prepare("UPDATE tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL"));
     s.bind(1, name).bind(2, at);
     CERTDEPLOY_TRY(s.run());
-    return StoreResult<bool>(boost::system::in_place_value, sqlite3_changes(db_->handle()) > 0);
+    return StoreResult<bool>(boost::system::in_place_value, db->changes() > 0);
 }
 
-StoreResult<void> SqliteControllerStore::touch_token(const std::string& name, const std::string& at) {
-    std::lock_guard lock(mutex_);
-    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("UPDATE tokens SET last_used_at = ?2 WHERE name = ?1"));
+StoreResult<void> SqlControllerStore::touch_token(const std::string& name, const std::string& at) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("UPDATE tokens SET last_used_at = ?2 WHERE name = ?1"));
     s.bind(1, name).bind(2, at);
     return s.run();
 }
 
-StoreResult<void> SqliteControllerStore::append_audit(const AuditRow& row) {
-    std::lock_guard lock(mutex_);
+StoreResult<void> SqlControllerStore::append_audit(const AuditRow& row) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     CERTDEPLOY_TRY_ASSIGN(
-        auto s, db_->prepare("INSERT INTO audit_log (at, token, client, method, route, server, thumbprint, job, "
-                             "status, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+        auto s, db->prepare("INSERT INTO audit_log (at, token, client, method, route, server, thumbprint, job, "
+                            "status, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     s.bind(1, row.at).bind_optional(2, row.token).bind(3, row.client).bind(4, row.method).bind(5, row.route);
     s.bind_optional(6, row.server).bind_optional(7, row.thumbprint).bind_optional(8, row.job);
     s.bind(9, static_cast<std::int64_t>(row.status)).bind_optional(10, row.code);
     return s.run();
 }
 
-StoreResult<std::vector<AuditRow>> SqliteControllerStore::list_audit(const AuditFilter& filter) {
-    std::lock_guard lock(mutex_);
-    CERTDEPLOY_TRY_ASSIGN(auto s, db_->prepare("SELECT " + std::string(kAuditColumns) +
-                                               " FROM audit_log WHERE (?1 IS NULL OR at >= ?1)"
-                                               " AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR token = ?3)"
-                                               " AND (?4 IS NULL OR server = ?4)"
-                                               " AND (?5 IS NULL OR (?5 = 1) = (status >= 400))"
-                                               " AND (?6 = 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7"));
+StoreResult<std::vector<AuditRow>> SqlControllerStore::list_audit(const AuditFilter& filter) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("SELECT " + std::string(kAuditColumns) +
+                                              " FROM audit_log WHERE (?1 IS NULL OR at >= ?1)"
+                                              " AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR token = ?3)"
+                                              " AND (?4 IS NULL OR server = ?4)"
+                                              " AND (?5 IS NULL OR (?5 = 1) = (status >= 400))"
+                                              " AND (?6 = 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7"));
     s.bind_optional(1, filter.since).bind_optional(2, filter.until).bind_optional(3, filter.token);
     s.bind_optional(4, filter.server);
     if (filter.refused) {

@@ -1,18 +1,19 @@
 #pragma once
-// ControllerStore on SQLite: one connection behind a mutex. Its methods are defined by topic in
-// sqlite_controller_store.cpp (servers), sqlite_job_store.cpp (jobs), sqlite_inventory_store.cpp and
-// sqlite_access_store.cpp (tokens and the audit log).
+// ControllerStore in SQL, the same for SQLite and PostgreSQL: each method takes a connection from the pool
+// for its duration. Its methods are defined by topic in sql_controller_store.cpp (servers),
+// sql_job_store.cpp (jobs), sql_inventory_store.cpp, sql_access_store.cpp (tokens and the audit log) and
+// sql_enrolment_store.cpp (join tokens and agents' identities).
 
-#include <mutex>
-
+#include "store/connection_pool.hpp"
 #include "store/controller_store.hpp"
-#include "store/sqlite_database.hpp"
 
 namespace certdeploy::store {
 
-class SqliteControllerStore final : public ControllerStore {
+class SqlControllerStore final : public ControllerStore {
   public:
-    explicit SqliteControllerStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+    SqlControllerStore(std::unique_ptr<Connection> first, ConnectionPool::Open open, std::size_t max_connections,
+                       std::chrono::milliseconds wait)
+        : pool_(std::move(first), std::move(open), max_connections, wait) {}
 
     StoreResult<bool> upsert_server(const ServerRow& row) override;
     StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override;
@@ -65,18 +66,20 @@ class SqliteControllerStore final : public ControllerStore {
     StoreResult<std::vector<std::string>> revoked_identities() override;
 
   private:
-    // Helpers of the job methods; the caller holds mutex_ and an open transaction.
-    // `with_counts`: also count its targets by state (what the job's state and events need).
-    StoreResult<std::optional<JobRow>> load_job(const std::string& id, bool with_counts = true);
-    StoreResult<std::optional<TargetRow>> load_target(std::int64_t job_seq, const std::string& server);
-    StoreResult<void> append_event(std::int64_t job_seq, EventRow::Type type, const std::string& data);
+    // Helpers of the job methods, on the caller's connection inside its open transaction.
+    // `with_counts`: also count its targets by state (what the job's state and events need). `lock`: hold the
+    // job's row until the transaction ends, so that two controllers' changes to one job (and the numbers of
+    // its events) come one after the other.
+    StoreResult<std::optional<JobRow>> load_job(Connection& db, const std::string& id, bool with_counts = true,
+                                                bool lock = false);
+    StoreResult<std::optional<TargetRow>> load_target(Connection& db, std::int64_t job_seq, const std::string& server);
+    StoreResult<void> append_event(Connection& db, std::int64_t job_seq, EventRow::Type type, const std::string& data);
     // The target's event, as it is now.
-    StoreResult<void> append_target_event(const JobRow& job, const std::string& server);
+    StoreResult<void> append_target_event(Connection& db, const JobRow& job, const std::string& server);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
-    StoreResult<void> settle_job(const std::string& id, const std::string& at, const JobRules& rules);
+    StoreResult<void> settle_job(Connection& db, const std::string& id, const std::string& at, const JobRules& rules);
 
-    std::mutex mutex_;  // one connection; statements and sqlite3_changes() must not interleave
-    std::unique_ptr<SqliteDatabase> db_;
+    ConnectionPool pool_;
 };
 
 }  // namespace certdeploy::store
