@@ -7,7 +7,7 @@ packages=(
     cmake g++ ninja-build ccache pkg-config git
     libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
     libssl-dev openssl nlohmann-json3-dev libspdlog-dev doctest-dev
-    libsqlite3-dev libsodium-dev
+    libsqlite3-dev libsodium-dev libpq-dev postgresql
     curl ca-certificates perl jq python3 nginx-light zsh nodejs
     openjdk-17-jre-headless clang-14 libclang-rt-14-dev
     chromium prometheus dpkg-dev lintian debootstrap systemd

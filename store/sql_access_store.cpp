@@ -107,12 +107,13 @@ StoreResult<void> SqlControllerStore::append_audit(const AuditRow& row) {
 
 StoreResult<std::vector<AuditRow>> SqlControllerStore::list_audit(const AuditFilter& filter) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("SELECT " + std::string(kAuditColumns) +
-                                              " FROM audit_log WHERE (?1 IS NULL OR at >= ?1)"
-                                              " AND (?2 IS NULL OR at < ?2) AND (?3 IS NULL OR token = ?3)"
-                                              " AND (?4 IS NULL OR server = ?4)"
-                                              " AND (?5 IS NULL OR (?5 = 1) = (status >= 400))"
-                                              " AND (?6 = 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7"));
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s, db->prepare("SELECT " + std::string(kAuditColumns) +
+                            " FROM audit_log WHERE (CAST(?1 AS TEXT) IS NULL OR at >= ?1)"
+                            " AND (CAST(?2 AS TEXT) IS NULL OR at < ?2) AND (CAST(?3 AS TEXT) IS NULL OR token = ?3)"
+                            " AND (CAST(?4 AS TEXT) IS NULL OR server = ?4)"
+                            " AND (CAST(?5 AS INTEGER) IS NULL OR (?5 = 1) = (status >= 400))"
+                            " AND (?6 = 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7"));
     s.bind_optional(1, filter.since).bind_optional(2, filter.until).bind_optional(3, filter.token);
     s.bind_optional(4, filter.server);
     if (filter.refused) {

@@ -18,8 +18,8 @@ ON CONFLICT (thumbprint, server) DO UPDATE SET certificate = excluded.certificat
 // no date, never is), ?7 thumbprint. The domain test reads the certificate's JSON, which each engine does in
 // its own words; the rest is common.
 constexpr std::string_view kFilter = R"sql(
-(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR server = ?2) AND (?4 IS NULL OR (not_after <> '' AND not_after < ?4))
-AND (?7 IS NULL OR thumbprint = ?7) AND (?3 IS NULL OR EXISTS )sql";
+(CAST(?1 AS TEXT) IS NULL OR status = ?1) AND (CAST(?2 AS TEXT) IS NULL OR server = ?2) AND (CAST(?4 AS TEXT) IS NULL OR (not_after <> '' AND not_after < ?4))
+AND (CAST(?7 AS TEXT) IS NULL OR thumbprint = ?7) AND (CAST(?3 AS TEXT) IS NULL OR EXISTS )sql";
 
 constexpr std::string_view kDomainMatchSqlite = R"sql(
 (SELECT 1 FROM json_each(certificate, '$.certificateDomains') d

@@ -205,13 +205,13 @@ StoreResult<std::vector<TargetRow>> SqlControllerStore::get_targets(const std::s
 
 StoreResult<std::vector<JobRow>> SqlControllerStore::list_jobs(const JobFilter& filter) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db->prepare("SELECT " + std::string(kJobColumns) +
-                                      " FROM jobs j WHERE (?1 IS NULL OR j.state = ?1)"
-                                      " AND (?2 IS NULL OR EXISTS (SELECT 1 FROM targets t WHERE t.job_seq = j.seq"
-                                      " AND t.server = ?2))"
-                                      " AND (?3 IS NULL OR j.thumbprint = ?3) AND (?4 = 0 OR j.seq < ?4)"
-                                      " ORDER BY j.seq DESC LIMIT ?5"));
+    CERTDEPLOY_TRY_ASSIGN(
+        auto s, db->prepare("SELECT " + std::string(kJobColumns) +
+                            " FROM jobs j WHERE (CAST(?1 AS TEXT) IS NULL OR j.state = ?1)"
+                            " AND (CAST(?2 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM targets t WHERE t.job_seq = j.seq"
+                            " AND t.server = ?2))"
+                            " AND (CAST(?3 AS TEXT) IS NULL OR j.thumbprint = ?3) AND (?4 = 0 OR j.seq < ?4)"
+                            " ORDER BY j.seq DESC LIMIT ?5"));
     s.bind_optional(1, filter.state).bind_optional(2, filter.server).bind_optional(3, filter.thumbprint);
     s.bind(4, filter.beforeSeq).bind(5, static_cast<std::int64_t>(filter.limit));
     CERTDEPLOY_TRY_ASSIGN(auto jobs, collect<JobRow>(s, read_job));
@@ -354,7 +354,7 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
     }
     CERTDEPLOY_TRY_ASSIGN(
         auto s, db->prepare("SELECT j.id, t.server, t.attempts FROM targets t JOIN jobs j ON j.seq = t.job_seq"
-                            " WHERE t.state = ?2 AND (?1 IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid"));
+                            " WHERE t.state = ?2 AND (CAST(?1 AS TEXT) IS NULL OR j.id = ?1) ORDER BY j.seq, t.rowid"));
     s.bind_optional(1, job_id).bind(2, rules.pending);
     auto refs = collect<TargetRef>(s, [](const Statement& row) {
         return TargetRef{row.text(0), row.text(1), static_cast<int>(row.integer(2))};
