@@ -3,7 +3,6 @@
 // any controller. Exit status: 0 done (with --wait: every target succeeded), 1 some target did not succeed,
 // 2 bad usage or a refusal by the controller (4xx), 3 the controller could not be reached or failed (5xx).
 
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -21,6 +20,7 @@
 #include "cli/commands.hpp"
 #include "cli/password_input.hpp"
 #include "service/codec/base64.hpp"
+#include "service/codec/random_hex.hpp"
 #include "service/fs/atomic_file.hpp"
 #include "service/pki/reader.hpp"
 
@@ -124,20 +124,6 @@ class UsageError : public std::runtime_error {
 };
 
 // Percent-encodes everything but RFC 3986's unreserved characters: safe in a path segment and a query.
-// A multipart boundary no file can be expected to hold.
-std::string random_hex(std::size_t bytes) {
-    std::vector<unsigned char> raw(bytes);
-    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
-        throw std::runtime_error("no random bytes");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : raw) {
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 0xF]);
-    }
-    return out;
-}
 
 std::string encode(std::string_view value) {
     static constexpr char kHex[] = "0123456789ABCDEF";
@@ -616,7 +602,7 @@ int import_command(Command& cmd, const std::vector<std::string>& args) {
 // The multipart body curl -F would send: each (name, bytes, filename) a part, files with a filename.
 std::pair<std::string, std::string> form_body(
     const std::vector<std::tuple<std::string, std::string, std::string>>& parts) {
-    const std::string boundary = "certdeploy-" + random_hex(12);
+    const std::string boundary = "certdeploy-" + codec::random_hex(12);  // no file can be expected to hold it
     std::string body;
     for (const auto& [name, bytes, filename] : parts) {
         body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";

@@ -1,5 +1,7 @@
 // certdeploy server: the controller's REST API.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/thread_pool.hpp>
 #include <iostream>
@@ -10,7 +12,9 @@
 #include "api/controller/metrics_routes.hpp"
 #include "api/http/tls_context.hpp"
 #include "cli/commands.hpp"
+#include "cli/controller_database.hpp"
 #include "cli/http_process.hpp"
+#include "service/codec/random_hex.hpp"
 #include "service/controller/access/audit_log.hpp"
 #include "service/controller/access/failure_throttle.hpp"
 #include "service/controller/access/token_service.hpp"
@@ -19,6 +23,7 @@
 #include "service/controller/runtime/agent_prober.hpp"
 #include "service/controller/runtime/job_dispatcher.hpp"
 #include "service/controller/server_registry.hpp"
+#include "service/fs/atomic_file.hpp"
 #include "service/log.hpp"
 #include "service/metrics/metrics.hpp"
 #include "service/net/host_name.hpp"
@@ -75,6 +80,27 @@ Result<std::shared_ptr<boost::asio::ssl::context>> renew_client_tls(pki::FleetCa
         auto tls, api::make_mutual_tls_client(fleet.client_cert_file(), fleet.client_key_file(), fleet.ca_file()));
     log::info("controller client certificate issued by the fleet CA", {{"file", fleet.client_cert_file().string()}});
     return tls;
+}
+
+// This controller's id in its claims on targets: the same across its restarts (DATA_DIR/controller.id), so
+// that at start it takes back at once what it was running when it stopped; another on the same database
+// waits for the lease to end.
+Result<std::string> controller_id(const std::filesystem::path& data_dir) {
+    const auto path = data_dir / "controller.id";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        CERTDEPLOY_TRY(fs::write_file_atomically(path, std::string(host) + "-" + codec::random_hex(6) + "\n", 0600));
+    }
+    CERTDEPLOY_TRY_ASSIGN(auto text, fs::read_file(path, 1024));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    if (text.empty()) {
+        return make_error(ErrorCode::io_error, "the file " + path.string() + " is empty");
+    }
+    return text;
 }
 
 }  // namespace
@@ -139,12 +165,15 @@ int run_server(const config::ServerConfig& cfg) {
         }
     }
     log::init("server", cfg.logLevel);
-    auto opened = store::open_sqlite_controller_store(cfg.dataDir);
-    if (!opened) {
-        log::error("cannot open the database", {{"dataDir", cfg.dataDir.string()}, {"detail", opened.error().what}});
-        return 1;
+    const DatabaseChoice database{cfg.dataDir, cfg.database, cfg.databasePasswordFile, cfg.databaseMaxConnections};
+    auto opened = open_controller_database(database);
+    if (opened.failure) {
+        log::error("cannot open the database", {{"engine", database_engine(database)},
+                                                {"dataDir", cfg.dataDir.string()},
+                                                {"detail", opened.failure->message}});
+        return opened.failure->exitCode;
     }
-    std::shared_ptr<store::ControllerStore> store(std::move(*opened));
+    std::shared_ptr<store::ControllerStore> store = std::move(opened.store);
     store::set_transaction_observer([](std::chrono::steady_clock::duration took, bool committed) {
         static auto& transactions = metrics::process_registry().histogram(
             "certdeploy_store_transaction_duration_seconds",
@@ -152,7 +181,8 @@ int run_server(const config::ServerConfig& cfg) {
             {"outcome"});
         transactions.with({committed ? "commit" : "rollback"}).observe(std::chrono::duration<double>(took).count());
     });
-    auto vault = controller::UploadVault::open(cfg.dataDir);
+    auto vault = cfg.uploadKeyFile ? controller::UploadVault::open_keys(*cfg.uploadKeyFile, cfg.uploadPreviousKeyFiles)
+                                   : controller::UploadVault::open(cfg.dataDir);
     auto pki = pki::PkiContext::create();
     if (!vault || !pki) {
         const auto& error = !vault ? vault.error() : pki.error();
@@ -229,6 +259,7 @@ int run_server(const config::ServerConfig& cfg) {
     std::unique_ptr<api::AgentLink> link;
     std::unique_ptr<controller::AgentProber> prober;
     std::unique_ptr<controller::JobDispatcher> dispatcher;
+    std::unique_ptr<store::JobWatch> job_watch;
     if (agent_tls) {
         link = std::make_unique<api::AgentLink>(agent_tls, cfg.agentTimeout);
         link->client().set_revocation_check([&revoked](SSL* connection) {
@@ -240,9 +271,15 @@ int run_server(const config::ServerConfig& cfg) {
             link->context(), link->agents(), jobs, blocking,
             controller::DispatchOptions{cfg.maxParallelTargets, cfg.maxAttempts, cfg.retryDelay,
                                         std::chrono::seconds(60), cfg.attemptTimeout});
-        // Before anything can start a target: those left running by a stopped controller become pending
-        // again, and every unfinished job's pending targets are queued.
-        auto resumed = jobs.runnable(std::nullopt, true);
+        // Before anything can start a target: those this controller left running when it stopped (and any
+        // whose lease ended) become pending again, and every unfinished job's pending targets are queued.
+        auto identity = controller_id(cfg.dataDir);
+        if (!identity) {
+            log::error("cannot start", {{"message", identity.error().message}, {"detail", identity.error().detail}});
+            return 1;
+        }
+        jobs.set_claims(*identity, cfg.lease);
+        auto resumed = jobs.runnable(std::nullopt, controller::JobService::Reclaim::orphans_and_own);
         if (!resumed) {
             log::error("cannot resume unfinished jobs", {{"message", resumed.error().message}});
             return 1;
@@ -267,6 +304,8 @@ int run_server(const config::ServerConfig& cfg) {
                 every);
         }
         jobs.set_queue(dispatcher.get());
+        // Jobs made or retried by other controllers on the same database (PostgreSQL) are queued at once.
+        job_watch = store->watch_jobs([queue = dispatcher.get()](const std::string& id) { queue->job_ready(id); });
         link->start();
     }
     std::unique_ptr<controller::Enrolment> enrolment;
@@ -296,6 +335,7 @@ int run_server(const config::ServerConfig& cfg) {
     // sent again at the next start); let store work finish (it posts into the stopped context); destroy the
     // dispatcher (its timer belongs to the context) and then the context, which destroys the suspended
     // coroutines without resuming them.
+    job_watch.reset();  // before the dispatcher it posts to
     if (link) {
         link->stop();
     }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/controller_database.hpp"
 #include "service/controller/access/token_service.hpp"
 #include "service/controller/enrolment/enrolment.hpp"
 #include "service/fs/atomic_file.hpp"
@@ -26,7 +27,9 @@ constexpr const char* kUsage = R"(Usage:
   certdeploy token join [--server NAME] [--labels LABEL=VALUE[,...]] [--expires-in 1h] [--uses N]
                         [--agent-ca FILE] [--output json]
 Every form takes --data-dir DIR (env CERTDEPLOY_DATA_DIR, default /var/lib/certdeploy/controller): the
-controller's data directory, on this machine.
+controller's data directory, on this machine. With PostgreSQL, also --database CONNINFO (env
+CERTDEPLOY_DATABASE) and --database-password-file FILE (env CERTDEPLOY_DATABASE_PASSWORD_FILE), as the
+controller's configuration names them.
 
 create prints the new token on stdout, once; the database keeps only its SHA-256. A --scope limits the
 token to the servers whose labels match (a viewer or an operator only).
@@ -82,7 +85,9 @@ int token_command(const std::vector<std::string>& args, const config::EnvLookup&
         "expires-in-days", po::value<int>()->value_name("N"))("output", po::value<std::string>()->value_name("FMT"))(
         "name", po::value<std::string>())("server", po::value<std::string>()->value_name("NAME"))(
         "labels", po::value<std::string>()->value_name("SEL"))("expires-in", po::value<std::string>()->value_name("D"))(
-        "uses", po::value<int>()->value_name("N"))("agent-ca", po::value<std::string>()->value_name("FILE"));
+        "uses", po::value<int>()->value_name("N"))("agent-ca", po::value<std::string>()->value_name("FILE"))(
+        "database", po::value<std::string>()->value_name("CONNINFO"))("database-password-file",
+                                                                      po::value<std::string>()->value_name("FILE"));
     po::positional_options_description positional;
     positional.add("name", 1);
     po::variables_map vm;
@@ -107,6 +112,19 @@ int token_command(const std::vector<std::string>& args, const config::EnvLookup&
     }
     if (vm.count("data-dir") != 0) {
         data_dir = vm["data-dir"].as<std::string>();
+    }
+    DatabaseChoice database{data_dir, env("CERTDEPLOY_DATABASE"), std::nullopt, 2};
+    if (auto from_env = env("CERTDEPLOY_DATABASE_PASSWORD_FILE")) {
+        database.passwordFile = *from_env;
+    }
+    if (vm.count("database") != 0) {
+        database.database = vm["database"].as<std::string>();
+    }
+    if (vm.count("database-password-file") != 0) {
+        database.passwordFile = vm["database-password-file"].as<std::string>();
+    }
+    if (database.database && database.database->empty()) {
+        database.database.reset();
     }
     const bool needs_name = action == "create" || action == "revoke";
     if (needs_name != (vm.count("name") != 0)) {
@@ -147,18 +165,17 @@ int token_command(const std::vector<std::string>& args, const config::EnvLookup&
         }
     }
 
-    if (!std::filesystem::exists(std::filesystem::path(data_dir) / "controller.db")) {
+    if (!database.database && !std::filesystem::exists(std::filesystem::path(data_dir) / "controller.db")) {
         std::cerr << "certdeploy token: no controller database in " << data_dir
                   << " (start the controller once, or give --data-dir)\n";
         return 1;
     }
-    auto opened = store::open_sqlite_controller_store(data_dir);
-    if (!opened) {
-        std::cerr << "certdeploy token: cannot open the database in " << data_dir << ": " << opened.error().what
-                  << '\n';
-        return 1;
+    auto opened = open_controller_database(database);
+    if (opened.failure) {
+        std::cerr << "certdeploy token: " << opened.failure->message << '\n';
+        return opened.failure->exitCode;
     }
-    std::shared_ptr<store::ControllerStore> store(std::move(*opened));
+    std::shared_ptr<store::ControllerStore> store = std::move(opened.store);
     if (action == "join") {
         controller::JoinTokenSpec join;
         if (vm.count("server") != 0) {

@@ -79,7 +79,7 @@ bool decode_required_path(const json& v, std::filesystem::path& out) {
     return true;
 }
 
-// "caFile": one PEM path or an array of them.
+// "caFile" (and "uploadPreviousKeyFiles"): one path or an array of them.
 bool decode_ca_files(const json& v, std::vector<std::filesystem::path>& out) {
     out.clear();
     if (v.is_null()) {
@@ -104,6 +104,33 @@ const Schema<ServerConfig>& server_schema() {
         s.entries.push_back({{"dataDir", ValueType::string, "a directory path",
                               "where the controller keeps its database (mode 0700)", "/var/lib/certdeploy/controller"},
                              [](const json& v, ServerConfig& c) { return decode_required_path(v, c.dataDir); }});
+        s.entries.push_back(
+            {{"database", ValueType::string,
+              "a postgresql:// URI or a libpq connection string (host=... dbname=...), without a password",
+              "PostgreSQL, to run several controllers on one database (default: SQLite in dataDir/controller.db); "
+              "the password comes from databasePasswordFile or libpq's PGPASSFILE",
+              nullptr},
+             [](const json& v, ServerConfig& c) {
+                 if (!decode_optional_string(v, c.database)) {
+                     return false;
+                 }
+                 if (c.database && c.database->empty()) {
+                     c.database.reset();  // empty: the default, SQLite
+                 }
+                 return !c.database || c.database->rfind("postgresql://", 0) == 0 ||
+                        c.database->rfind("postgres://", 0) == 0 || c.database->find('=') != std::string::npos;
+             }});
+        s.entries.push_back(
+            {{"databasePasswordFile", ValueType::string, "a file path (mode 0600)",
+              "the PostgreSQL password, alone in a file only its owner can read", nullptr},
+             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.databasePasswordFile); }});
+        s.entries.push_back({{"databaseMaxConnections", ValueType::integer, "an integer from 1 to 1000",
+                              "the most PostgreSQL connections this controller opens at once", 8},
+                             [](const json& v, ServerConfig& c) {
+                                 std::int64_t n = 0;
+                                 return decode_integer(v, 1, 1000, n) &&
+                                        (c.databaseMaxConnections = static_cast<std::size_t>(n), true);
+                             }});
         s.entries.push_back(
             {{"servers", ValueType::json,
               "an object of server names, each {\"agentUrl\": \"https://HOST:PORT\", \"labels\": {...}}",
@@ -266,6 +293,27 @@ const Schema<ServerConfig>& server_schema() {
             {{"attemptTimeoutSeconds", ValueType::number, "a number of seconds from 0.1 to 3600",
               "deadline of one attempt on one server (install and enable together); a timeout is retried", 120},
              [](const json& v, ServerConfig& c) { return decode_seconds(v, 0.1, 3600, c.attemptTimeout); }});
+        s.entries.push_back(
+            {{"leaseSeconds", ValueType::integer, "an integer from 2 to 3600",
+              "how long a target this controller runs stays its claim without a renewal (renewed every third); "
+              "with several controllers on one database, another takes it over once it has ended",
+              30},
+             [](const json& v, ServerConfig& c) {
+                 std::int64_t n = 0;
+                 return decode_integer(v, 2, 3600, n) && (c.lease = std::chrono::seconds(n), true);
+             }});
+        s.entries.push_back(
+            {{"uploadKeyFile", ValueType::string, "a file path (mode 0600, 32 bytes)",
+              "the key that encrypts uploads at rest until their jobs end (default: dataDir/upload.key, "
+              "made on the first start); controllers sharing a database share this file",
+              nullptr},
+             [](const json& v, ServerConfig& c) { return decode_optional_path(v, c.uploadKeyFile); }});
+        s.entries.push_back(
+            {{"uploadPreviousKeyFiles", ValueType::json, "a file path, or an array of them",
+              "keys replaced by uploadKeyFile: uploads sealed under them are still opened, new ones "
+              "use uploadKeyFile only",
+              nullptr},
+             [](const json& v, ServerConfig& c) { return decode_ca_files(v, c.uploadPreviousKeyFiles); }});
         s.entries.push_back({{"uploadRetentionHours", ValueType::integer, "an integer from 0 to 8760",
                               "how long a finished job with failed targets keeps its encrypted upload for a retry", 24},
                              [](const json& v, ServerConfig& c) {

@@ -28,7 +28,12 @@ struct HttpSettings {
 struct ServerConfig {
     HttpSettings http;
     log::Level logLevel = log::Level::info;
-    std::filesystem::path dataDir;                      // controller.db (SQLite, WAL) lives here
+    std::filesystem::path dataDir;  // controller.db (SQLite, WAL) lives here
+    // PostgreSQL instead of SQLite: a libpq connection string or postgresql:// URI (without a password), the
+    // file holding the password (0600), and the most connections this controller opens.
+    std::optional<std::string> database;
+    std::optional<std::filesystem::path> databasePasswordFile;
+    std::size_t databaseMaxConnections = 0;
     nlohmann::json servers = nlohmann::json::object();  // registered at start: name -> {agentUrl, labels}
     // HTTPS for the API: both, or insecureHttp (plain HTTP, loopback listen addresses only).
     std::optional<std::filesystem::path> tlsCert;
@@ -53,8 +58,12 @@ struct ServerConfig {
     std::chrono::milliseconds retryDelay{};           // first backoff; doubles per attempt, with jitter
     std::chrono::milliseconds attemptTimeout{};       // one attempt on one server, every request of it
     std::chrono::hours uploadRetention{};             // how long a failed job's upload is kept for a retry
-    std::vector<std::filesystem::path> caFiles;       // extra trusted roots for an upload's status
-    std::optional<Endpoint> metricsListen;            // GET /metrics without a token, loopback only
+    std::chrono::seconds lease{};                     // a running target's claim without a renewal
+    // The upload key (default DATA_DIR/upload.key) and the keys it replaced, still read.
+    std::optional<std::filesystem::path> uploadKeyFile;
+    std::vector<std::filesystem::path> uploadPreviousKeyFiles;
+    std::vector<std::filesystem::path> caFiles;  // extra trusted roots for an upload's status
+    std::optional<Endpoint> metricsListen;       // GET /metrics without a token, loopback only
 };
 
 struct AgentConfig {

@@ -38,6 +38,7 @@ namespace certdeploy {
     X(disk_full, "disk-full", "Disk full")                                              \
     X(read_only_storage, "read-only-storage", "Read-only storage")                      \
     X(permission_denied, "permission-denied", "Permission denied")                      \
+    X(store_unavailable, "store-unavailable", "Database unavailable")                   \
     X(server_not_found, "server-not-found", "Server not found")                         \
     X(agent_unreachable, "agent-unreachable", "Agent unreachable")                      \
     X(agent_error, "agent-error", "Unexpected answer from an agent")                    \

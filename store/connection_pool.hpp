@@ -44,6 +44,8 @@ class ConnectionPool {
     };
 
     StoreResult<Lease> acquire();
+    // A connection of its own, outside the pool's count (a listener that holds it for good).
+    StoreResult<std::unique_ptr<Connection>> open_unpooled() { return open_(); }
     Dialect dialect() const { return dialect_; }
 
   private:

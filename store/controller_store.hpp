@@ -75,6 +75,8 @@ struct TargetRow {
     std::optional<std::string> finishedAt;
     std::optional<std::string> result;
     std::optional<std::string> certStatus;
+    std::optional<std::string> claimedBy;   // the controller running it (running targets only)
+    std::optional<std::string> leaseUntil;  // RFC 3339: until then nobody else takes it over
 };
 
 // What a job's progress reported, in order: a target as it was after a move (type target), or the job as it
@@ -130,6 +132,11 @@ struct TargetChange {
     std::optional<std::string> errorMessage;
     std::optional<std::string> result;
     std::optional<std::string> certStatus;
+    // The controller making the change. A start (startAttempt) claims the target for it until leaseUntil; any
+    // other change of a running target is applied only if the target is still its claim (another controller
+    // may have taken it over after the lease ended). Empty: no claims (a store used without controllers).
+    std::string owner;
+    std::optional<std::string> leaseUntil;
 };
 
 struct JobCount {
@@ -235,6 +242,13 @@ struct AuditFilter {
     std::size_t limit = 100;
 };
 
+// Told when any controller on the same database makes or retries a job, so that its targets are picked up
+// at once rather than at the next sweep. Stops when destroyed.
+class JobWatch {
+  public:
+    virtual ~JobWatch() = default;
+};
+
 class ControllerStore {
   public:
     virtual ~ControllerStore() = default;
@@ -265,11 +279,19 @@ class ControllerStore {
     // pending, error cleared). Returns how many moved.
     virtual StoreResult<int> change_job_targets(const std::string& id, const std::string& from, const std::string& to,
                                                 bool request_cancel, const std::string& at, const JobRules& rules) = 0;
-    // Targets of unfinished jobs to run, in creation order; at start, `running` ones (the controller died
-    // while they ran) become `pending` first.
-    virtual StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id,
-                                                                 bool reset_running, const std::string& at,
+    // Targets of unfinished jobs to run, in creation order. With `reclaim`, `running` ones whose controller is
+    // gone become `pending` first: those whose lease ended before `at`, those claimed by nobody, and those
+    // claimed by `owner` (at a controller's start: its own, from before it died; empty at other times).
+    virtual StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id, bool reclaim,
+                                                                 const std::string& owner, const std::string& at,
                                                                  const JobRules& rules) = 0;
+    // Calls `ready(job id)`, from a thread of its own, for every job made or retried on the database by any
+    // controller (PostgreSQL's LISTEN/NOTIFY; after a lost connection it listens again on a new one).
+    // Nothing (nullptr) when no other controller can write to the database (SQLite).
+    virtual std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) = 0;
+    // Extends the leases of the running targets `owner` claims to `until`. Returns how many.
+    virtual StoreResult<int> renew_leases(const std::string& owner, const std::string& until,
+                                          const JobRules& rules) = 0;
     // Deletes the sealed uploads of final jobs that finished before `finished_before`. Returns how many.
     virtual StoreResult<int> drop_uploads(const std::string& finished_before) = 0;
     virtual StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,
@@ -333,5 +355,9 @@ StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const
 StoreResult<std::unique_ptr<ControllerStore>> open_postgresql_controller_store(const std::string& conninfo,
                                                                                std::string_view password,
                                                                                std::size_t max_connections);
+
+// Why `conninfo` cannot be used (libpq cannot parse it, or it holds a password, which belongs in a file),
+// or nothing when it can. Says nothing of the string's values.
+std::optional<std::string> postgresql_conninfo_problem(const std::string& conninfo);
 
 }  // namespace certdeploy::store

@@ -166,6 +166,23 @@ std::string postgresql_parameters(std::string_view sql) {
     return out;
 }
 
+std::optional<std::string> postgresql_conninfo_problem(const std::string& conninfo) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+    if (options == nullptr) {
+        PQfreemem(error);  // its text may quote the string, which may hold a secret
+        return std::string("libpq cannot read it as a connection string or postgresql:// URI");
+    }
+    std::optional<std::string> problem;
+    for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+        if (std::strcmp(option->keyword, "password") == 0 && option->val != nullptr && *option->val != '\0') {
+            problem = "it holds a password: put the password in databasePasswordFile (0600) or libpq's PGPASSFILE";
+        }
+    }
+    PQconninfoFree(options);
+    return problem;
+}
+
 StoreResult<std::unique_ptr<PostgresqlConnection>> PostgresqlConnection::open(const PostgresqlSettings& settings) {
     // Keywords before dbname are defaults the connection string may override; the password after it wins.
     std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "dbname"};

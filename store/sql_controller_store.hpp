@@ -32,8 +32,11 @@ class SqlControllerStore final : public ControllerStore {
     StoreResult<bool> change_target(const TargetChange& change, const JobRules& rules) override;
     StoreResult<int> change_job_targets(const std::string& id, const std::string& from, const std::string& to,
                                         bool request_cancel, const std::string& at, const JobRules& rules) override;
-    StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id, bool reset_running,
-                                                         const std::string& at, const JobRules& rules) override;
+    StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id, bool reclaim,
+                                                         const std::string& owner, const std::string& at,
+                                                         const JobRules& rules) override;
+    StoreResult<int> renew_leases(const std::string& owner, const std::string& until, const JobRules& rules) override;
+    std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) override;
     StoreResult<int> drop_uploads(const std::string& finished_before) override;
     StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,
                                                     std::size_t limit) override;
@@ -77,6 +80,8 @@ class SqlControllerStore final : public ControllerStore {
     // The target's event, as it is now.
     StoreResult<void> append_target_event(Connection& db, const JobRow& job, const std::string& server);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
+    // Tells the other controllers (watch_jobs) that the job has targets to run, when its transaction commits.
+    StoreResult<void> announce_job(Connection& db, const std::string& id);
     StoreResult<void> settle_job(Connection& db, const std::string& id, const std::string& at, const JobRules& rules);
 
     ConnectionPool pool_;

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "service/try.hpp"
+#include "store/postgresql_job_watch.hpp"
 #include "store/row_codec.hpp"
 #include "store/sql_controller_store.hpp"
 
@@ -16,7 +17,8 @@ constexpr std::string_view kJobColumns =
     "sealed_upload IS NOT NULL";
 
 constexpr std::string_view kTargetColumns =
-    "server, agent_url, state, attempts, error_code, error_message, started_at, finished_at, result, cert_status";
+    "server, agent_url, state, attempts, error_code, error_message, started_at, finished_at, result, cert_status, "
+    "claimed_by, lease_until";
 
 JobRow read_job(const Statement& s) {
     JobRow job;
@@ -46,6 +48,8 @@ TargetRow read_target(const Statement& s) {
     t.finishedAt = s.optional_text(7);
     t.result = s.optional_text(8);
     t.certStatus = s.optional_text(9);
+    t.claimedBy = s.optional_text(10);
+    t.leaseUntil = s.optional_text(11);
     return t;
 }
 
@@ -135,6 +139,15 @@ StoreResult<void> SqlControllerStore::settle_job(Connection& db, const std::stri
     return append_event(db, settled.seq, final ? EventRow::Type::done : EventRow::Type::job, encode_job_event(settled));
 }
 
+StoreResult<void> SqlControllerStore::announce_job(Connection& db, const std::string& id) {
+    if (db.dialect() != Dialect::postgresql) {
+        return {};  // one controller: it queues its own jobs
+    }
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("SELECT pg_notify('certdeploy_jobs', CAST(?1 AS TEXT))"));
+    s.bind(1, id);
+    return s.run();
+}
+
 StoreResult<CreateOutcome> SqlControllerStore::create_job(const NewJob& job) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     Transaction tx(*db);
@@ -183,6 +196,7 @@ StoreResult<CreateOutcome> SqlControllerStore::create_job(const NewJob& job) {
         t.bind(1, seq).bind(2, target.server).bind(3, target.agentUrl).bind(4, target.state);
         CERTDEPLOY_TRY(t.run());
     }
+    CERTDEPLOY_TRY(announce_job(*db, job.job.id));
     CERTDEPLOY_TRY_ASSIGN(auto created, load_job(*db, job.job.id));
     CERTDEPLOY_TRY(append_event(*db, seq, EventRow::Type::job, encode_job_event(*created)));
     CERTDEPLOY_TRY(tx.commit());
@@ -255,14 +269,20 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
     if (!target || std::find(change.from.begin(), change.from.end(), target->state) == change.from.end()) {
         return value(false);
     }
+    // A running target is changed only by the controller that claims it: one whose lease ended and whose
+    // target another controller took over has lost it, and its late answer is not recorded.
+    if (!change.startAttempt && !change.owner.empty() && target->state == rules.running &&
+        target->claimedBy.value_or(change.owner) != change.owner) {
+        return value(false);
+    }
     const bool cancelled = job->cancelRequested && change.toWhenCancelled.has_value();
     const std::string& to = cancelled ? *change.toWhenCancelled : change.to;
     const bool finished = change.finished || cancelled;
     CERTDEPLOY_TRY_ASSIGN(auto s,
                           db->prepare("UPDATE targets SET state = ?3, attempts = attempts + ?4,"
                                       " started_at = CASE WHEN ?4 = 1 THEN ?5 ELSE started_at END, finished_at = ?6,"
-                                      " error_code = ?7, error_message = ?8, result = ?9, cert_status = ?10"
-                                      " WHERE job_seq = ?1 AND server = ?2"));
+                                      " error_code = ?7, error_message = ?8, result = ?9, cert_status = ?10,"
+                                      " claimed_by = ?11, lease_until = ?12 WHERE job_seq = ?1 AND server = ?2"));
     s.bind(1, job->seq).bind(2, change.server).bind(3, to);
     s.bind(4, static_cast<std::int64_t>(change.startAttempt ? 1 : 0)).bind(5, change.at);
     s.bind_optional(6, finished ? std::optional<std::string>(change.at) : std::nullopt);
@@ -270,6 +290,11 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
     s.bind_optional(7, cancelled ? std::nullopt : change.errorCode);
     s.bind_optional(8, cancelled ? std::nullopt : change.errorMessage);
     s.bind_optional(9, change.result).bind_optional(10, change.certStatus);
+    // Running: claimed by whoever started it (and keeps its claim on other changes while still running).
+    const bool claimed = to == rules.running;
+    s.bind_optional(11, claimed ? std::optional<std::string>(change.startAttempt ? change.owner : *target->claimedBy)
+                                : std::nullopt);
+    s.bind_optional(12, claimed ? (change.startAttempt ? change.leaseUntil : target->leaseUntil) : std::nullopt);
     CERTDEPLOY_TRY(s.run());
     CERTDEPLOY_TRY(append_target_event(*db, *job, change.server));
     CERTDEPLOY_TRY(settle_job(*db, change.jobId, change.at, rules));
@@ -305,11 +330,15 @@ StoreResult<int> SqlControllerStore::change_job_targets(const std::string& id, c
         CERTDEPLOY_TRY_ASSIGN(
             auto s,
             db->prepare("UPDATE targets SET state = ?3, finished_at = ?4, error_code = NULL, error_message = NULL,"
+                        " claimed_by = NULL, lease_until = NULL,"
                         " result = NULL, cert_status = NULL WHERE job_seq = ?1 AND server = ?2"));
         s.bind(1, job->seq).bind(2, server).bind(3, to);
         s.bind_optional(4, finished ? std::optional<std::string>(at) : std::nullopt);
         CERTDEPLOY_TRY(s.run());
         CERTDEPLOY_TRY(append_target_event(*db, *job, server));
+    }
+    if (to == rules.pending && !names->empty()) {
+        CERTDEPLOY_TRY(announce_job(*db, id));  // a retry: whichever controller is free runs it
     }
     CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
     CERTDEPLOY_TRY(tx.commit());
@@ -317,37 +346,47 @@ StoreResult<int> SqlControllerStore::change_job_targets(const std::string& id, c
 }
 
 StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const std::optional<std::string>& job_id,
-                                                                         bool reset_running, const std::string& at,
-                                                                         const JobRules& rules) {
+                                                                         bool reclaim, const std::string& owner,
+                                                                         const std::string& at, const JobRules& rules) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     Transaction tx(*db);
     CERTDEPLOY_TRY(tx.begin());
-    if (reset_running) {
-        // The controller stopped while these ran: whether the agent finished is unknown, so they are sent
-        // again; the agents answer a repeated install with alreadyInstalled.
-        auto running =
-            db->prepare("SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq WHERE t.state = ?1");
-        if (!running) {
-            return running.error();
-        }
-        running->bind(1, rules.running);
+    // Whose controller is gone: no claim, its own (at start), or a lease that ended; the owner and the time as
+    // the parameters numbered `owner_param` and `at_param`.
+    const auto orphaned = [](int owner_param, int at_param) {
+        return " AND (t.claimed_by IS NULL OR t.claimed_by = ?" + std::to_string(owner_param) +
+               " OR t.lease_until IS NULL OR t.lease_until < ?" + std::to_string(at_param) + ")";
+    };
+    if (reclaim) {
+        // Whether the agent finished is unknown, so they are sent again; the agents answer a repeated install
+        // with alreadyInstalled.
+        CERTDEPLOY_TRY_ASSIGN(auto orphans,
+                              db->prepare("SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq"
+                                          " WHERE t.state = ?1" +
+                                          orphaned(2, 3)));
+        orphans.bind(1, rules.running).bind(2, owner).bind(3, at);
         auto pairs = collect<std::pair<std::string, std::string>>(
-            *running, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
+            orphans, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
         if (!pairs) {
             return pairs.error();
         }
         for (const auto& [id, server] : *pairs) {
             CERTDEPLOY_TRY_ASSIGN(auto job, load_job(*db, id, false, true));
+            // Under the job's lock, only if it is still orphaned (its controller may have just finished it).
             // A cancel that came while it ran stands: it is cancelled, not sent again.
-            CERTDEPLOY_TRY_ASSIGN(
-                auto s,
-                db->prepare(
-                    "UPDATE targets SET state = CASE WHEN ?3 = 1 THEN ?5 ELSE ?6 END,"
-                    " finished_at = CASE WHEN ?3 = 1 THEN ?4 ELSE finished_at END WHERE job_seq = ?1 AND server = ?2"));
-            s.bind(1, job->seq).bind(2, server);
-            s.bind(3, static_cast<std::int64_t>(job->cancelRequested ? 1 : 0)).bind(4, at);
-            s.bind(5, rules.cancelled).bind(6, rules.pending);
+            CERTDEPLOY_TRY_ASSIGN(auto s,
+                                  db->prepare("UPDATE targets AS t SET state = CASE WHEN ?5 = 1 THEN ?6 ELSE ?7 END,"
+                                              " finished_at = CASE WHEN ?5 = 1 THEN ?4 ELSE t.finished_at END,"
+                                              " claimed_by = NULL, lease_until = NULL"
+                                              " WHERE t.job_seq = ?1 AND t.server = ?2 AND t.state = ?8" +
+                                              orphaned(3, 4)));
+            s.bind(1, job->seq).bind(2, server).bind(3, owner).bind(4, at);
+            s.bind(5, static_cast<std::int64_t>(job->cancelRequested ? 1 : 0));
+            s.bind(6, rules.cancelled).bind(7, rules.pending).bind(8, rules.running);
             CERTDEPLOY_TRY(s.run());
+            if (db->changes() == 0) {
+                continue;
+            }
             CERTDEPLOY_TRY(append_target_event(*db, *job, server));
             CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
         }
@@ -364,6 +403,23 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
     }
     CERTDEPLOY_TRY(tx.commit());
     return refs;
+}
+
+std::unique_ptr<JobWatch> SqlControllerStore::watch_jobs(std::function<void(const std::string& job_id)> ready) {
+    if (pool_.dialect() != Dialect::postgresql) {
+        return nullptr;
+    }
+    return std::make_unique<PostgresqlJobWatch>([this] { return pool_.open_unpooled(); }, std::move(ready));
+}
+
+StoreResult<int> SqlControllerStore::renew_leases(const std::string& owner, const std::string& until,
+                                                  const JobRules& rules) {
+    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto s,
+                          db->prepare("UPDATE targets SET lease_until = ?2 WHERE claimed_by = ?1 AND state = ?3"));
+    s.bind(1, owner).bind(2, until).bind(3, rules.running);
+    CERTDEPLOY_TRY(s.run());
+    return value(static_cast<int>(db->changes()));
 }
 
 StoreResult<int> SqlControllerStore::drop_uploads(const std::string& finished_before) {

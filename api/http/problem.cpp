@@ -86,6 +86,7 @@ http::status http_status(ErrorCode code) noexcept {
             return http::status::insufficient_storage;
         case ErrorCode::read_only_storage:
         case ErrorCode::permission_denied:
+        case ErrorCode::store_unavailable:
             return http::status::service_unavailable;
         case ErrorCode::io_error:
         case ErrorCode::internal:
@@ -123,6 +124,9 @@ Response problem_response(const Error& error, unsigned http_version, std::string
     }
     auto res = json_response(status, body, http_version);
     res.set(http::field::content_type, "application/problem+json");
+    if (error.code == ErrorCode::store_unavailable) {
+        res.set(http::field::retry_after, "1");  // the store reconnects on the next request
+    }
     if (status == http::status::unauthorized) {
         // RFC 6750: what to send instead; error="invalid_token" when one was sent and refused.
         res.set(http::field::www_authenticate,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "service/codec/random_hex.hpp"
 #include "service/controller/server_registry.hpp"
 #include "service/controller/store_errors.hpp"
 #include "service/json_result.hpp"
@@ -25,17 +26,7 @@ std::string now() {
 }
 
 std::string new_job_id() {
-    std::array<unsigned char, 12> raw{};
-    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
-        throw std::runtime_error("no random bytes for a job id");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id;
-    for (unsigned char b : raw) {
-        id.push_back(kHex[b >> 4]);
-        id.push_back(kHex[b & 0xF]);
-    }
-    return id;
+    return codec::random_hex(12);
 }
 
 std::string text(TargetState state) {
@@ -590,10 +581,20 @@ Result<std::vector<store::EventRow>> JobService::events_after(const std::string&
     return events;
 }
 
-Result<std::vector<store::TargetRef>> JobService::runnable(const std::optional<std::string>& job_id,
-                                                           bool reset_running) {
-    CERTDEPLOY_TRY_ASSIGN_AS(auto refs, store_->runnable_targets(job_id, reset_running, now(), rules()), from_store);
+Result<std::vector<store::TargetRef>> JobService::runnable(const std::optional<std::string>& job_id, Reclaim reclaim) {
+    const std::string own = reclaim == Reclaim::orphans_and_own ? owner_ : std::string();
+    CERTDEPLOY_TRY_ASSIGN_AS(auto refs, store_->runnable_targets(job_id, reclaim != Reclaim::none, own, now(), rules()),
+                             from_store);
     return refs;
+}
+
+std::string JobService::lease_end() const {
+    return rfc3339(std::chrono::system_clock::now() + lease_);
+}
+
+Result<int> JobService::renew_leases() {
+    CERTDEPLOY_TRY_ASSIGN_AS(auto renewed, store_->renew_leases(owner_, lease_end(), rules()), from_store);
+    return renewed;
 }
 
 Result<JobWork> JobService::work(const std::string& id) {
@@ -629,7 +630,9 @@ Result<std::optional<std::string>> JobService::start_target(const store::TargetR
     } else {
         change.to = text(TargetState::running);
         change.startAttempt = true;
+        change.leaseUntil = lease_end();
     }
+    change.owner = owner_;
     CERTDEPLOY_TRY_ASSIGN_AS(auto changed, store_->change_target(change, rules()), from_store);
     if (!changed || !server) {
         return std::optional<std::string>();
@@ -645,6 +648,7 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
     change.from = {text(TargetState::running)};
     change.to = text(outcome.succeeded ? TargetState::succeeded : TargetState::failed);
     change.at = now();
+    change.owner = owner_;
     change.finished = true;
     if (outcome.error) {
         change.errorCode = std::string(code_string(outcome.error->code));
@@ -705,6 +709,7 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     change.to = text(TargetState::pending);
     change.toWhenCancelled = text(TargetState::cancelled);  // the cancel came while it ran: no further attempt
     change.at = now();
+    change.owner = owner_;
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;
     CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);

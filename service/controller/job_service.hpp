@@ -114,6 +114,14 @@ class JobService {
     // The runtime that runs jobs' targets (the dispatcher); none when the controller cannot reach agents.
     // Set before requests are served, cleared after they stop.
     void set_queue(JobQueue* queue) { queue_ = queue; }
+    // This controller's claims on the targets it runs: its id (stable across its restarts) and how long a
+    // running target stays its own without a renewal. Several controllers on one database take over each
+    // other's targets once a lease has ended. Set before the dispatcher starts.
+    void set_claims(std::string owner, std::chrono::seconds lease) {
+        owner_ = std::move(owner);
+        lease_ = lease;
+    }
+    std::chrono::seconds lease() const { return lease_; }
     // agent-unreachable when there is no queue: no job is made that nothing would run.
     Result<void> check_dispatching() const;
 
@@ -147,7 +155,13 @@ class JobService {
     Result<std::vector<store::EventRow>> events_after(const std::string& id, std::int64_t after, std::size_t limit);
 
     // For the dispatcher.
-    Result<std::vector<store::TargetRef>> runnable(const std::optional<std::string>& job_id, bool reset_running);
+    // Which running targets become pending again before the runnable ones are listed: none; orphans (whose
+    // lease ended, or that nobody claims); or, at this controller's start, its own as well (from before it
+    // stopped).
+    enum class Reclaim { none, orphans, orphans_and_own };
+    Result<std::vector<store::TargetRef>> runnable(const std::optional<std::string>& job_id, Reclaim reclaim);
+    // Extends the leases of the targets this controller runs. Returns how many.
+    Result<int> renew_leases();
     Result<JobWork> work(const std::string& id);
     Result<Upload> open_upload(const std::string& id, const std::string& sealed) const;
     // pending -> running (one more attempt), answering the agent URL the server is registered with now;
@@ -167,6 +181,7 @@ class JobService {
     static constexpr std::size_t kMaxPageSize = 500;
 
   private:
+    std::string lease_end() const;
     Result<std::vector<ImportPlan::Server>> resolve(const ServerChoice& choice);
     Result<nlohmann::json> read_certificate(const Upload& upload) const;
     Result<Submitted> persist(store::NewJob job, const std::string& idempotency_key);
@@ -185,6 +200,8 @@ class JobService {
     std::shared_ptr<const pki::PkiContext> pki_;
     std::shared_ptr<const pki::TrustStore> trust_;
     std::chrono::hours upload_retention_;
+    std::string owner_;
+    std::chrono::seconds lease_{30};
     JobQueue* queue_ = nullptr;
 };
 

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -17,7 +18,9 @@ namespace {
 constexpr std::size_t kKeyBytes = 32;
 constexpr std::size_t kNonceBytes = 12;
 constexpr std::size_t kTagBytes = 16;
-constexpr char kVersion = '\x01';
+constexpr std::size_t kKeyIdBytes = 8;
+constexpr char kVersionWithoutKeyId = '\x01';
+constexpr char kVersion = '\x02';
 
 using CipherCtxPtr = pki::OsslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
@@ -43,6 +46,27 @@ std::string serialise(const Upload& upload) {
 
 }  // namespace
 
+Result<UploadVault::Key> UploadVault::read_key(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        return make_error(ErrorCode::invalid_config, "the key file " + file.string() + " does not exist");
+    }
+    if ((st.st_mode & 077) != 0) {
+        return make_error(ErrorCode::invalid_config,
+                          "the key file " + file.string() + " must be readable by its owner only (chmod 600)");
+    }
+    CERTDEPLOY_TRY_ASSIGN(auto key, fs::read_file(file, 4096));
+    if (key.size() != kKeyBytes) {
+        wipe(key);
+        return make_error(ErrorCode::invalid_config, "the key file " + file.string() + " is not 32 bytes");
+    }
+    std::array<unsigned char, 32> digest{};
+    SHA256(bytes(key), key.size(), digest.data());
+    Key out{std::string(reinterpret_cast<const char*>(digest.data()), kKeyIdBytes), Secret(key)};
+    wipe(key);
+    return out;
+}
+
 Result<UploadVault> UploadVault::open(const std::filesystem::path& data_dir) {
     const auto path = data_dir / "upload.key";
     std::error_code ec;
@@ -59,32 +83,34 @@ Result<UploadVault> UploadVault::open(const std::filesystem::path& data_dir) {
             return written.error();
         }
     }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-        return make_error(ErrorCode::invalid_config,
-                          "the key file " + path.string() + " must be readable by its owner only (chmod 600)");
+    return open_keys(path, {});
+}
+
+Result<UploadVault> UploadVault::open_keys(const std::filesystem::path& key_file,
+                                           const std::vector<std::filesystem::path>& previous) {
+    std::vector<Key> keys;
+    CERTDEPLOY_TRY_ASSIGN(auto current, read_key(key_file));
+    keys.push_back(std::move(current));
+    for (const auto& file : previous) {
+        CERTDEPLOY_TRY_ASSIGN(auto old, read_key(file));
+        keys.push_back(std::move(old));
     }
-    CERTDEPLOY_TRY_ASSIGN(auto key, fs::read_file(path, 4096));
-    if (key.size() != kKeyBytes) {
-        wipe(key);
-        return make_error(ErrorCode::io_error, "the key file " + path.string() + " is not 32 bytes");
-    }
-    UploadVault vault{Secret(key)};
-    wipe(key);
-    return vault;
+    return UploadVault(std::move(keys));
 }
 
 std::string UploadVault::seal(const Upload& upload, std::string_view job_id) const {
     std::string plain = serialise(upload);
-    std::string out(1 + kNonceBytes + plain.size() + kTagBytes, '\0');
+    const std::size_t head = 1 + kKeyIdBytes + kNonceBytes;
+    std::string out(head + plain.size() + kTagBytes, '\0');
     out[0] = kVersion;
-    auto* nonce = reinterpret_cast<unsigned char*>(out.data() + 1);
+    out.replace(1, kKeyIdBytes, keys_.front().id);
+    auto* nonce = reinterpret_cast<unsigned char*>(out.data() + 1 + kKeyIdBytes);
     auto* cipher = nonce + kNonceBytes;
     CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     int len = 0;
     const bool ok =
         ctx && RAND_bytes(nonce, kNonceBytes) == 1 &&
-        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key_.reveal()), nonce) == 1 &&
+        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(current().reveal()), nonce) == 1 &&
         EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(job_id), static_cast<int>(job_id.size())) == 1 &&
         EVP_EncryptUpdate(ctx.get(), cipher, &len, bytes(plain), static_cast<int>(plain.size())) == 1 &&
         EVP_EncryptFinal_ex(ctx.get(), cipher + len, &len) == 1 &&
@@ -98,22 +124,45 @@ std::string UploadVault::seal(const Upload& upload, std::string_view job_id) con
 }
 
 Result<Upload> UploadVault::unseal(std::string_view sealed, std::string_view job_id) const {
-    if (sealed.size() < 1 + kNonceBytes + 5 + kTagBytes || sealed[0] != kVersion) {
+    // Version 1 (before keys had ids): the nonce follows the version, and any key may be the one.
+    // Version 2: the key's id, then the nonce.
+    if (sealed.empty() || (sealed[0] != kVersionWithoutKeyId && sealed[0] != kVersion)) {
         return make_error(ErrorCode::internal, "the stored upload is damaged");
     }
-    const auto* nonce = bytes(sealed.substr(1, kNonceBytes));
-    const std::string_view cipher = sealed.substr(1 + kNonceBytes, sealed.size() - 1 - kNonceBytes - kTagBytes);
+    const bool with_id = sealed[0] == kVersion;
+    const std::size_t head = 1 + (with_id ? kKeyIdBytes : 0) + kNonceBytes;
+    if (sealed.size() < head + 5 + kTagBytes) {
+        return make_error(ErrorCode::internal, "the stored upload is damaged");
+    }
+    std::vector<const Secret*> candidates;
+    for (const auto& key : keys_) {
+        if (!with_id || sealed.substr(1, kKeyIdBytes) == key.id) {
+            candidates.push_back(&key.bytes);
+        }
+    }
+    if (candidates.empty()) {
+        return make_error(ErrorCode::internal, "the stored upload cannot be decrypted",
+                          "it was sealed under a key this controller does not hold (uploadKeyFile, "
+                          "uploadPreviousKeyFiles)");
+    }
+    const auto* nonce = bytes(sealed.substr(head - kNonceBytes, kNonceBytes));
+    const std::string_view cipher = sealed.substr(head, sealed.size() - head - kTagBytes);
     std::string tag(sealed.substr(sealed.size() - kTagBytes));
     std::string plain(cipher.size(), '\0');
-    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-    int len = 0;
-    const bool ok =
-        ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key_.reveal()), nonce) == 1 &&
-        EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(job_id), static_cast<int>(job_id.size())) == 1 &&
-        EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len, bytes(cipher),
-                          static_cast<int>(cipher.size())) == 1 &&
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) == 1 &&
-        EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len, &len) == 1;
+    bool ok = false;
+    for (const Secret* key : candidates) {
+        CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+        int len = 0;
+        ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key->reveal()), nonce) == 1 &&
+             EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(job_id), static_cast<int>(job_id.size())) == 1 &&
+             EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len, bytes(cipher),
+                               static_cast<int>(cipher.size())) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) == 1 &&
+             EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len, &len) == 1;
+        if (ok) {
+            break;
+        }
+    }
     if (!ok) {
         wipe(plain);
         pki::drain_errors();
@@ -140,7 +189,7 @@ Result<Upload> UploadVault::unseal(std::string_view sealed, std::string_view job
 std::string UploadVault::fingerprint(std::string_view text) const {
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     std::size_t mac_len = 0;
-    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.reveal().data(), key_.size(), bytes(text),
+    if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, current().reveal().data(), current().size(), bytes(text),
                   text.size(), mac.data(), mac.size(), &mac_len) == nullptr) {
         throw std::runtime_error("HMAC-SHA-256 failed: " + pki::drain_errors());
     }

@@ -21,6 +21,13 @@ inline Error storage_error(int err, std::string what) {
         case EPERM:
             return make_error(ErrorCode::permission_denied, "permission denied: the change was not made",
                               std::move(what));
+        case ECONNREFUSED:
+        case ECONNRESET:
+        case ETIMEDOUT:
+            // The controller's database server cannot be reached, or every connection stayed busy: nothing
+            // was changed, and the next request may well succeed (the connection is opened again).
+            return make_error(ErrorCode::store_unavailable,
+                              "the database is unavailable: the change was not made; try again", std::move(what));
         default:
             return make_error(ErrorCode::io_error, "a storage error stopped the change: nothing was changed",
                               std::move(what));

@@ -286,7 +286,7 @@ TEST_CASE("PostgreSQL: a wrong password or an unreachable server is refused with
     CHECK(nowhere.error().what.find(db.password()) == std::string::npos);
 }
 
-TEST_CASE("PostgreSQL: a database restart loses the connections; the store answers ECONNRESET once, then reconnects") {
+TEST_CASE("PostgreSQL: a database restart loses the connections, the store answers ECONNRESET once, then reconnects") {
     TestDatabase db(Dialect::postgresql);
     auto store = db.open();
     REQUIRE(store->upsert_server(server_row("ex01")).has_value());
@@ -404,7 +404,7 @@ TEST_CASE_TEMPLATE("jobs: created with their targets and events, replayed by key
     CHECK(targets[2].agentUrl == "https://ex03:9001");
 
     // Runnable in the order the targets were made.
-    auto runnable = store->runnable_targets(std::string("job1"), false, "2026-11-24T10:00:02Z", rules()).value();
+    auto runnable = store->runnable_targets(std::string("job1"), false, "", "2026-11-24T10:00:02Z", rules()).value();
     REQUIRE(runnable.size() == 3);
     CHECK(runnable[0].server == "ex03");
     CHECK(runnable[1].server == "ex01");
@@ -450,9 +450,9 @@ TEST_CASE_TEMPLATE("jobs: created with their targets and events, replayed by key
     CHECK(targets[2].attempts == 1);
     CHECK_FALSE(targets[2].errorCode.has_value());
 
-    // A running target when the controller stopped is pending again at start.
+    // A running target claimed by nobody (a store used without controllers) is an orphan: pending again.
     CHECK(store->change_target(move("job1", "ex03", {"pending"}, "running", "2026-11-24T10:00:08Z"), rules()).value());
-    runnable = store->runnable_targets(std::nullopt, true, "2026-11-24T10:00:09Z", rules()).value();
+    runnable = store->runnable_targets(std::nullopt, true, "", "2026-11-24T10:00:09Z", rules()).value();
     REQUIRE(runnable.size() == 1);
     CHECK(runnable[0].server == "ex03");
     CHECK(runnable[0].attempts == 2);
@@ -726,4 +726,53 @@ TEST_CASE_TEMPLATE("join tokens and agents' identities: uses taken one at a time
     CHECK(all_revoked == revoked);
     CHECK(store->identity("sha256:aa").value()->revokedAt == std::optional<std::string>("2026-11-06T00:00:00Z"));
     CHECK_FALSE(store->identity("sha256:cc").value()->revokedAt.has_value());
+}
+
+TEST_CASE_TEMPLATE("claims: a running target is its controller's until its lease ends, then another takes it over",
+                   Engine, SqliteEngine, PostgresqlEngine) {
+    TestDatabase db(Engine::dialect);
+    auto store = db.open();
+    REQUIRE(store->create_job(import_job("job1", {"ex01", "ex02"}, "2026-11-24T10:00:00Z")).has_value());
+    const auto start = [&](const std::string& server, const std::string& owner, const std::string& lease_until) {
+        auto change = move("job1", server, {"pending"}, "running", "2026-11-24T10:00:01Z");
+        change.owner = owner;
+        change.leaseUntil = lease_until;
+        return store->change_target(change, rules()).value();
+    };
+    CHECK(start("ex01", "controller-a", "2026-11-24T10:00:31Z"));
+    CHECK_FALSE(start("ex01", "controller-b", "2026-11-24T10:00:31Z"));  // claimed: B cannot start it too
+    CHECK(start("ex02", "controller-b", "2026-11-24T10:00:31Z"));
+    auto targets = store->get_targets("job1").value();
+    CHECK(targets[0].claimedBy == std::optional<std::string>("controller-a"));
+    CHECK(targets[0].leaseUntil == std::optional<std::string>("2026-11-24T10:00:31Z"));
+
+    // Both renew; B, sweeping before A's lease ends, takes nothing over.
+    CHECK(store->renew_leases("controller-a", "2026-11-24T10:01:00Z", rules()).value() == 1);
+    CHECK(store->renew_leases("controller-b", "2026-11-24T10:02:00Z", rules()).value() == 1);
+    CHECK(store->runnable_targets(std::nullopt, true, "", "2026-11-24T10:00:50Z", rules()).value().empty());
+    CHECK(store->get_targets("job1").value()[0].state == "running");
+
+    // A dies; once its lease has ended, B's sweep makes its target pending again and B runs it.
+    auto orphans = store->runnable_targets(std::nullopt, true, "", "2026-11-24T10:01:01Z", rules()).value();
+    REQUIRE(orphans.size() == 1);
+    CHECK(orphans[0].server == "ex01");
+    CHECK(store->get_targets("job1").value()[1].state == "running");  // B's, still leased
+    CHECK(start("ex01", "controller-b", "2026-11-24T10:01:31Z"));
+    // A's late answer is not recorded: the target is B's now.
+    auto late = move("job1", "ex01", {"running"}, "succeeded", "2026-11-24T10:01:02Z");
+    late.owner = "controller-a";
+    CHECK_FALSE(store->change_target(late, rules()).value());
+    auto done = move("job1", "ex01", {"running"}, "succeeded", "2026-11-24T10:01:03Z");
+    done.owner = "controller-b";
+    CHECK(store->change_target(done, rules()).value());
+    targets = store->get_targets("job1").value();
+    CHECK(targets[0].state == "succeeded");
+    CHECK_FALSE(targets[0].claimedBy.has_value());  // a finished target is nobody's
+
+    // B restarts: at its start it takes back what it was running, at once, lease or not.
+    CHECK(store->runnable_targets(std::nullopt, true, "", "2026-11-24T10:01:04Z", rules()).value().empty());
+    auto resumed = store->runnable_targets(std::nullopt, true, "controller-b", "2026-11-24T10:01:04Z", rules()).value();
+    REQUIRE(resumed.size() == 1);
+    CHECK(resumed[0].server == "ex02");
+    CHECK(resumed[0].attempts == 1);
 }

@@ -190,7 +190,7 @@ struct Controller {
     void start_dispatcher() {
         dispatcher = std::make_unique<JobDispatcher>(*context, agents, *jobs, *pool,
                                                      DispatchOptions{4, 3, 1ms, 4ms, std::chrono::seconds(5)});
-        dispatcher->start(jobs->runnable(std::nullopt, true).value());
+        dispatcher->start(jobs->runnable(std::nullopt, JobService::Reclaim::orphans_and_own).value());
         jobs->set_queue(dispatcher.get());
     }
 

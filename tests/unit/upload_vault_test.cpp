@@ -63,3 +63,48 @@ TEST_CASE("a key file others can read is refused") {
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == certdeploy::ErrorCode::invalid_config);
 }
+
+TEST_CASE("key rotation: new uploads under the new key, old ones still opened with the previous keys") {
+    TempDir dir;
+    const auto key = [&](const std::string& name, char fill) {
+        const auto path = dir / name;
+        certdeploy::test::write_file(path, std::string(32, fill));
+        ::chmod(path.c_str(), 0600);
+        return path;
+    };
+    const auto old_key = key("old.key", 'a');
+    const auto new_key = key("new.key", 'b');
+    auto before = UploadVault::open_keys(old_key, {});
+    REQUIRE(before.has_value());
+    Upload upload;
+    upload.file = "pfx bytes";
+    upload.password.emplace("P@ssw0rd1");
+    const auto sealed_before = before->seal(upload, "job-1");
+
+    // Another controller with the same key file opens it (the shared key).
+    CHECK(UploadVault::open_keys(old_key, {})->unseal(sealed_before, "job-1").has_value());
+
+    auto rotated = UploadVault::open_keys(new_key, {old_key});
+    REQUIRE(rotated.has_value());
+    auto opened = rotated->unseal(sealed_before, "job-1");
+    REQUIRE(opened.has_value());
+    CHECK(opened->file == "pfx bytes");
+    const auto sealed_after = rotated->seal(upload, "job-2");
+    // The new upload is under the new key alone: the old key cannot open it; the new key alone can.
+    CHECK_FALSE(before->unseal(sealed_after, "job-2").has_value());
+    CHECK(UploadVault::open_keys(new_key, {})->unseal(sealed_after, "job-2").has_value());
+    // Once the old key is dropped, its uploads no longer open, with a detail that says why.
+    auto dropped = UploadVault::open_keys(new_key, {})->unseal(sealed_before, "job-1");
+    REQUIRE_FALSE(dropped.has_value());
+    CHECK(dropped.error().detail.find("uploadPreviousKeyFiles") != std::string::npos);
+
+    // A key file that is missing, short, or readable by others is refused, naming it.
+    auto missing = UploadVault::open_keys(dir / "nope.key", {});
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().message.find("nope.key") != std::string::npos);
+    certdeploy::test::write_file(dir / "short.key", "abc");
+    ::chmod((dir / "short.key").c_str(), 0600);
+    CHECK(UploadVault::open_keys(new_key, {dir / "short.key"}).error().message.find("32 bytes") != std::string::npos);
+    ::chmod(old_key.c_str(), 0640);
+    CHECK(UploadVault::open_keys(new_key, {old_key}).error().code == certdeploy::ErrorCode::invalid_config);
+}

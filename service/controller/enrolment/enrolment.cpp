@@ -1,9 +1,8 @@
 #include "service/controller/enrolment/enrolment.hpp"
 
-#include <openssl/rand.h>
-
 #include <boost/url/parse.hpp>
 
+#include "service/codec/random_hex.hpp"
 #include "service/controller/access/token_service.hpp"
 #include "service/controller/store_errors.hpp"
 #include "service/net/host_name.hpp"
@@ -19,17 +18,7 @@ Error invalid(std::string message) {
 
 // jt_ and 12 hex digits: the handle a token is listed and revoked by (not a secret).
 Result<std::string> new_token_id() {
-    unsigned char raw[6];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
-        return make_error(ErrorCode::internal, "no random bytes for a join token's id");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id = "jt_";
-    for (unsigned char byte : raw) {
-        id.push_back(kHex[byte >> 4]);
-        id.push_back(kHex[byte & 0xF]);
-    }
-    return id;
+    return "jt_" + codec::random_hex(6);
 }
 
 // The host of an agent URL parse_server_spec accepted, without IPv6 brackets.

@@ -83,6 +83,39 @@ void JobDispatcher::start(std::vector<store::TargetRef> resumed) {
         asio::co_spawn(context_, worker(), asio::detached);
     }
     asio::co_spawn(context_, sweep_uploads(), asio::detached);
+    asio::co_spawn(context_, keep_claims(), asio::detached);
+    asio::co_spawn(context_, take_over(), asio::detached);
+}
+
+asio::awaitable<void> JobDispatcher::keep_claims() {
+    asio::steady_timer timer(context_);
+    for (;;) {
+        timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(jobs_.lease()) / 3);
+        co_await timer.async_wait(use_nothrow);
+        auto renewed = co_await run_blocking(pool_, [this] { return jobs_.renew_leases(); });
+        if (!renewed) {
+            // Not fatal yet: the lease lasts three times this long. Past it, another controller may take the
+            // targets over, and this one's late answers are not recorded.
+            log::warn("cannot renew this controller's leases", {{"message", renewed.error().message}});
+        }
+    }
+}
+
+asio::awaitable<void> JobDispatcher::take_over() {
+    asio::steady_timer timer(context_);
+    for (;;) {
+        timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(jobs_.lease()) / 2);
+        co_await timer.async_wait(use_nothrow);
+        auto targets =
+            co_await run_blocking(pool_, [this] { return jobs_.runnable(std::nullopt, JobService::Reclaim::orphans); });
+        if (!targets) {
+            log::warn("cannot look for targets to take over", {{"message", targets.error().message}});
+            continue;
+        }
+        for (auto& target : *targets) {
+            enqueue(std::move(target));
+        }
+    }
 }
 
 void JobDispatcher::job_ready(const std::string& job_id) {
@@ -90,7 +123,7 @@ void JobDispatcher::job_ready(const std::string& job_id) {
 }
 
 asio::awaitable<void> JobDispatcher::queue_job(std::string job_id) {
-    auto targets = co_await run_blocking(pool_, [&] { return jobs_.runnable(job_id, false); });
+    auto targets = co_await run_blocking(pool_, [&] { return jobs_.runnable(job_id, JobService::Reclaim::none); });
     if (!targets) {
         log::error("cannot queue a job", {{"job", job_id}, {"message", targets.error().message}});
         co_return;

@@ -40,8 +40,10 @@ class JobDispatcher final : public controller::JobQueue {
     JobDispatcher(const JobDispatcher&) = delete;
     JobDispatcher& operator=(const JobDispatcher&) = delete;
 
-    // Queues `resumed` (the targets of unfinished jobs, as JobService::runnable(nullopt, true) gave them
-    // before anything else could start a target), then waits for work. Runs until the link stops.
+    // Queues `resumed` (the targets of unfinished jobs, as JobService::runnable(nullopt, orphans_and_own) gave
+    // them before anything else could start a target), then waits for work. Runs until the link stops. While
+    // it runs, it renews the leases of the targets it runs and, now and then, takes over the targets whose
+    // lease ended (another controller on the same database died) and queues the jobs it was not told of.
     void start(std::vector<store::TargetRef> resumed);
     // Thread-safe: a job was created, replayed or retried; its pending targets are queued.
     void job_ready(const std::string& job_id) override;
@@ -50,6 +52,8 @@ class JobDispatcher final : public controller::JobQueue {
     asio::awaitable<void> queue_job(std::string job_id);
     asio::awaitable<void> worker();
     asio::awaitable<void> sweep_uploads();
+    asio::awaitable<void> keep_claims();  // renews this controller's leases, a third of a lease apart
+    asio::awaitable<void> take_over();    // queues orphaned and unqueued targets, half a lease apart
     asio::awaitable<void> run_target(store::TargetRef target);
     // Queues `target` again after `delay`; until then it is not run, whoever queues it.
     void defer(store::TargetRef target, std::chrono::milliseconds delay);

@@ -1,0 +1,47 @@
+#include "store/postgresql_job_watch.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+
+#include "store/postgresql_connection.hpp"
+
+namespace certdeploy::store {
+
+PostgresqlJobWatch::PostgresqlJobWatch(ConnectionPool::Open open, std::function<void(const std::string&)> ready)
+    : open_(std::move(open)), ready_(std::move(ready)), thread_([this] { run(); }) {}
+
+PostgresqlJobWatch::~PostgresqlJobWatch() {
+    stop_ = true;
+    thread_.join();
+}
+
+void PostgresqlJobWatch::run() {
+    constexpr int kPollMs = 200;  // how soon a stop is noticed
+    while (!stop_) {
+        auto opened = open_();
+        auto* connection = opened ? dynamic_cast<PostgresqlConnection*>(opened->get()) : nullptr;
+        if (connection == nullptr || !connection->exec("LISTEN certdeploy_jobs")) {
+            for (int i = 0; i < 5 && !stop_; ++i) {  // a second between attempts while the database is away
+                std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+            }
+            continue;
+        }
+        PGconn* conn = connection->handle();
+        while (!stop_ && connection->usable()) {
+            pollfd watched{PQsocket(conn), POLLIN, 0};
+            if (::poll(&watched, 1, kPollMs) < 0 || PQconsumeInput(conn) == 0) {
+                break;
+            }
+            while (PGnotify* note = PQnotifies(conn)) {
+                const std::string job_id = note->extra != nullptr ? note->extra : "";
+                PQfreemem(note);
+                if (!job_id.empty()) {
+                    ready_(job_id);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace certdeploy::store
