@@ -56,6 +56,14 @@ OpenedDatabase open_controller_database(const DatabaseChoice& choice) {
     if (auto problem = store::postgresql_conninfo_problem(*choice.database)) {
         return {nullptr, DatabaseFailure{2, "database: " + *problem}};
     }
+    // The data directory still holds this controller's own files (its id, the fleet CA, the upload key).
+    std::error_code ec;
+    std::filesystem::create_directories(choice.dataDir, ec);
+    std::filesystem::permissions(choice.dataDir, std::filesystem::perms::owner_all, ec);
+    if (ec) {
+        return {nullptr, DatabaseFailure{1, "cannot create the data directory " + choice.dataDir.string() + ": " +
+                                                ec.message()}};
+    }
     Secret password;
     if (choice.passwordFile) {
         if (auto failure = read_password(*choice.passwordFile, password)) {

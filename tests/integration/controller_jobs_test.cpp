@@ -31,39 +31,6 @@ std::vector<FormField> import_form(const std::string& servers, const std::string
     return {{"file", read_file(kCorpus / file), file}, {"password", password, ""}, {"servers", servers, ""}};
 }
 
-// The events of a stream as (id, type, data).
-struct Event {
-    long id;
-    std::string type;
-    json data;
-};
-std::vector<Event> parse_events(const std::string& text) {
-    std::vector<Event> events;
-    Event current{0, "", nullptr};
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string::npos) {
-            end = text.size();
-        }
-        const auto line = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (line.empty()) {
-            if (!current.type.empty()) {
-                events.push_back(current);
-            }
-            current = Event{0, "", nullptr};
-        } else if (line.rfind("id: ", 0) == 0) {
-            current.id = std::stol(line.substr(4));
-        } else if (line.rfind("event: ", 0) == 0) {
-            current.type = line.substr(7);
-        } else if (line.rfind("data: ", 0) == 0) {
-            current.data = json::parse(line.substr(6));
-        }
-    }
-    return events;
-}
-
 }  // namespace
 
 TEST_CASE("import on three servers: refused before dispatch when wrong, then deployed, followed live, listed Valid") {

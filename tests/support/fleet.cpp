@@ -99,6 +99,11 @@ int Fleet::installs(const std::string& name) const {
 }
 
 void Fleet::start_controller() {
+    controllers_.push_back(std::make_unique<ControllerProcess>(dir_.path(), controller_args()));
+    address_ = controllers_.back()->address();
+}
+
+std::vector<std::string> Fleet::controller_args() const {
     json servers = json::object();
     for (const auto& name : options_.agents) {
         servers[name] = {{"agentUrl", "https://" + agent_addresses_.at(name)}};
@@ -118,8 +123,7 @@ void Fleet::start_controller() {
                                   "--probe-interval-seconds",
                                   "1"};
     args.insert(args.end(), options_.controllerFlags.begin(), options_.controllerFlags.end());
-    controllers_.push_back(std::make_unique<ControllerProcess>(dir_.path(), args));
-    address_ = controllers_.back()->address();
+    return args;
 }
 
 void Fleet::kill_controller() {

@@ -40,6 +40,9 @@ class Fleet {
     std::filesystem::path data_dir() const { return dir_ / "data"; }
 
     void start_controller();
+    // The flags start_controller() gives a controller (servers, the agents' CA, its client certificate, the
+    // options' flags): what another controller of the same fleet is started with.
+    std::vector<std::string> controller_args() const;
     void kill_controller();  // SIGKILL: no chance to finish anything
     void stop_controller();  // SIGTERM, expects exit status 0
     std::string controller_log() const;

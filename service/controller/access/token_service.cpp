@@ -185,8 +185,10 @@ Result<bool> TokenService::ensure_admin_token(const std::filesystem::path& file)
     if (!created || !*created) {
         std::error_code ignored;
         std::filesystem::remove(file, ignored);
-        return created ? make_error(ErrorCode::token_exists, "a token named admin exists")
-                       : from_store(created.error());
+        if (created) {
+            return false;  // another controller on the same database made it in the same moment: it is there
+        }
+        return from_store(created.error());
     }
     return true;
 }

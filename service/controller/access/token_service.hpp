@@ -52,7 +52,8 @@ class TokenService {
     Result<Caller> authenticate(std::string_view secret);
 
     // On a controller's first start (no token at all): an admin token named "admin", written to `file`
-    // (mode 0600, atomically) and nowhere else. Returns whether it made one.
+    // (mode 0600, atomically) and nowhere else. Returns whether it made one (not when another controller on
+    // the same database made it first).
     Result<bool> ensure_admin_token(const std::filesystem::path& file);
 
     static constexpr std::string_view kPrefix = "cdp_";
