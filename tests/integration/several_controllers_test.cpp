@@ -252,3 +252,34 @@ TEST_CASE("a controller on PostgreSQL refuses a password in its connection strin
     CHECK(nowhere.err.find("cannot connect to PostgreSQL") != std::string::npos);
     CHECK(nowhere.err.find(db.password()) == std::string::npos);
 }
+
+TEST_CASE("the database lost: the API answers 503 store-unavailable with Retry-After, and recovers without a restart") {
+    TestDatabase db(certdeploy::store::Dialect::postgresql);
+    TempDir files;
+    const auto upload_key = write_upload_key(files);
+    std::filesystem::create_directories(files / "a");
+    ControllerProcess controller(files / "a", shared_database_flags(db, upload_key));
+    CHECK(call(controller.address(), controller.bearer(), http::verb::get, "/v1/servers").result() == http::status::ok);
+
+    shared_postgresql().stop();
+    auto down = call(controller.address(), controller.bearer(), http::verb::get, "/v1/servers");
+    CHECK(down.result() == http::status::service_unavailable);
+    CHECK(down[http::field::content_type] == "application/problem+json");
+    CHECK(down[http::field::retry_after] == "1");
+    const auto problem = json::parse(down.body());
+    CHECK(problem["code"] == "store-unavailable");
+    CHECK(problem["detail"].get<std::string>().find("127.0.0.1") == std::string::npos);  // no address, no secret
+    // A well-formed token that could not be checked is not called unknown: the database could not say.
+    auto other = controller.admin_token();
+    other.back() = other.back() == 'a' ? 'b' : 'a';
+    CHECK(call(controller.address(), "Bearer " + other, http::verb::get, "/v1/servers").result() ==
+          http::status::service_unavailable);
+
+    shared_postgresql().start();
+    std::optional<http::status> status;
+    for (int i = 0; i < 20 && status != http::status::ok; ++i) {  // the first call may find a dead connection
+        status = call(controller.address(), controller.bearer(), http::verb::get, "/v1/servers").result();
+    }
+    CHECK(status == http::status::ok);
+    CHECK(controller.process().wait_for_exit(std::chrono::milliseconds(0)) == std::nullopt);  // never restarted
+}
