@@ -22,3 +22,6 @@ done
 echo
 echo "Certificate requests through the real processes (bench/request_bench.sh AGENTS ROUNDS), beside openssl req:"
 bash bench/request_bench.sh build/bench/cli/certdeploy 10 5
+echo
+echo "Several controllers (bench/controllers_bench.sh AGENTS SERVERS ROUNDS): SQLite with one, PostgreSQL with 1-3:"
+bash bench/controllers_bench.sh build/bench/cli/certdeploy 10 1000 3
