@@ -61,8 +61,8 @@ OpenedDatabase open_controller_database(const DatabaseChoice& choice) {
     std::filesystem::create_directories(choice.dataDir, ec);
     std::filesystem::permissions(choice.dataDir, std::filesystem::perms::owner_all, ec);
     if (ec) {
-        return {nullptr, DatabaseFailure{1, "cannot create the data directory " + choice.dataDir.string() + ": " +
-                                                ec.message()}};
+        return {nullptr, DatabaseFailure{
+                             1, "cannot create the data directory " + choice.dataDir.string() + ": " + ec.message()}};
     }
     Secret password;
     if (choice.passwordFile) {

@@ -165,6 +165,12 @@ int run_server(const config::ServerConfig& cfg) {
         }
     }
     log::init("server", cfg.logLevel);
+    if (cfg.database && !cfg.uploadKeyFile) {
+        // Whichever controller runs a target must open its upload: one key for all, never one each.
+        std::cerr << "certdeploy server: database (PostgreSQL, shared by controllers) needs uploadKeyFile, the "
+                     "upload key they all share (docs/SCALING.md)\n";
+        return 2;
+    }
     const DatabaseChoice database{cfg.dataDir, cfg.database, cfg.databasePasswordFile, cfg.databaseMaxConnections};
     auto opened = open_controller_database(database);
     if (opened.failure) {

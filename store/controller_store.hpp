@@ -137,6 +137,9 @@ struct TargetChange {
     // may have taken it over after the lease ended). Empty: no claims (a store used without controllers).
     std::string owner;
     std::optional<std::string> leaseUntil;
+    // The attempt this change reports (the target's attempts when it started): nothing changes if the target
+    // has been started again since. Empty: any.
+    std::optional<int> attempt;
 };
 
 struct JobCount {
@@ -289,9 +292,12 @@ class ControllerStore {
     // controller (PostgreSQL's LISTEN/NOTIFY; after a lost connection it listens again on a new one).
     // Nothing (nullptr) when no other controller can write to the database (SQLite).
     virtual std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) = 0;
-    // Extends the leases of the running targets `owner` claims to `until`. Returns how many.
-    virtual StoreResult<int> renew_leases(const std::string& owner, const std::string& until,
-                                          const JobRules& rules) = 0;
+    // Extends to `until` the leases of `targets` (job id, server) that are running and claimed by `owner`:
+    // the attempts it still has in flight, so that a claim it abandoned (a transition it gave up writing)
+    // ends and is taken over. Returns how many.
+    virtual StoreResult<int> renew_leases(const std::string& owner,
+                                          const std::vector<std::pair<std::string, std::string>>& targets,
+                                          const std::string& until, const JobRules& rules) = 0;
     // Deletes the sealed uploads of final jobs that finished before `finished_before`. Returns how many.
     virtual StoreResult<int> drop_uploads(const std::string& finished_before) = 0;
     virtual StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,

@@ -36,6 +36,9 @@ int errno_for(const char* sqlstate) {
     if (state.substr(0, 2) == "23") {
         return EEXIST;  // integrity constraint violation
     }
+    if (state.substr(0, 2) == "22") {
+        return EINVAL;  // data exception: a value PostgreSQL cannot hold (invalid UTF-8, out of range)
+    }
     if (state.substr(0, 2) == "08" || state.substr(0, 2) == "57" || state.substr(0, 2) == "53") {
         return ECONNRESET;  // connection exception, operator intervention (shutdown), insufficient resources
     }
@@ -185,8 +188,10 @@ std::optional<std::string> postgresql_conninfo_problem(const std::string& connin
 
 StoreResult<std::unique_ptr<PostgresqlConnection>> PostgresqlConnection::open(const PostgresqlSettings& settings) {
     // Keywords before dbname are defaults the connection string may override; the password after it wins.
-    std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "dbname"};
-    std::vector<const char*> values = {"5", "certdeploy", settings.conninfo.c_str()};
+    // TCP keepalives find a dead link (a listener's idle connection included) within about a minute.
+    std::vector<const char*> keys = {"connect_timeout",     "fallback_application_name", "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count",          "dbname"};
+    std::vector<const char*> values = {"5", "certdeploy", "30", "10", "3", settings.conninfo.c_str()};
     if (!settings.password.empty()) {
         keys.push_back("password");
         values.push_back(settings.password.c_str());
@@ -206,7 +211,8 @@ StoreResult<std::unique_ptr<PostgresqlConnection>> PostgresqlConnection::open(co
     // Quiet notices ("relation already exists, skipping") stay out of the controller's output.
     PQsetNoticeProcessor(
         raw, [](void*, const char*) {}, nullptr);
-    CERTDEPLOY_TRY(db->exec("SET client_min_messages = warning; SET TIME ZONE 'UTC'"));
+    // The store reads bytea in hex form whatever the server's or role's default.
+    CERTDEPLOY_TRY(db->exec("SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET bytea_output = 'hex'"));
     return db;
 }
 
@@ -241,7 +247,9 @@ StoreError PostgresqlConnection::error(PGresult* result, const std::string& what
     if (PQstatus(conn_) != CONNECTION_OK) {
         err = ECONNRESET;
     }
-    std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
+    // The primary message only: DETAIL lines may quote a row's values.
+    const char* primary = result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    std::string message = primary != nullptr ? primary : "";
     if (message.empty()) {
         message = PQerrorMessage(conn_);
     }

@@ -35,7 +35,9 @@ class SqlControllerStore final : public ControllerStore {
     StoreResult<std::vector<TargetRef>> runnable_targets(const std::optional<std::string>& job_id, bool reclaim,
                                                          const std::string& owner, const std::string& at,
                                                          const JobRules& rules) override;
-    StoreResult<int> renew_leases(const std::string& owner, const std::string& until, const JobRules& rules) override;
+    StoreResult<int> renew_leases(const std::string& owner,
+                                  const std::vector<std::pair<std::string, std::string>>& targets,
+                                  const std::string& until, const JobRules& rules) override;
     std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) override;
     StoreResult<int> drop_uploads(const std::string& finished_before) override;
     StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,

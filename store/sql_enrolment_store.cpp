@@ -114,18 +114,11 @@ StoreResult<std::vector<AgentIdentityRow>> SqlControllerStore::identities_of(con
 StoreResult<std::vector<std::string>> SqlControllerStore::revoke_identities(const std::string& server,
                                                                             const std::string& at) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    Transaction tx(*db);
-    CERTDEPLOY_TRY(tx.begin());
-    CERTDEPLOY_TRY_ASSIGN(
-        auto live, db->prepare("SELECT fingerprint FROM agent_identities WHERE server = ?1 AND revoked_at IS NULL"));
-    live.bind(1, server);
-    CERTDEPLOY_TRY_ASSIGN(auto fingerprints, collect<std::string>(live, [](const Statement& s) { return s.text(0); }));
-    CERTDEPLOY_TRY_ASSIGN(
-        auto s, db->prepare("UPDATE agent_identities SET revoked_at = ?2 WHERE server = ?1 AND revoked_at IS NULL"));
+    // One statement: what it revoked is what it answers, even with another controller revoking at once.
+    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("UPDATE agent_identities SET revoked_at = ?2 WHERE server = ?1 AND "
+                                              "revoked_at IS NULL RETURNING fingerprint"));
     s.bind(1, server).bind(2, at);
-    CERTDEPLOY_TRY(s.run());
-    CERTDEPLOY_TRY(tx.commit());
-    return fingerprints;
+    return collect<std::string>(s, [](const Statement& row) { return row.text(0); });
 }
 
 StoreResult<std::vector<std::string>> SqlControllerStore::revoked_identities() {

@@ -275,6 +275,11 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
         target->claimedBy.value_or(change.owner) != change.owner) {
         return value(false);
     }
+    // And only by the attempt that runs now: a stale one of the same controller (its target reclaimed and
+    // started again meanwhile) is not recorded either.
+    if (!change.startAttempt && change.attempt && target->attempts != *change.attempt) {
+        return value(false);
+    }
     const bool cancelled = job->cancelRequested && change.toWhenCancelled.has_value();
     const std::string& to = cancelled ? *change.toWhenCancelled : change.to;
     const bool finished = change.finished || cancelled;
@@ -292,7 +297,7 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
     s.bind_optional(9, change.result).bind_optional(10, change.certStatus);
     // Running: claimed by whoever started it (and keeps its claim on other changes while still running).
     const bool claimed = to == rules.running;
-    s.bind_optional(11, claimed ? std::optional<std::string>(change.startAttempt ? change.owner : *target->claimedBy)
+    s.bind_optional(11, claimed ? (change.startAttempt ? std::optional<std::string>(change.owner) : target->claimedBy)
                                 : std::nullopt);
     s.bind_optional(12, claimed ? (change.startAttempt ? change.leaseUntil : target->leaseUntil) : std::nullopt);
     CERTDEPLOY_TRY(s.run());
@@ -363,7 +368,7 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
         CERTDEPLOY_TRY_ASSIGN(auto orphans,
                               db->prepare("SELECT j.id, t.server FROM targets t JOIN jobs j ON j.seq = t.job_seq"
                                           " WHERE t.state = ?1" +
-                                          orphaned(2, 3)));
+                                          orphaned(2, 3) + " ORDER BY j.seq, t.server"));  // jobs locked in one order
         orphans.bind(1, rules.running).bind(2, owner).bind(3, at);
         auto pairs = collect<std::pair<std::string, std::string>>(
             orphans, [](const Statement& row) { return std::make_pair(row.text(0), row.text(1)); });
@@ -412,14 +417,23 @@ std::unique_ptr<JobWatch> SqlControllerStore::watch_jobs(std::function<void(cons
     return std::make_unique<PostgresqlJobWatch>([this] { return pool_.open_unpooled(); }, std::move(ready));
 }
 
-StoreResult<int> SqlControllerStore::renew_leases(const std::string& owner, const std::string& until,
-                                                  const JobRules& rules) {
+StoreResult<int> SqlControllerStore::renew_leases(const std::string& owner,
+                                                  const std::vector<std::pair<std::string, std::string>>& targets,
+                                                  const std::string& until, const JobRules& rules) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db->prepare("UPDATE targets SET lease_until = ?2 WHERE claimed_by = ?1 AND state = ?3"));
-    s.bind(1, owner).bind(2, until).bind(3, rules.running);
-    CERTDEPLOY_TRY(s.run());
-    return value(static_cast<int>(db->changes()));
+    Transaction tx(*db);
+    CERTDEPLOY_TRY(tx.begin());
+    int renewed = 0;
+    for (const auto& [job_id, server] : targets) {
+        CERTDEPLOY_TRY_ASSIGN(auto s,
+                              db->prepare("UPDATE targets SET lease_until = ?3 WHERE job_seq = (SELECT seq FROM "
+                                          "jobs WHERE id = ?1) AND server = ?2 AND claimed_by = ?4 AND state = ?5"));
+        s.bind(1, job_id).bind(2, server).bind(3, until).bind(4, owner).bind(5, rules.running);
+        CERTDEPLOY_TRY(s.run());
+        renewed += static_cast<int>(db->changes());
+    }
+    CERTDEPLOY_TRY(tx.commit());
+    return value(renewed);
 }
 
 StoreResult<int> SqlControllerStore::drop_uploads(const std::string& finished_before) {

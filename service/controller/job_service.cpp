@@ -592,8 +592,11 @@ std::string JobService::lease_end() const {
     return rfc3339(std::chrono::system_clock::now() + lease_);
 }
 
-Result<int> JobService::renew_leases() {
-    CERTDEPLOY_TRY_ASSIGN_AS(auto renewed, store_->renew_leases(owner_, lease_end(), rules()), from_store);
+Result<int> JobService::renew_leases(const std::vector<std::pair<std::string, std::string>>& running) {
+    if (running.empty()) {
+        return 0;
+    }
+    CERTDEPLOY_TRY_ASSIGN_AS(auto renewed, store_->renew_leases(owner_, running, lease_end(), rules()), from_store);
     return renewed;
 }
 
@@ -649,6 +652,7 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
     change.to = text(outcome.succeeded ? TargetState::succeeded : TargetState::failed);
     change.at = now();
     change.owner = owner_;
+    change.attempt = target.attempts;
     change.finished = true;
     if (outcome.error) {
         change.errorCode = std::string(code_string(outcome.error->code));
@@ -710,6 +714,7 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     change.toWhenCancelled = text(TargetState::cancelled);  // the cancel came while it ran: no further attempt
     change.at = now();
     change.owner = owner_;
+    change.attempt = target.attempts;
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;
     CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);

@@ -160,8 +160,9 @@ class JobService {
     // stopped).
     enum class Reclaim { none, orphans, orphans_and_own };
     Result<std::vector<store::TargetRef>> runnable(const std::optional<std::string>& job_id, Reclaim reclaim);
-    // Extends the leases of the targets this controller runs. Returns how many.
-    Result<int> renew_leases();
+    // Extends the leases of `running` (job id, server), the attempts this controller has in flight. Returns
+    // how many.
+    Result<int> renew_leases(const std::vector<std::pair<std::string, std::string>>& running);
     Result<JobWork> work(const std::string& id);
     Result<Upload> open_upload(const std::string& id, const std::string& sealed) const;
     // pending -> running (one more attempt), answering the agent URL the server is registered with now;

@@ -125,6 +125,15 @@ Result<void> ServerRegistry::remove(const std::string& name) {
     return {};
 }
 
+Result<void> ServerRegistry::refresh_revocations() {
+    if (revocations_ == nullptr) {
+        return {};
+    }
+    CERTDEPLOY_TRY_ASSIGN_AS(auto revoked, store_->revoked_identities(), from_store);
+    revocations_->add(revoked);
+    return {};
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> ServerRegistry::agents() const {
     std::vector<std::pair<std::string, std::string>> out;
     std::string after;

@@ -69,6 +69,8 @@ class ServerRegistry {
     // Forgets the server and revokes its enrolled agent's identities (added to `revocations`, if set).
     Result<void> remove(const std::string& name);
     void set_revocations(RevokedIdentities* revocations) { revocations_ = revocations; }
+    // Adds the identities revoked in the store since (by another controller on the same database).
+    Result<void> refresh_revocations();
 
     // Every registered server's name and agent URL, for the prober.
     Result<std::vector<std::pair<std::string, std::string>>> agents() const;

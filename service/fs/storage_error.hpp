@@ -21,6 +21,10 @@ inline Error storage_error(int err, std::string what) {
         case EPERM:
             return make_error(ErrorCode::permission_denied, "permission denied: the change was not made",
                               std::move(what));
+        case EINVAL:
+            return make_error(ErrorCode::invalid_request,
+                              "a value in the request cannot be stored (not valid UTF-8?): nothing was changed",
+                              std::move(what));
         case ECONNREFUSED:
         case ECONNRESET:
         case ETIMEDOUT:

@@ -223,12 +223,26 @@ TEST_CASE("two controllers starting together on an empty PostgreSQL database: on
     CHECK(shared_postgresql().psql(database, "SELECT count(*) = max(version) FROM schema_migrations") == "t\n");
 }
 
-TEST_CASE("a controller on PostgreSQL refuses a password in its connection string, or a password file others read") {
+TEST_CASE(
+    "a controller on PostgreSQL refuses a password in its connection string, a password file others read, "
+    "or no shared upload key") {
     TestDatabase db(certdeploy::store::Dialect::postgresql);
     TempDir dir;
-    auto with_password = run_certdeploy({"server", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir",
-                                         (dir / "data").string(), "--database", db.conninfo() + " password=hunter2"},
-                                        dir.path());
+    const auto key = write_upload_key(dir);
+    const std::vector<std::string> base{"server",
+                                        "--listen",
+                                        "127.0.0.1:0",
+                                        "--insecure-http",
+                                        "--data-dir",
+                                        (dir / "data").string(),
+                                        "--upload-key-file",
+                                        key.string()};
+    const auto with = [&](std::vector<std::string> more) {
+        auto args = base;
+        args.insert(args.end(), more.begin(), more.end());
+        return run_certdeploy(args, dir.path());
+    };
+    auto with_password = with({"--database", db.conninfo() + " password=hunter2"});
     CHECK(with_password.status.code == 2);
     CHECK(with_password.err.find("databasePasswordFile") != std::string::npos);
     CHECK(with_password.err.find("hunter2") == std::string::npos);
@@ -236,18 +250,21 @@ TEST_CASE("a controller on PostgreSQL refuses a password in its connection strin
     const auto loose = dir / "loose.password";
     write_file(loose, "whatever\n");
     ::chmod(loose.c_str(), 0644);
-    auto readable =
-        run_certdeploy({"server", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir", (dir / "data").string(),
-                        "--database", db.conninfo(), "--database-password-file", loose.string()},
-                       dir.path());
+    auto readable = with({"--database", db.conninfo(), "--database-password-file", loose.string()});
     CHECK(readable.status.code == 2);
     CHECK(readable.err.find("chmod 600") != std::string::npos);
 
-    // The database down: a clear error naming PostgreSQL, exit status 1, no password in it.
-    auto nowhere = run_certdeploy(
+    // Each controller with a key of its own could not open the others' uploads: refused at start.
+    auto keyless = run_certdeploy(
         {"server", "--listen", "127.0.0.1:0", "--insecure-http", "--data-dir", (dir / "data").string(), "--database",
-         "host=127.0.0.1 port=1 dbname=x", "--database-password-file", shared_postgresql().password_file().string()},
+         db.conninfo(), "--database-password-file", shared_postgresql().password_file().string()},
         dir.path());
+    CHECK(keyless.status.code == 2);
+    CHECK(keyless.err.find("uploadKeyFile") != std::string::npos);
+
+    // The database down: a clear error naming PostgreSQL, exit status 1, no password in it.
+    auto nowhere = with({"--database", "host=127.0.0.1 port=1 dbname=x", "--database-password-file",
+                         shared_postgresql().password_file().string()});
     CHECK(nowhere.status.code == 1);
     CHECK(nowhere.err.find("cannot connect to PostgreSQL") != std::string::npos);
     CHECK(nowhere.err.find(db.password()) == std::string::npos);

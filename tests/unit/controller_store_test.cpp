@@ -747,8 +747,11 @@ TEST_CASE_TEMPLATE("claims: a running target is its controller's until its lease
     CHECK(targets[0].leaseUntil == std::optional<std::string>("2026-11-24T10:00:31Z"));
 
     // Both renew; B, sweeping before A's lease ends, takes nothing over.
-    CHECK(store->renew_leases("controller-a", "2026-11-24T10:01:00Z", rules()).value() == 1);
-    CHECK(store->renew_leases("controller-b", "2026-11-24T10:02:00Z", rules()).value() == 1);
+    using Running = std::vector<std::pair<std::string, std::string>>;
+    CHECK(store->renew_leases("controller-a", Running{{"job1", "ex01"}}, "2026-11-24T10:01:00Z", rules()).value() == 1);
+    CHECK(store->renew_leases("controller-b", Running{{"job1", "ex02"}}, "2026-11-24T10:02:00Z", rules()).value() == 1);
+    // Only one's own claims are renewed.
+    CHECK(store->renew_leases("controller-b", Running{{"job1", "ex01"}}, "2026-11-24T11:00:00Z", rules()).value() == 0);
     CHECK(store->runnable_targets(std::nullopt, true, "", "2026-11-24T10:00:50Z", rules()).value().empty());
     CHECK(store->get_targets("job1").value()[0].state == "running");
 
@@ -762,8 +765,14 @@ TEST_CASE_TEMPLATE("claims: a running target is its controller's until its lease
     auto late = move("job1", "ex01", {"running"}, "succeeded", "2026-11-24T10:01:02Z");
     late.owner = "controller-a";
     CHECK_FALSE(store->change_target(late, rules()).value());
+    // Nor is B's own stale attempt (the first, if B had run it then): only the attempt running now counts.
+    auto stale = move("job1", "ex01", {"running"}, "succeeded", "2026-11-24T10:01:02Z");
+    stale.owner = "controller-b";
+    stale.attempt = 1;
+    CHECK_FALSE(store->change_target(stale, rules()).value());
     auto done = move("job1", "ex01", {"running"}, "succeeded", "2026-11-24T10:01:03Z");
     done.owner = "controller-b";
+    done.attempt = 2;
     CHECK(store->change_target(done, rules()).value());
     targets = store->get_targets("job1").value();
     CHECK(targets[0].state == "succeeded");

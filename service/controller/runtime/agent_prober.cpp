@@ -27,6 +27,12 @@ void AgentProber::start() {
 asio::awaitable<void> AgentProber::loop() {
     asio::steady_timer timer(context_);
     for (;;) {
+        // A server deleted on another controller of the same database: its agent's identity is refused
+        // here too from this round on.
+        auto refreshed = co_await run_blocking(pool_, [this] { return servers_.refresh_revocations(); });
+        if (!refreshed) {
+            log::warn("cannot read the revoked identities", {{"message", refreshed.error().message}});
+        }
         auto agents = co_await run_blocking(pool_, [this] { return servers_.agents(); });
         if (agents) {
             for (auto& [name, url] : *agents) {

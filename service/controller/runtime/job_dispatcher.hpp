@@ -79,6 +79,8 @@ class JobDispatcher final : public controller::JobQueue {
     std::set<std::pair<std::string, std::string>> queued_;  // (job, server): no target twice in the queue
     // Targets waiting out a backoff (a count: two timers may overlap): not run before their timer ends.
     std::map<std::pair<std::string, std::string>, int> deferred_;
+    // Targets this controller has started and not yet recorded: the leases keep_claims() renews.
+    std::set<std::pair<std::string, std::string>> running_;
     asio::steady_timer wake_;  // workers sleep on it; cancelled when work arrives
     std::minstd_rand random_;
 };
