@@ -311,7 +311,10 @@ int run_server(const config::ServerConfig& cfg) {
         }
         jobs.set_queue(dispatcher.get());
         // Jobs made or retried by other controllers on the same database (PostgreSQL) are queued at once.
-        job_watch = store->watch_jobs([queue = dispatcher.get()](const std::string& id) { queue->job_ready(id); });
+        // Events written by another controller wake this one's streams following that job.
+        job_watch = store->watch_jobs(
+            [queue = dispatcher.get()](const std::string& id) { queue->job_ready(id); },
+            [&jobs](const std::string& id) { jobs.bell().ring(id, controller::EventBell::Source::database); });
         link->start();
     }
     std::unique_ptr<controller::Enrolment> enrolment;

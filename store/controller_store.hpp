@@ -289,9 +289,11 @@ class ControllerStore {
                                                                  const std::string& owner, const std::string& at,
                                                                  const JobRules& rules) = 0;
     // Calls `ready(job id)`, from a thread of its own, for every job made or retried on the database by any
-    // controller (PostgreSQL's LISTEN/NOTIFY; after a lost connection it listens again on a new one).
-    // Nothing (nullptr) when no other controller can write to the database (SQLite).
-    virtual std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) = 0;
+    // controller, and `events(job id)` whenever a job's events were written (PostgreSQL's LISTEN/NOTIFY;
+    // after a lost connection it listens again on a new one). Nothing (nullptr) when no other controller
+    // can write to the database (SQLite).
+    virtual std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready,
+                                                 std::function<void(const std::string& job_id)> events) = 0;
     // Extends to `until` the leases of `targets` (job id, server) that are running and claimed by `owner`:
     // the attempts it still has in flight, so that a claim it abandoned (a transition it gave up writing)
     // ends and is taken over. Returns how many.

@@ -8,8 +8,9 @@
 
 namespace certdeploy::store {
 
-PostgresqlJobWatch::PostgresqlJobWatch(ConnectionPool::Open open, std::function<void(const std::string&)> ready)
-    : open_(std::move(open)), ready_(std::move(ready)), thread_([this] { run(); }) {}
+PostgresqlJobWatch::PostgresqlJobWatch(ConnectionPool::Open open, std::function<void(const std::string&)> ready,
+                                       std::function<void(const std::string&)> events)
+    : open_(std::move(open)), ready_(std::move(ready)), events_(std::move(events)), thread_([this] { run(); }) {}
 
 PostgresqlJobWatch::~PostgresqlJobWatch() {
     stop_ = true;
@@ -21,7 +22,7 @@ void PostgresqlJobWatch::run() {
     while (!stop_) {
         auto opened = open_();
         auto* connection = opened ? dynamic_cast<PostgresqlConnection*>(opened->get()) : nullptr;
-        if (connection == nullptr || !connection->exec("LISTEN certdeploy_jobs")) {
+        if (connection == nullptr || !connection->exec("LISTEN certdeploy_jobs; LISTEN certdeploy_events")) {
             for (int i = 0; i < 5 && !stop_; ++i) {  // a second between attempts while the database is away
                 std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
             }
@@ -35,8 +36,14 @@ void PostgresqlJobWatch::run() {
             }
             while (PGnotify* note = PQnotifies(conn)) {
                 const std::string job_id = note->extra != nullptr ? note->extra : "";
+                const bool events = note->relname != nullptr && std::string_view(note->relname) == "certdeploy_events";
                 PQfreemem(note);
-                if (!job_id.empty()) {
+                if (job_id.empty()) {
+                    continue;
+                }
+                if (events) {
+                    events_(job_id);
+                } else {
                     ready_(job_id);
                 }
             }

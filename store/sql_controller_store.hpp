@@ -38,7 +38,8 @@ class SqlControllerStore final : public ControllerStore {
     StoreResult<int> renew_leases(const std::string& owner,
                                   const std::vector<std::pair<std::string, std::string>>& targets,
                                   const std::string& until, const JobRules& rules) override;
-    std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready) override;
+    std::unique_ptr<JobWatch> watch_jobs(std::function<void(const std::string& job_id)> ready,
+                                         std::function<void(const std::string& job_id)> events) override;
     StoreResult<int> drop_uploads(const std::string& finished_before) override;
     StoreResult<std::vector<EventRow>> events_after(const std::string& id, std::int64_t after_seq,
                                                     std::size_t limit) override;
@@ -82,8 +83,9 @@ class SqlControllerStore final : public ControllerStore {
     // The target's event, as it is now.
     StoreResult<void> append_target_event(Connection& db, const JobRow& job, const std::string& server);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
-    // Tells the other controllers (watch_jobs) that the job has targets to run, when its transaction commits.
-    StoreResult<void> announce_job(Connection& db, const std::string& id);
+    // Tells the controllers watching (watch_jobs) that the job has targets to run or new events, on `channel`,
+    // when the transaction commits (PostgreSQL; nothing on SQLite).
+    StoreResult<void> announce(Connection& db, std::string_view channel, const std::string& id);
     StoreResult<void> settle_job(Connection& db, const std::string& id, const std::string& at, const JobRules& rules);
 
     ConnectionPool pool_;

@@ -12,6 +12,11 @@
 namespace certdeploy::store {
 namespace {
 
+// What the store announces to the controllers on the same database (PostgreSQL's NOTIFY, sent when the
+// transaction commits): a job with targets to run, and a job with new events.
+constexpr std::string_view kJobsChannel = "certdeploy_jobs";
+constexpr std::string_view kEventsChannel = "certdeploy_events";
+
 constexpr std::string_view kJobColumns =
     "seq, id, kind, state, created_at, finished_at, thumbprint, certificate, options, cancel_requested, "
     "sealed_upload IS NOT NULL";
@@ -139,12 +144,12 @@ StoreResult<void> SqlControllerStore::settle_job(Connection& db, const std::stri
     return append_event(db, settled.seq, final ? EventRow::Type::done : EventRow::Type::job, encode_job_event(settled));
 }
 
-StoreResult<void> SqlControllerStore::announce_job(Connection& db, const std::string& id) {
+StoreResult<void> SqlControllerStore::announce(Connection& db, std::string_view channel, const std::string& id) {
     if (db.dialect() != Dialect::postgresql) {
-        return {};  // one controller: it queues its own jobs
+        return {};  // one controller: it knows its own changes
     }
-    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("SELECT pg_notify('certdeploy_jobs', CAST(?1 AS TEXT))"));
-    s.bind(1, id);
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("SELECT pg_notify(CAST(?1 AS TEXT), CAST(?2 AS TEXT))"));
+    s.bind(1, channel).bind(2, id);
     return s.run();
 }
 
@@ -196,7 +201,8 @@ StoreResult<CreateOutcome> SqlControllerStore::create_job(const NewJob& job) {
         t.bind(1, seq).bind(2, target.server).bind(3, target.agentUrl).bind(4, target.state);
         CERTDEPLOY_TRY(t.run());
     }
-    CERTDEPLOY_TRY(announce_job(*db, job.job.id));
+    CERTDEPLOY_TRY(announce(*db, kJobsChannel, job.job.id));
+    CERTDEPLOY_TRY(announce(*db, kEventsChannel, job.job.id));
     CERTDEPLOY_TRY_ASSIGN(auto created, load_job(*db, job.job.id));
     CERTDEPLOY_TRY(append_event(*db, seq, EventRow::Type::job, encode_job_event(*created)));
     CERTDEPLOY_TRY(tx.commit());
@@ -303,6 +309,7 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
     CERTDEPLOY_TRY(s.run());
     CERTDEPLOY_TRY(append_target_event(*db, *job, change.server));
     CERTDEPLOY_TRY(settle_job(*db, change.jobId, change.at, rules));
+    CERTDEPLOY_TRY(announce(*db, kEventsChannel, change.jobId));
     CERTDEPLOY_TRY(tx.commit());
     return value(true);
 }
@@ -343,8 +350,9 @@ StoreResult<int> SqlControllerStore::change_job_targets(const std::string& id, c
         CERTDEPLOY_TRY(append_target_event(*db, *job, server));
     }
     if (to == rules.pending && !names->empty()) {
-        CERTDEPLOY_TRY(announce_job(*db, id));  // a retry: whichever controller is free runs it
+        CERTDEPLOY_TRY(announce(*db, kJobsChannel, id));  // a retry: whichever controller is free runs it
     }
+    CERTDEPLOY_TRY(announce(*db, kEventsChannel, id));
     CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
     CERTDEPLOY_TRY(tx.commit());
     return value(static_cast<int>(names->size()));
@@ -394,6 +402,7 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
             }
             CERTDEPLOY_TRY(append_target_event(*db, *job, server));
             CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
+            CERTDEPLOY_TRY(announce(*db, kEventsChannel, id));
         }
     }
     CERTDEPLOY_TRY_ASSIGN(
@@ -410,11 +419,13 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
     return refs;
 }
 
-std::unique_ptr<JobWatch> SqlControllerStore::watch_jobs(std::function<void(const std::string& job_id)> ready) {
+std::unique_ptr<JobWatch> SqlControllerStore::watch_jobs(std::function<void(const std::string& job_id)> ready,
+                                                         std::function<void(const std::string& job_id)> events) {
     if (pool_.dialect() != Dialect::postgresql) {
         return nullptr;
     }
-    return std::make_unique<PostgresqlJobWatch>([this] { return pool_.open_unpooled(); }, std::move(ready));
+    return std::make_unique<PostgresqlJobWatch>([this] { return pool_.open_unpooled(); }, std::move(ready),
+                                                std::move(events));
 }
 
 StoreResult<int> SqlControllerStore::renew_leases(const std::string& owner,

@@ -418,7 +418,9 @@ Result<controller::CertificateRequestJob> certificate_request(Request& req) {
 asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_pool& pool, std::string id,
                                     std::int64_t after, BodyWriter& out) {
     using namespace std::chrono_literals;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    // Woken as soon as an event of this job is written, here or on another controller of the database.
+    auto waiter = jobs.bell().listen(id, co_await asio::this_coro::executor);
+    ScopeExit forget([&jobs, &id, &waiter] { jobs.bell().forget(id, waiter); });
     std::string retry = "retry: 2000\n\n";  // (not a temporary inside co_await: GCC 12)
     if (!co_await out.write(std::move(retry))) {
         co_return;
@@ -464,8 +466,12 @@ asio::awaitable<void> follow_events(controller::JobService& jobs, asio::thread_p
             }
             quiet_since = std::chrono::steady_clock::now();
         }
-        timer.expires_after(200ms);
-        co_await timer.async_wait(use_nothrow);
+        if (!waiter->rung.exchange(false)) {
+            // The persisted log is the truth: read it again in a second even if no ring comes.
+            waiter->timer.expires_after(1s);
+            co_await waiter->timer.async_wait(use_nothrow);
+            waiter->rung = false;
+        }
     }
 }
 

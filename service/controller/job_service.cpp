@@ -479,6 +479,7 @@ Result<std::vector<Submitted>> JobService::submit_answers(std::vector<ImportRequ
 
 Result<Submitted> JobService::persist(store::NewJob job, const std::string& idempotency_key) {
     CERTDEPLOY_TRY_ASSIGN_AS(auto outcome, store_->create_job(job), from_store);
+    bell_.ring(outcome.jobId);
     if (outcome.kind == store::CreateOutcome::Kind::conflict) {
         return make_error(
             ErrorCode::idempotency_conflict,
@@ -565,6 +566,7 @@ Result<Submitted> JobService::retry_or_cancel(const std::string& id, const std::
     const auto from = cancel ? TargetState::pending : TargetState::failed;
     const auto to = cancel ? TargetState::cancelled : TargetState::pending;
     CERTDEPLOY_TRY_AS(store_->change_job_targets(id, text(from), text(to), cancel, now(), rules()), from_store);
+    bell_.ring(id);
     if (!cancel) {
         queue_->job_ready(id);  // at once: whatever fails after this, the moved targets are run
     }
@@ -585,6 +587,14 @@ Result<std::vector<store::TargetRef>> JobService::runnable(const std::optional<s
     const std::string own = reclaim == Reclaim::orphans_and_own ? owner_ : std::string();
     CERTDEPLOY_TRY_ASSIGN_AS(auto refs, store_->runnable_targets(job_id, reclaim != Reclaim::none, own, now(), rules()),
                              from_store);
+    if (reclaim != Reclaim::none) {  // a target taken over wrote an event
+        std::set<std::string> jobs;
+        for (const auto& ref : refs) {
+            if (jobs.insert(ref.jobId).second) {
+                bell_.ring(ref.jobId);
+            }
+        }
+    }
     return refs;
 }
 
@@ -637,6 +647,7 @@ Result<std::optional<std::string>> JobService::start_target(const store::TargetR
     }
     change.owner = owner_;
     CERTDEPLOY_TRY_ASSIGN_AS(auto changed, store_->change_target(change, rules()), from_store);
+    bell_.ring(target.jobId);
     if (!changed || !server) {
         return std::optional<std::string>();
     }
@@ -668,6 +679,7 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
         }
     }
     CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);
+    bell_.ring(target.jobId);
     if (!outcome.succeeded) {
         return {};
     }
@@ -718,6 +730,7 @@ Result<void> JobService::defer_target(const store::TargetRef& target, const Erro
     change.errorCode = std::string(code_string(error.code));
     change.errorMessage = error.message;
     CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);
+    bell_.ring(target.jobId);
     return {};
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "service/controller/access/caller.hpp"
+#include "service/controller/event_bell.hpp"
 #include "service/controller/job_model.hpp"
 #include "service/controller/job_queue.hpp"
 #include "service/controller/upload_vault.hpp"
@@ -122,6 +123,8 @@ class JobService {
         lease_ = lease;
     }
     std::chrono::seconds lease() const { return lease_; }
+    // Rung after every change this service writes to a job; the events streams wait on it.
+    EventBell& bell() { return bell_; }
     // agent-unreachable when there is no queue: no job is made that nothing would run.
     Result<void> check_dispatching() const;
 
@@ -203,6 +206,7 @@ class JobService {
     std::chrono::hours upload_retention_;
     std::string owner_;
     std::chrono::seconds lease_{30};
+    EventBell bell_;
     JobQueue* queue_ = nullptr;
 };
 

@@ -120,6 +120,10 @@ await step('sign-in: a wrong token shows the API\'s message, the right one signs
     check(await admin.evaluate(() => sessionStorage.getItem('certdeploy.token')) === adminToken,
         'the token is in sessionStorage');
     await admin.locator('h1', {hasText: 'Certificates'}).waitFor();
+    // The view moves the focus once it has rendered, which a loaded machine may do a moment after the
+    // heading appears: wait for it (10 s), then check.
+    await admin.waitForFunction(() => document.activeElement && document.activeElement.tagName === 'H1', null,
+        {timeout: 10000}).catch(() => {});
     check(await admin.evaluate(() => document.activeElement.tagName) === 'H1',
         'the new view\'s heading has the focus, as after a page load');
     check(await admin.evaluate(() => document.querySelector('a, button, input, select').textContent) ===

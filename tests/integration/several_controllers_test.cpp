@@ -187,6 +187,12 @@ TEST_CASE(
     }
     MESSAGE("targets taken over from A: " << taken_over);
     CHECK(taken_over >= 1);
+    // C's stream was woken by the database's notifications of events other controllers wrote.
+    const auto metrics = call(c.address(), bearer, http::verb::get, "/metrics").body();
+    const std::string rings = "certdeploy_event_rings_total{source=\"database\"} ";
+    const auto at = metrics.find(rings);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + rings.size())) > 0);
     CHECK(last_state.size() == 20);
     for (const auto& [server, state] : last_state) {
         CAPTURE(server);

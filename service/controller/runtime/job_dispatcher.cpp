@@ -93,7 +93,7 @@ asio::awaitable<void> JobDispatcher::keep_claims() {
     for (;;) {
         timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(jobs_.lease()) / 3);
         co_await timer.async_wait(use_nothrow);
-        const std::vector<std::pair<std::string, std::string>> running(running_.begin(), running_.end());
+        const std::vector<std::pair<std::string, std::string>> running(running_->begin(), running_->end());
         auto renewed = co_await run_blocking(pool_, [&] { return jobs_.renew_leases(running); });
         if (!renewed) {
             // Not fatal yet: the lease lasts three times this long. Past it, another controller may take the
@@ -251,8 +251,8 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     target.tries += 1;
     // Its lease is renewed until this attempt is recorded or given up; then, if it was not recorded, the
     // lease ends and the target is taken over.
-    running_.emplace(target.jobId, target.server);
-    ScopeExit leave([this, key = std::make_pair(target.jobId, target.server)] { running_.erase(key); });
+    running_->emplace(target.jobId, target.server);
+    ScopeExit leave([running = running_, key = std::make_pair(target.jobId, target.server)] { running->erase(key); });
     auto work = co_await run_blocking(pool_, [&] { return jobs_.work(target.jobId); });
     auto& counted = dispatch_metrics();
     // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)

@@ -79,8 +79,10 @@ class JobDispatcher final : public controller::JobQueue {
     std::set<std::pair<std::string, std::string>> queued_;  // (job, server): no target twice in the queue
     // Targets waiting out a backoff (a count: two timers may overlap): not run before their timer ends.
     std::map<std::pair<std::string, std::string>, int> deferred_;
-    // Targets this controller has started and not yet recorded: the leases keep_claims() renews.
-    std::set<std::pair<std::string, std::string>> running_;
+    // Targets this controller has started and not yet recorded: the leases keep_claims() renews. Shared with
+    // the attempts' coroutines, which may be destroyed after the dispatcher (at shutdown) and still leave.
+    std::shared_ptr<std::set<std::pair<std::string, std::string>>> running_ =
+        std::make_shared<std::set<std::pair<std::string, std::string>>>();
     asio::steady_timer wake_;  // workers sleep on it; cancelled when work arrives
     std::minstd_rand random_;
 };
