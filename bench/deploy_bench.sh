@@ -1,77 +1,63 @@
 #!/usr/bin/env bash
 # A whole deployment through the real processes: one controller, AGENTS real agents over mutual TLS, and
-# SERVERS registered server names spread over them (so that a thousand targets need not be a thousand
-# processes). Times POST /v1/imports to the job's final event (the SSE stream closing), and reports
-# targets per second. With more server names than agents, most targets are an agent's alreadyInstalled
-# answer: the figure is then the controller's own cost per target (queue, persisted transitions, a pooled
-# TLS request), which is what bounds a large fleet.
+# SERVERS registered server names spread over them (so that ten thousand targets need not be ten thousand
+# processes). Once the controller's first probe round has ended and it is idle, times POST /v1/imports to
+# the job's final event (the SSE stream closing) and reports, for the deployment alone (CPU as differences
+# of /proc counters):
+#   - wall time and targets per second;
+#   - the controller's CPU per target, the agents' CPU per target;
+#   - the CPU limit: all the CPU the deployment used (controller and agents) spread over this machine's
+#     cores, and the efficiency (limit / wall): 1.0 would be every core busy with useful work throughout;
+#   - resident memory: the controller idle before the deployment and at its peak, the largest agent.
+# With more server names than agents, most targets are an agent's alreadyInstalled answer: the figure is
+# then the controller's own cost per target.
 #
 #   bench/deploy_bench.sh BINARY [AGENTS] [SERVERS] [PARALLEL]
+# With BENCH_SUMMARY=FILE, also appends "deploy.SERVERSxAGENTS.KEY VALUE" lines to FILE.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+fleet_root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/fleet.sh
+source "$fleet_root/bench/fleet.sh"
 bin=$(realpath "${1:?usage: deploy_bench.sh BINARY [AGENTS] [SERVERS] [PARALLEL]}")
 agents=${2:-10}
 servers=${3:-1000}
 parallel=${4:-64}
 work=$(mktemp -d)
-pids=()
-cleanup() {
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'fleet_stop; rm -rf "$work"' EXIT
 cd "$work"
-names=$(seq -f 'a%02g' 1 "$agents" | paste -sd,)
-"$bin" pki init pki --agents "$names" >/dev/null
-bash "$root/scripts/make-example-certificate.sh" "$work" >/dev/null
-for name in ${names//,/ }; do
-    "$bin" agent --listen 127.0.0.1:0 --ready-file "$name.addr" --name "$name" --store "store-$name" \
-        --tls-cert "pki/agents/$name.pem" --tls-key "pki/agents/$name.key" --client-ca pki/ca.pem \
-        --log-level warn 2>>agents.log &
-    pids+=($!)
+fleet_start_agents "$bin" "$agents"
+fleet_servers_json "$agents" "$servers" > servers.json
+fleet_start_controller "$bin" "$parallel"
+fleet_wait_probed "$servers"
+idle_rss=$(rss_mib "$fleet_controller")
+ctl_before=$(cpu_seconds "$fleet_controller")
+agents_before=$(cpu_seconds "${fleet_agent_pids[@]}")
+fleet_deploy
+ctl_cpu=$(awk -v a="$(cpu_seconds "$fleet_controller")" -v b="$ctl_before" 'BEGIN { printf "%.3f", a - b }')
+agents_cpu=$(awk -v a="$(cpu_seconds "${fleet_agent_pids[@]}")" -v b="$agents_before" 'BEGIN { printf "%.3f", a - b }')
+peak_rss=$(peak_rss_mib "$fleet_controller")
+agent_rss=0
+for pid in "${fleet_agent_pids[@]}"; do
+    agent_rss=$(awk -v a="$agent_rss" -v b="$(peak_rss_mib "$pid")" 'BEGIN { print (b > a ? b : a) }')
 done
-for name in ${names//,/ }; do
-    for _ in $(seq 1 200); do [ -s "$name.addr" ] && break; sleep 0.05; done
-done
-# SERVERS names, round-robin over the agents.
-python3 - "$agents" "$servers" > servers.json <<'PY'
-import json, sys
-agents, servers = int(sys.argv[1]), int(sys.argv[2])
-addr = [open(f"a{i:02d}.addr").read().strip() for i in range(1, agents + 1)]
-print(json.dumps({f"s{n:05d}": {"agentUrl": "https://" + addr[n % agents]} for n in range(servers)}))
-PY
-# Plain HTTP on loopback, as before HTTPS became the default (a binary older than that has no such flag).
-insecure=()
-if "$bin" server --help 2>&1 | grep -q -- --insecure-http; then insecure=(--insecure-http); fi
-"$bin" server --listen 127.0.0.1:0 "${insecure[@]}" --ready-file server.addr --data-dir data --servers "$(cat servers.json)" \
-    --agent-ca pki/ca.pem --agent-client-cert pki/controller.pem --agent-client-key pki/controller.key \
-    --max-parallel-targets "$parallel" --probe-interval-seconds 3600 --log-level warn 2>server.log &
-pids+=($!)
-for _ in $(seq 1 200); do [ -s server.addr ] && break; sleep 0.05; done
-url="http://$(cat server.addr)"
-# The admin token the controller made on its first start, as a header from a file (a binary older than the
-# API's tokens has none and needs none).
-: > auth.curlrc
-if [ -s data/admin.token ]; then
-    (umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat data/admin.token)" > auth.curlrc)
-fi
-start=$(date +%s.%N)
-id=$(curl -sf -K auth.curlrc -F file=@Fabrikam.pfx -F "password=<Fabrikam.password" -F 'servers=*' "$url/v1/imports" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-curl -sfN -K auth.curlrc "$url/v1/jobs/$id/events" > events.txt
-end=$(date +%s.%N)
-# CPU seconds (user + system) of the controller and of all agents together, from /proc.
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ s += ($14 + $15) / hz } END { printf "%.2f", s }' $(printf '/proc/%s/stat ' "$@"); }
-server_cpu=$(cpu "${pids[-1]}")
-agents_cpu=$(cpu "${pids[@]:0:${#pids[@]}-1}")
-state=$(curl -sf -K auth.curlrc "$url/v1/jobs/$id" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["state"], j["targetCounts"])')
-python3 - "$start" "$end" "$servers" "$agents" "$parallel" "$state" "$server_cpu" "$agents_cpu" <<'PY'
+python3 - "$servers" "$agents" "$parallel" "$fleet_wall" "$ctl_cpu" "$agents_cpu" "$(nproc)" "$idle_rss" \
+    "$peak_rss" "$agent_rss" "$fleet_state" "${BENCH_SUMMARY:-}" <<'PY'
 import sys
-start, end = float(sys.argv[1]), float(sys.argv[2])
-servers, agents, parallel, state = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-server_cpu, agents_cpu = float(sys.argv[7]), float(sys.argv[8])
-wall = end - start
-print(f"{servers} targets on {agents} agents, maxParallelTargets {parallel}: {wall:.2f} s, "
-      f"{servers / wall:.0f} targets/s; CPU: controller {server_cpu:.2f} s, agents {agents_cpu:.2f} s ({state})")
+servers, agents, parallel = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+wall, ctl, agt, cores = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+idle_rss, peak_rss, agent_rss, state, summary = sys.argv[8], sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12]
+limit = (ctl + agt) / cores
+print(f"{servers} targets on {agents} agents (maxParallelTargets {parallel}): {wall:.3f} s, "
+      f"{servers / wall:.0f} targets/s; CPU per target: controller {ctl / servers * 1000:.2f} ms, "
+      f"agents {agt / servers * 1000:.2f} ms; CPU limit {limit:.3f} s, efficiency {limit / wall:.2f}; "
+      f"RSS: controller {idle_rss} MiB idle, {peak_rss} MiB peak, largest agent {agent_rss} MiB ({state})")
+if summary:
+    key = f"deploy.{servers}x{agents}"
+    with open(summary, "a") as out:
+        for name, value in [("wall_s", f"{wall:.3f}"), ("controller_cpu_ms_per_target", f"{ctl / servers * 1000:.3f}"),
+                            ("agent_cpu_ms_per_target", f"{agt / servers * 1000:.3f}"),
+                            ("cpu_limit_s", f"{limit:.3f}"), ("efficiency", f"{limit / wall:.3f}"),
+                            ("controller_idle_rss_mib", idle_rss), ("controller_peak_rss_mib", peak_rss),
+                            ("agent_peak_rss_mib", agent_rss), ("state", state.replace(" ", "_"))]:
+            out.write(f"{key}.{name} {value}\n")
 PY

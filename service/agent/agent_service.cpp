@@ -100,7 +100,7 @@ Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
     CERTDEPLOY_TRY(service->load());
     if (service->entries_.empty() && service->requests_.empty()) {
         CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::make_self_signed(service->options_.name, *service->ctx_));
-        Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem"};
+        Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem", {}};
         const std::string thumbprint = entry.bundle.leaf.thumbprint();
         CERTDEPLOY_TRY(service->save(thumbprint, entry));
         log::info("default certificate created",
@@ -144,9 +144,12 @@ Result<void> AgentService::load() {
             continue;
         }
         bundle->friendly_name = meta.value("friendlyName", "");
-        Entry entry{std::move(*bundle), meta.value("privateKeyExportable", false),
-                    meta.value("services", std::vector<std::string>{}), meta.value("installedAt", ""),
-                    meta.value("format", "pem")};
+        Entry entry{std::move(*bundle),
+                    meta.value("privateKeyExportable", false),
+                    meta.value("services", std::vector<std::string>{}),
+                    meta.value("installedAt", ""),
+                    meta.value("format", "pem"),
+                    {}};
         entries_.emplace(id, std::move(entry));
     }
     // A completion that a crash cut short between writing the certificate and deleting its request: the
@@ -249,6 +252,19 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     if (!expected) {
         return invalid_thumbprint();
     }
+    // The same bytes with the same password as a file this entry came from: the same certificate, known
+    // without the key derivation and decryption that make up nearly all of an install's cost.
+    const auto digest = digester_.digest(password, file_bytes);
+    if (digest) {
+        std::shared_lock lock(mutex_);
+        if (auto found = entries_.find(*expected); found != entries_.end()) {
+            const auto& seen = found->second.seen;
+            if (std::find(seen.begin(), seen.end(), *digest) != seen.end()) {
+                log::debug("install answered from the file's digest", {{"thumbprint", *expected}});
+                return InstallOutcome{false, false, describe(found->second)};
+            }
+        }
+    }
     CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::read_bundle(file_bytes, password, *ctx_));
     if (bundle.leaf.thumbprint() != *expected) {
         return make_error(ErrorCode::thumbprint_mismatch,
@@ -256,6 +272,8 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     }
     std::lock_guard change(change_mutex_);  // entries_ changes only under this; reading it here is safe
     if (auto found = entries_.find(*expected); found != entries_.end()) {
+        // Another file of the same certificate (read and compared above): known from now on too.
+        remember(found->second, digest);
         return InstallOutcome{false, false, describe(found->second)};
     }
     // A CA's answer to a request made here: the certificate joins the key that waited for it, with the
@@ -273,7 +291,10 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
         bundle.friendly_name = friendly_name;
     }
     const std::string format(pki::format_name(bundle.format));
-    Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format};
+    Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format, {}};
+    if (digest) {
+        entry.seen.push_back(*digest);
+    }
     CERTDEPLOY_TRY(save(*expected, entry));
     if (request != nullptr) {
         // After the certificate is written: a crash in between leaves both, and load() finishes the job.
@@ -287,6 +308,18 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
     auto it = entries_.emplace(*expected, std::move(entry)).first;
     log::info("certificate installed", {{"thumbprint", *expected}, {"exportable", it->second.exportable}});
     return InstallOutcome{true, request != nullptr, describe(it->second)};
+}
+
+void AgentService::remember(Entry& entry, const std::optional<pki::ContentDigest>& digest) {
+    constexpr std::size_t kKept = 4;  // the files a fleet is usually sent for one certificate: a few at most
+    if (!digest || std::find(entry.seen.begin(), entry.seen.end(), *digest) != entry.seen.end()) {
+        return;
+    }
+    std::unique_lock lock(mutex_);
+    if (entry.seen.size() == kKept) {
+        entry.seen.erase(entry.seen.begin());
+    }
+    entry.seen.push_back(*digest);
 }
 
 nlohmann::json AgentService::list(std::optional<pki::Status> status) const {

@@ -19,6 +19,7 @@
 #include "service/error.hpp"
 #include "service/pki/bundle.hpp"
 #include "service/pki/certificate_request.hpp"
+#include "service/pki/content_digest.hpp"
 #include "service/pki/trust.hpp"
 #include "service/pki/writer.hpp"
 #include "service/secret.hpp"
@@ -81,6 +82,9 @@ class AgentService {
         std::vector<std::string> services;
         std::string installedAt;
         std::string format;  // of the file it was installed from
+        // Files (with their passwords) known to hold this certificate: a byte-identical re-install is answered
+        // from these without decrypting. In memory only; the newest few.
+        std::vector<pki::ContentDigest> seen;
     };
 
     // A certificate request waiting for its CA's answer: the key pair, and what was asked.
@@ -109,11 +113,14 @@ class AgentService {
     nlohmann::json describe(const Entry& entry) const;
     nlohmann::json describe(const Entry& entry, pki::Status status) const;  // status already evaluated
     Result<std::string> existing(std::string_view thumbprint) const;        // normalised, known: else an Error
+    // Records that `digest` is a file holding `entry` (under the change lock).
+    void remember(Entry& entry, const std::optional<pki::ContentDigest>& digest);
 
     AgentOptions options_;
     std::shared_ptr<const pki::PkiContext> ctx_;
     std::shared_ptr<const pki::TrustStore> trust_;
     store::CertificateDirectoryStore store_;
+    pki::ContentDigester digester_;
     std::mutex change_mutex_;                         // one change at a time: install, enable, remove
     mutable std::shared_mutex mutex_;                 // entries_: shared to read, unique (briefly) to change
     std::map<std::string, Entry> entries_;            // by thumbprint

@@ -42,8 +42,9 @@ class Agent {
   public:
     // `before_start` runs once the directories exist and before the process starts (e.g. to mount the store).
     explicit Agent(const json& services = json::object(),
-                   const std::function<void(const std::filesystem::path& store)>& before_start = {})
-        : pki_(dir_ / "pki", {"ex01"}) {
+                   const std::function<void(const std::filesystem::path& store)>& before_start = {},
+                   std::vector<std::string> extra_args = {})
+        : pki_(dir_ / "pki", {"ex01"}), extra_args_(std::move(extra_args)) {
         if (before_start) {
             std::filesystem::create_directories(dir_ / "store");
             before_start(dir_ / "store");
@@ -64,6 +65,7 @@ class Agent {
                                       ready.string()};
         const auto flags = pki_.agent_flags("ex01");
         args.insert(args.end(), flags.begin(), flags.end());
+        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
         child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path());
         address_ = wait_for_ready_file(ready, 20s);
         INFO(child_->stderr_text());
@@ -103,6 +105,7 @@ class Agent {
   private:
     TempDir dir_;
     DevPki pki_;
+    std::vector<std::string> extra_args_;
     std::unique_ptr<ChildProcess> child_;
     std::string address_;
 };
@@ -174,6 +177,67 @@ TEST_CASE(
     }
     auto bad_filter = agent.call(http::verb::get, "/agent/v1/certificates?status=Fine");
     CHECK(bad_filter.result() == http::status::bad_request);
+}
+
+TEST_CASE("a byte-identical re-install is known by its digest / other passwords, bytes and files are read again") {
+    Agent agent(json::object(), {}, {"--log-level", "debug"});
+    const std::string digest_line = "install answered from the file's digest";
+    auto known_by_digest = [&] {
+        const auto log = agent.log();
+        std::size_t count = 0;
+        for (auto at = log.find(digest_line); at != std::string::npos; at = log.find(digest_line, at + 1)) {
+            ++count;
+        }
+        return count;
+    };
+    const json password = {{"password", "P@ssw0rd1"}};
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint", password)["body"]["result"] == "installed");
+    auto again = agent.install("modern.pfx", "leaf.thumbprint", password);
+    CHECK(again["status"] == 200);
+    CHECK(again["body"]["result"] == "alreadyInstalled");
+    CHECK(again["body"]["certificate"]["thumbprint"] == first_line("leaf.thumbprint"));
+    CHECK(again["body"]["certificate"]["hasPrivateKey"] == true);
+    CHECK(known_by_digest() == 1);
+
+    // The password is part of what is recognised: the same bytes with another password, or none, are read
+    // and refused as before.
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint", json{{"password", "wrong"}})["body"]["code"] ==
+          "wrong-password");
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint")["body"]["code"] == "password-required");
+    // One byte changed near the end (inside the MAC): read, and refused.
+    auto damaged = read_file(kCorpus / "modern.pfx");
+    damaged[damaged.size() - 5] = static_cast<char>(damaged[damaged.size() - 5] ^ 0x01);
+    auto res = agent.call(http::verb::put, "/agent/v1/certificates/" + first_line("leaf.thumbprint"),
+                          json{{"fileData", certdeploy::codec::base64_encode(damaged)}, {"password", "P@ssw0rd1"}});
+    CHECK(res.result_int() == 422);
+    CHECK(known_by_digest() == 1);
+
+    // Another file of the same certificate is decrypted and compared once, then known too.
+    CHECK(agent.install("legacy-3des.pfx", "leaf.thumbprint", password)["body"]["result"] == "alreadyInstalled");
+    CHECK(known_by_digest() == 1);
+    CHECK(agent.install("legacy-3des.pfx", "leaf.thumbprint", password)["body"]["result"] == "alreadyInstalled");
+    CHECK(known_by_digest() == 2);
+
+    // Removed, the certificate's digests go with it: the same file installs anew.
+    CHECK(agent.call(http::verb::delete_, "/agent/v1/certificates/" + first_line("leaf.thumbprint")).result_int() ==
+          204);
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint", password)["body"]["result"] == "installed");
+    CHECK(known_by_digest() == 2);
+
+    // Digests live in memory only: after a restart the first re-install is read, the next one known.
+    agent.stop();
+    agent.start();
+    CHECK(known_by_digest() == 0);
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint", password)["body"]["result"] == "alreadyInstalled");
+    CHECK(known_by_digest() == 0);
+    CHECK(agent.install("modern.pfx", "leaf.thumbprint", password)["body"]["result"] == "alreadyInstalled");
+    CHECK(known_by_digest() == 1);
+    CHECK(agent.log().find("P@ssw0rd1") == std::string::npos);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(agent.dir() / "store")) {
+        if (entry.is_regular_file()) {
+            CHECK(read_file(entry.path()).find("P@ssw0rd1") == std::string::npos);
+        }
+    }
 }
 
 TEST_CASE("refusals: wrong password, damaged file, thumbprint mismatch, bad JSON / the store is unchanged") {

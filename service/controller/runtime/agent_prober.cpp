@@ -1,8 +1,10 @@
 #include "service/controller/runtime/agent_prober.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <nlohmann/json.hpp>
 
 #include "service/async/run_blocking.hpp"
@@ -35,16 +37,31 @@ asio::awaitable<void> AgentProber::loop() {
         }
         auto agents = co_await run_blocking(pool_, [this] { return servers_.agents(); });
         if (agents) {
+            auto round = std::make_shared<Round>();
             for (auto& [name, url] : *agents) {
                 if (in_flight_->insert(name).second) {  // a slow agent is not piled on
-                    asio::co_spawn(context_, probe(name, url), asio::detached);
+                    round->emplace_back(std::move(name), std::move(url));
                 }
+            }
+            // A few probes at once, not one per server: a controller starting with thousands of servers
+            // must not open thousands of TLS connections in the same instant (and starve a deployment).
+            const auto workers = std::min(kProbesAtOnce, round->size());
+            for (std::size_t i = 0; i < workers; ++i) {
+                asio::co_spawn(context_, work_through(round), asio::detached);
             }
         } else {
             log::warn("cannot list servers to probe", {{"message", agents.error().message}});
         }
         timer.expires_after(interval_);
         co_await timer.async_wait(use_nothrow);
+    }
+}
+
+asio::awaitable<void> AgentProber::work_through(std::shared_ptr<Round> round) {
+    while (!round->empty()) {
+        auto [name, url] = std::move(round->front());
+        round->pop_front();
+        co_await probe(std::move(name), std::move(url));
     }
 }
 
