@@ -105,11 +105,14 @@ PY
 
 fleet_deploy() {
     local file=${1:-Fabrikam.pfx} password=${2:-Fabrikam.password} start end
+    # Only curl between the two clock readings (the job's id from the Location header, no interpreter).
     start=$(date +%s.%N)
-    fleet_job=$(curl -sf -K auth.curlrc -F "file=@$file" -F "password=<$password" -F 'servers=*' \
-        "$fleet_url/v1/imports" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    curl -sf -o /dev/null -D headers.txt -K auth.curlrc -F "file=@$file" -F "password=<$password" -F 'servers=*' \
+        "$fleet_url/v1/imports"
+    fleet_job=$(sed -n 's|^[Ll]ocation: /v1/jobs/\([0-9a-z-]*\).*|\1|p' headers.txt)
     curl -sfN -K auth.curlrc "$fleet_url/v1/jobs/$fleet_job/events" > events.txt
     end=$(date +%s.%N)
+    grep -q '^event: done' events.txt || { echo "the events stream ended without done" >&2; return 1; }
     fleet_wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')
     fleet_state=$(curl -sf -K auth.curlrc "$fleet_url/v1/jobs/$fleet_job" |
         python3 -c 'import json, sys; j = json.load(sys.stdin); c = j["targetCounts"]; print(j["state"], "succeeded", c["succeeded"], "failed", c["failed"])')

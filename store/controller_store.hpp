@@ -354,8 +354,10 @@ class ControllerStore {
     virtual StoreResult<std::vector<AuditRow>> list_audit(const AuditFilter& filter) = 0;
 };
 
-// Opens (creating and migrating) DATA_DIR/controller.db.
-StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir);
+// Opens (creating and migrating) DATA_DIR/controller.db. `group_commit`: target changes that arrive together
+// share one transaction (store/group_commit.hpp); off only to measure what it saves (bench/store_bench).
+StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir,
+                                                                           bool group_commit = true);
 
 // Opens the PostgreSQL database at `conninfo` (a libpq connection string or postgresql:// URI), migrating it
 // under an advisory lock, with at most `max_connections` connections at once. `password` (empty: libpq's

@@ -124,7 +124,8 @@ StoreResult<void> SqlControllerStore::record_contact(const std::string& name, bo
     return s.run();
 }
 
-StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir) {
+StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const std::filesystem::path& data_dir,
+                                                                           bool group_commit) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
     if (ec) {
@@ -139,8 +140,8 @@ StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const
         CERTDEPLOY_TRY_ASSIGN(auto again, SqliteConnection::open(file, controller_migrations(Dialect::sqlite)));
         return std::unique_ptr<Connection>(std::move(again));
     };
-    return std::unique_ptr<ControllerStore>(
-        std::make_unique<SqlControllerStore>(std::move(db), std::move(reopen), 1, std::chrono::seconds(60)));
+    return std::unique_ptr<ControllerStore>(std::make_unique<SqlControllerStore>(
+        std::move(db), std::move(reopen), 1, std::chrono::seconds(60), group_commit));
 }
 
 StoreResult<std::unique_ptr<ControllerStore>> open_postgresql_controller_store(const std::string& conninfo,

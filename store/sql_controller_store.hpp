@@ -4,16 +4,25 @@
 // sql_job_store.cpp (jobs), sql_inventory_store.cpp, sql_access_store.cpp (tokens and the audit log) and
 // sql_enrolment_store.cpp (join tokens and agents' identities).
 
+#include <optional>
+
 #include "store/connection_pool.hpp"
 #include "store/controller_store.hpp"
+#include "store/group_commit.hpp"
 
 namespace certdeploy::store {
 
 class SqlControllerStore final : public ControllerStore {
   public:
     SqlControllerStore(std::unique_ptr<Connection> first, ConnectionPool::Open open, std::size_t max_connections,
-                       std::chrono::milliseconds wait)
-        : pool_(std::move(first), std::move(open), max_connections, wait) {}
+                       std::chrono::milliseconds wait, bool group_commit = false)
+        : pool_(std::move(first), std::move(open), max_connections, wait) {
+        // SQLite writes one transaction at a time on one connection: transitions arriving together share
+        // one. PostgreSQL runs them side by side on its own connections (and groups its own WAL flushes).
+        if (group_commit && pool_.dialect() == Dialect::sqlite) {
+            commits_.emplace(pool_, kMaxChangesPerCommit);
+        }
+    }
 
     StoreResult<bool> upsert_server(const ServerRow& row) override;
     StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override;
@@ -87,8 +96,12 @@ class SqlControllerStore final : public ControllerStore {
     // when the transaction commits (PostgreSQL; nothing on SQLite).
     StoreResult<void> announce(Connection& db, std::string_view channel, const std::string& id);
     StoreResult<void> settle_job(Connection& db, const std::string& id, const std::string& at, const JobRules& rules);
+    // change_target's work, inside the caller's transaction.
+    StoreResult<bool> apply_change(Connection& db, const TargetChange& change, const JobRules& rules);
 
+    static constexpr std::size_t kMaxChangesPerCommit = 128;
     ConnectionPool pool_;
+    std::optional<GroupCommit> commits_;  // SQLite only
 };
 
 }  // namespace certdeploy::store

@@ -264,9 +264,22 @@ StoreResult<std::optional<std::string>> SqlControllerStore::sealed_upload(const 
 }
 
 StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, const JobRules& rules) {
+    if (commits_) {
+        return commits_->run([&](Connection& db) { return apply_change(db, change, rules); });
+    }
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     Transaction tx(*db);
     CERTDEPLOY_TRY(tx.begin());
+    CERTDEPLOY_TRY_ASSIGN(auto changed, apply_change(*db, change, rules));
+    if (changed) {
+        CERTDEPLOY_TRY(tx.commit());
+    }
+    return value(changed);
+}
+
+StoreResult<bool> SqlControllerStore::apply_change(Connection& db_ref, const TargetChange& change,
+                                                   const JobRules& rules) {
+    Connection* db = &db_ref;
     CERTDEPLOY_TRY_ASSIGN(auto job, load_job(*db, change.jobId, false, true));
     if (!job) {
         return value(false);
@@ -310,7 +323,6 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
     CERTDEPLOY_TRY(append_target_event(*db, *job, change.server));
     CERTDEPLOY_TRY(settle_job(*db, change.jobId, change.at, rules));
     CERTDEPLOY_TRY(announce(*db, kEventsChannel, change.jobId));
-    CERTDEPLOY_TRY(tx.commit());
     return value(true);
 }
 

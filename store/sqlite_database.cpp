@@ -31,10 +31,21 @@ int errno_for(int sqlite_code) {
 
 class SqliteStatement final : public StatementBackend {
   public:
-    SqliteStatement(const SqliteConnection& db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    // `in_use`: the connection's cache entry this statement borrows (reset and given back when done), or
+    // nothing when the statement is this object's own.
+    SqliteStatement(const SqliteConnection& db, sqlite3_stmt* stmt, bool* in_use)
+        : db_(db), stmt_(stmt), in_use_(in_use) {}
     SqliteStatement(const SqliteStatement&) = delete;
     SqliteStatement& operator=(const SqliteStatement&) = delete;
-    ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+    ~SqliteStatement() override {
+        if (in_use_ == nullptr) {
+            sqlite3_finalize(stmt_);
+            return;
+        }
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);  // the bound values (a sealed upload) are not kept until the next use
+        *in_use_ = false;
+    }
 
     void bind_text(int index, std::string_view text) override {
         sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -71,6 +82,7 @@ class SqliteStatement final : public StatementBackend {
   private:
     const SqliteConnection& db_;
     sqlite3_stmt* stmt_;
+    bool* in_use_;
 };
 
 }  // namespace
@@ -98,15 +110,34 @@ StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std:
 }
 
 SqliteConnection::~SqliteConnection() {
+    for (auto& [sql, cached] : cache_) {
+        sqlite3_finalize(cached.stmt);
+    }
     sqlite3_close_v2(db_);
 }
 
 StoreResult<Statement> SqliteConnection::prepare(std::string_view sql) {
+    // Compiling a statement costs more than running most of them: each text is compiled once per connection
+    // and its statement reused (SQLite recompiles it by itself if the schema changes).
+    auto found = cache_.find(sql);
+    if (found != cache_.end() && !found->second.in_use) {
+        found->second.in_use = true;
+        return StoreResult<Statement>(
+            boost::system::in_place_value,
+            std::make_unique<SqliteStatement>(*this, found->second.stmt, &found->second.in_use));
+    }
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
         return error("cannot prepare a statement");
     }
-    return StoreResult<Statement>(boost::system::in_place_value, std::make_unique<SqliteStatement>(*this, stmt));
+    if (found == cache_.end() && cache_.size() < kCachedStatements) {
+        auto& cached = cache_.emplace(std::string(sql), Cached{stmt, true}).first->second;
+        return StoreResult<Statement>(boost::system::in_place_value,
+                                      std::make_unique<SqliteStatement>(*this, stmt, &cached.in_use));
+    }
+    // The same text already running (a statement prepared again while its twin steps), or a full cache.
+    return StoreResult<Statement>(boost::system::in_place_value,
+                                  std::make_unique<SqliteStatement>(*this, stmt, nullptr));
 }
 
 StoreResult<void> SqliteConnection::exec(const std::string& sql) {

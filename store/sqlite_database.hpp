@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "store/sql_connection.hpp"
@@ -35,8 +36,17 @@ class SqliteConnection final : public Connection {
   private:
     explicit SqliteConnection(sqlite3* db) : db_(db) {}
     StoreResult<void> migrate(const std::vector<Migration>& migrations);
+
+    // Compiled statements by their text; a statement lent out is `in_use` until its Statement ends. A map
+    // (not unordered): entries never move, so the flag's address stays valid while lent.
+    struct Cached {
+        sqlite3_stmt* stmt;
+        bool in_use;
+    };
+    static constexpr std::size_t kCachedStatements = 256;  // the store's texts number a few dozen
     sqlite3* db_;
     int schema_version_ = 0;
+    std::map<std::string, Cached, std::less<>> cache_;
 };
 
 }  // namespace certdeploy::store

@@ -1,0 +1,122 @@
+// Group commit (store/group_commit.hpp) on a real SQLite file: changes from many threads share
+// transactions, a failing change is rolled back alone, and a caller returns only once its change is on disk
+// (read back through a second connection of its own).
+
+#include "store/group_commit.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_database.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace certdeploy::store;
+using certdeploy::test::TempDir;
+
+namespace {
+
+std::unique_ptr<Connection> open_file(const std::filesystem::path& file) {
+    auto db = SqliteConnection::open(file, {});
+    REQUIRE(db.has_value());
+    return std::unique_ptr<Connection>(std::move(*db));
+}
+
+std::int64_t count_rows(Connection& db, const std::string& where) {
+    auto s = db.prepare("SELECT COUNT(*) FROM rows WHERE " + where).value();
+    REQUIRE(s.step().value());
+    return s.integer(0);
+}
+
+GroupCommit::Change insert(int value) {
+    return [value](Connection& db) -> StoreResult<bool> {
+        auto s = db.prepare("INSERT INTO rows (value) VALUES (?1)");
+        if (!s) {
+            return s.error();
+        }
+        s->bind(1, static_cast<std::int64_t>(value));
+        if (auto ran = s->run(); !ran) {
+            return ran.error();
+        }
+        return StoreResult<bool>(boost::system::in_place_value, true);
+    };
+}
+
+}  // namespace
+
+TEST_CASE("group commit: changes from many threads share transactions / a failed change is rolled back alone") {
+    TempDir dir;
+    const auto file = dir.path() / "g.db";
+    auto first = open_file(file);
+    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
+    ConnectionPool pool(
+        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
+        std::chrono::seconds(10));
+    GroupCommit commits(pool, 16);
+    auto reader = open_file(file);  // another connection: sees only what is committed
+
+    std::atomic<int> succeeded{0};
+    std::atomic<int> refused{0};
+    std::atomic<int> unseen{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w) {
+        workers.emplace_back([&, w] {
+            for (int i = 0; i < 50; ++i) {
+                // Every tenth change of each thread inserts 0, which only one change can: the others fail, alone.
+                const int value = i % 10 == 9 ? 0 : w * 1000 + i;
+                const auto result = commits.run(insert(value));
+                if (result && *result) {
+                    ++succeeded;
+                    // Returned: durable, so visible to any other connection now.
+                    auto other = open_file(file);
+                    if (count_rows(*other, "value = " + std::to_string(value)) != 1) {
+                        ++unseen;
+                    }
+                } else if (!result) {
+                    ++refused;
+                }
+            }
+        });
+    }
+    for (auto& worker : workers) {
+        worker.join();
+    }
+    // 0 is inserted by 41 changes (thread 0's first, and every thread's tenths): exactly one goes in.
+    CHECK(unseen == 0);
+    CHECK(succeeded + refused == 400);
+    CHECK(refused == 40);
+    CHECK(count_rows(*reader, "1 = 1") == succeeded);
+    CHECK(count_rows(*reader, "value = 0") == 1);
+}
+
+TEST_CASE("group commit: a batch whose COMMIT fails reports every change as failed, and none is kept") {
+    TempDir dir;
+    const auto file = dir.path() / "g.db";
+    auto first = open_file(file);
+    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
+    // A deferred foreign key is checked only at COMMIT: a change that breaks it makes the COMMIT fail.
+    REQUIRE(first->exec("PRAGMA foreign_keys=ON").has_value());
+    REQUIRE(first->exec("CREATE TABLE parents (id INTEGER PRIMARY KEY)").has_value());
+    REQUIRE(first->exec("CREATE TABLE children (parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)")
+                .has_value());
+    ConnectionPool pool(
+        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
+        std::chrono::seconds(10));
+    GroupCommit commits(pool, 16);
+    auto orphan = [](Connection& db) -> StoreResult<bool> {
+        if (auto ran = db.exec("INSERT INTO children (parent) VALUES (42)"); !ran) {
+            return ran.error();
+        }
+        return StoreResult<bool>(boost::system::in_place_value, true);
+    };
+    auto result = commits.run(orphan);
+    CHECK_FALSE(result.has_value());
+    auto reader = open_file(file);
+    auto s = reader->prepare("SELECT COUNT(*) FROM children").value();
+    REQUIRE(s.step().value());
+    CHECK(s.integer(0) == 0);
+    // The writer is free again afterwards.
+    CHECK(commits.run(insert(7)).value());
+}
