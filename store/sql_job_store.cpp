@@ -80,7 +80,7 @@ StoreResult<std::optional<JobRow>> SqlControllerStore::load_job(Connection& db, 
         return std::optional<JobRow>(std::move(job));
     }
     CERTDEPLOY_TRY_ASSIGN(auto counts,
-                          db.prepare("SELECT state, count(*) FROM targets WHERE job_seq = ?1 GROUP BY state"));
+                          db.prepare("SELECT state, n FROM job_target_counts WHERE job_seq = ?1 AND n > 0"));
     counts.bind(1, job.seq);
     for (;;) {
         CERTDEPLOY_TRY_ASSIGN(auto row, counts.step());

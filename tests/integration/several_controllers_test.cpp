@@ -164,7 +164,9 @@ TEST_CASE(
     CHECK(by_a >= 1);
     CHECK(by_b >= 1);
     CHECK(by_c >= 1);
-    CHECK(by_a + by_b + by_c >= 20);
+    // A logs a target after persisting it: a target it finished just before the kill may have no line.
+    // At most those it was running then.
+    CHECK(by_a + by_b + by_c + before["targetCounts"]["running"].get<int>() >= 20);
 
     // C's stream, opened before any target ran, followed the job to its end: ids without a gap, each
     // server's last event succeeded.

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "service/controller/job_service.hpp"
@@ -99,6 +100,42 @@ TEST_CASE("the controller's migrations apply once and leave the schema at the ne
     REQUIRE(count.has_value());
     REQUIRE(count->step().value());
     CHECK(count->integer(0) == static_cast<std::int64_t>(migrations.size()));
+}
+
+TEST_CASE("migration 7 counts the targets of jobs made before it, and the triggers keep the counts after") {
+    TempDir dir;
+    auto all = controller_migrations(Dialect::sqlite);
+    REQUIRE(all.size() >= 7);
+    const std::vector<Migration> before(all.begin(), all.begin() + 6);
+    {
+        auto db = SqliteConnection::open(dir / "c.db", before).value();
+        REQUIRE(db->exec("INSERT INTO jobs (id, kind, state, created_at, thumbprint, certificate, options) VALUES "
+                         "('old', 'import', 'running', 't', 'AB', '{}', '{}')")
+                    .has_value());
+        REQUIRE(db->exec("INSERT INTO targets (job_seq, server, agent_url, state) VALUES "
+                         "(1, 'a', 'https://a:1', 'succeeded'), (1, 'b', 'https://b:1', 'pending'), "
+                         "(1, 'c', 'https://c:1', 'pending')")
+                    .has_value());
+    }
+    auto db = SqliteConnection::open(dir / "c.db", all).value();
+    auto counts = [&db] {
+        std::map<std::string, std::int64_t> out;
+        auto s = db->prepare("SELECT state, n FROM job_target_counts WHERE job_seq = 1 AND n > 0").value();
+        while (s.step().value()) {
+            out[s.text(0)] = s.integer(1);
+        }
+        return out;
+    };
+    CHECK(counts() == std::map<std::string, std::int64_t>{{"pending", 2}, {"succeeded", 1}});
+    REQUIRE(db->exec("UPDATE targets SET state = 'running' WHERE server = 'b'").has_value());
+    REQUIRE(db->exec("UPDATE targets SET attempts = 2 WHERE server = 'c'").has_value());  // not a state change
+    CHECK(counts() == std::map<std::string, std::int64_t>{{"pending", 1}, {"running", 1}, {"succeeded", 1}});
+    REQUIRE(db->exec("DELETE FROM targets WHERE server = 'a'").has_value());
+    CHECK(counts() == std::map<std::string, std::int64_t>{{"pending", 1}, {"running", 1}});
+    REQUIRE(db->exec("DELETE FROM jobs WHERE id = 'old'").has_value());
+    auto left = db->prepare("SELECT COUNT(*) FROM job_target_counts").value();
+    REQUIRE(left.step().value());
+    CHECK(left.integer(0) == 0);
 }
 
 TEST_CASE("a migration that fails is rolled back whole, and the schema stays at the previous version") {
