@@ -100,7 +100,8 @@ Result<std::unique_ptr<AgentService>> AgentService::open(AgentOptions options,
     CERTDEPLOY_TRY(service->load());
     if (service->entries_.empty() && service->requests_.empty()) {
         CERTDEPLOY_TRY_ASSIGN(auto bundle, pki::make_self_signed(service->options_.name, *service->ctx_));
-        Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem", {}};
+        Entry entry{std::move(bundle), false, {}, now_rfc3339(), "pem", {}, {}, {}};
+        summarise(entry);
         const std::string thumbprint = entry.bundle.leaf.thumbprint();
         CERTDEPLOY_TRY(service->save(thumbprint, entry));
         log::info("default certificate created",
@@ -149,7 +150,10 @@ Result<void> AgentService::load() {
                     meta.value("services", std::vector<std::string>{}),
                     meta.value("installedAt", ""),
                     meta.value("format", "pem"),
+                    {},
+                    {},
                     {}};
+        summarise(entry);
         entries_.emplace(id, std::move(entry));
     }
     // A completion that a crash cut short between writing the certificate and deleting its request: the
@@ -221,16 +225,49 @@ const AgentService::PendingRequest* AgentService::matching_request(const pki::Bu
     return nullptr;
 }
 
+void AgentService::summarise(Entry& entry) {
+    entry.summary = pki::summarize(entry.bundle, pki::Status::valid);  // the status is set by each describe()
+    entry.summary["format"] = entry.format;
+    entry.summary["privateKeyExportable"] = entry.exportable;
+    entry.summary["installedAt"] = entry.installedAt;
+}
+
+pki::Status AgentService::status_of(const Entry& entry) const {
+    const auto now = std::chrono::system_clock::now();
+    {
+        std::lock_guard lock(status_mutex_);
+        if (entry.status && now < entry.status->second) {
+            return entry.status->first;
+        }
+    }
+    const auto status = trust_->evaluate(entry.bundle, now);
+    // The trust store does not change while the agent runs, so the status changes only when a certificate
+    // of the chain becomes valid or expires (a root from the trust store is not looked at: hence the minute).
+    auto until = now + std::chrono::minutes(1);
+    auto bound = [&](const pki::Certificate& cert) {
+        for (const auto date : {cert.not_before(), cert.not_after()}) {
+            if (date >= now && date < until) {
+                until = date;
+            }
+        }
+    };
+    bound(entry.bundle.leaf);
+    for (const auto& cert : entry.bundle.chain) {
+        bound(cert);
+    }
+    std::lock_guard lock(status_mutex_);
+    entry.status.emplace(status, until);
+    return status;
+}
+
 nlohmann::json AgentService::describe(const Entry& entry) const {
-    return describe(entry, trust_->evaluate(entry.bundle));
+    return describe(entry, status_of(entry));
 }
 
 nlohmann::json AgentService::describe(const Entry& entry, pki::Status status) const {
-    auto summary = pki::summarize(entry.bundle, status);
-    summary["format"] = entry.format;
+    auto summary = entry.summary;
+    summary["status"] = std::string(pki::status_name(status));
     summary["services"] = entry.services;
-    summary["privateKeyExportable"] = entry.exportable;
-    summary["installedAt"] = entry.installedAt;
     return summary;
 }
 
@@ -291,7 +328,8 @@ Result<InstallOutcome> AgentService::install(std::string_view thumbprint, std::s
         bundle.friendly_name = friendly_name;
     }
     const std::string format(pki::format_name(bundle.format));
-    Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format, {}};
+    Entry entry{std::move(bundle), exportable, {}, now_rfc3339(), format, {}, {}, {}};
+    summarise(entry);
     if (digest) {
         entry.seen.push_back(*digest);
     }
@@ -326,7 +364,7 @@ nlohmann::json AgentService::list(std::optional<pki::Status> status) const {
     std::shared_lock lock(mutex_);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [thumbprint, entry] : entries_) {
-        const auto entry_status = trust_->evaluate(entry.bundle);  // one chain verification per entry
+        const auto entry_status = status_of(entry);
         if (status && entry_status != *status) {
             continue;
         }

@@ -4,6 +4,7 @@
 // Thread-safe: reads share a lock; changes are made one at a time, and hold the readers' lock only while
 // they record their result (never while a reload command runs).
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -85,6 +86,11 @@ class AgentService {
         // Files (with their passwords) known to hold this certificate: a byte-identical re-install is answered
         // from these without decrypting. In memory only; the newest few.
         std::vector<pki::ContentDigest> seen;
+        // What describe() answers but for the status: made once (summarising calls OpenSSL's encoders).
+        nlohmann::json summary;
+        // The last status evaluated and until when it holds (no certificate of the chain changes validity
+        // before then); under status_mutex_.
+        mutable std::optional<std::pair<pki::Status, std::chrono::system_clock::time_point>> status;
     };
 
     // A certificate request waiting for its CA's answer: the key pair, and what was asked.
@@ -112,7 +118,11 @@ class AgentService {
     nlohmann::json describe(const std::string& id, const PendingRequest& request) const;
     nlohmann::json describe(const Entry& entry) const;
     nlohmann::json describe(const Entry& entry, pki::Status status) const;  // status already evaluated
-    Result<std::string> existing(std::string_view thumbprint) const;        // normalised, known: else an Error
+    // The entry's status now: remembered until the next date in its chain, at most a minute.
+    pki::Status status_of(const Entry& entry) const;
+    // Fills entry.summary from its bundle (after any change to what it describes).
+    static void summarise(Entry& entry);
+    Result<std::string> existing(std::string_view thumbprint) const;  // normalised, known: else an Error
     // Records that `digest` is a file holding `entry` (under the change lock).
     void remember(Entry& entry, const std::optional<pki::ContentDigest>& digest);
 
@@ -123,6 +133,7 @@ class AgentService {
     pki::ContentDigester digester_;
     std::mutex change_mutex_;                         // one change at a time: install, enable, remove
     mutable std::shared_mutex mutex_;                 // entries_: shared to read, unique (briefly) to change
+    mutable std::mutex status_mutex_;                 // Entry::status
     std::map<std::string, Entry> entries_;            // by thumbprint
     std::map<std::string, PendingRequest> requests_;  // by request id (SHA-1 of the request)
 };

@@ -131,6 +131,10 @@ void Fleet::kill_controller() {
     REQUIRE(controllers_.back()->process().wait_for_exit(10s).has_value());
 }
 
+void Fleet::pause_controller(bool paused) {
+    controllers_.back()->process().signal(paused ? SIGSTOP : SIGCONT);
+}
+
 void Fleet::stop_controller() {
     controllers_.back()->process().signal(SIGTERM);
     auto status = controllers_.back()->process().wait_for_exit(20s);

@@ -44,6 +44,8 @@ class Fleet {
     // options' flags): what another controller of the same fleet is started with.
     std::vector<std::string> controller_args() const;
     void kill_controller();  // SIGKILL: no chance to finish anything
+    // SIGSTOP / SIGCONT: the controller frozen where it is (its claims held, nothing finished meanwhile).
+    void pause_controller(bool paused);
     void stop_controller();  // SIGTERM, expects exit status 0
     std::string controller_log() const;
 
