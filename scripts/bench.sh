@@ -18,7 +18,7 @@ trap 'rm -f "$BENCH_SUMMARY"' EXIT
 {
     echo "# scripts/bench.sh — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo
-    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/results' || echo ' (with uncommitted changes)');" \
+    echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- api service store cli config bench/*.sh bench/*.cpp bench/*.py || echo ' (with uncommitted changes)');" \
         "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
         "$(lscpu | sed -n 's/^Model name: *//p'), $(openssl version), Debian $(cat /etc/debian_version)." \
         "Everything (controller, agents, peers, load generators) shares these cores."
