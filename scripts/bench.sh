@@ -38,7 +38,7 @@ trap 'rm -f "$BENCH_SUMMARY"' EXIT
     bash bench/api_bench.sh "$bin" 3 8 2 64
     echo
     echo "The store alone (build/bench/bench/store_bench TARGETS THREADS...):"
-    build/bench/bench/store_bench 2000 1 2 8
+    build/bench/bench/store_bench 2000 1 8 64
     echo
     echo "Certificate requests through the real processes (bench/request_bench.sh AGENTS ROUNDS), beside openssl req:"
     bash bench/request_bench.sh "$bin" 10 5
