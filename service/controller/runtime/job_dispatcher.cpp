@@ -237,7 +237,19 @@ asio::awaitable<bool> JobDispatcher::persist(const store::TargetRef& target, con
 }
 
 asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
-    auto started = co_await run_blocking(pool_, [&] { return jobs_.start_target(target); });
+    // Started and its job's work read in one trip to the store's threads (each trip is two thread switches).
+    struct Begun {
+        Result<std::optional<std::string>> started;
+        std::optional<Result<JobWork>> work;
+    };
+    auto begun = co_await run_blocking(pool_, [&] {
+        Begun out{jobs_.start_target(target), std::nullopt};
+        if (out.started && *out.started) {
+            out.work.emplace(jobs_.work(target.jobId));
+        }
+        return out;
+    });
+    auto& started = begun.started;
     if (!started) {
         log_failure("cannot start a target", target, started.error());
         defer(target, std::chrono::seconds(1));
@@ -253,7 +265,7 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     // lease ends and the target is taken over.
     running_->emplace(target.jobId, target.server);
     ScopeExit leave([running = running_, key = std::make_pair(target.jobId, target.server)] { running->erase(key); });
-    auto work = co_await run_blocking(pool_, [&] { return jobs_.work(target.jobId); });
+    auto& work = *begun.work;
     auto& counted = dispatch_metrics();
     // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
     Result<TargetOutcome> outcome = make_error(ErrorCode::internal, std::string());
