@@ -1,5 +1,7 @@
 #include "store/group_commit.hpp"
 
+#include <cerrno>
+#include <exception>
 #include <string>
 
 #include "store/sql_connection.hpp"
@@ -17,13 +19,21 @@ StoreResult<bool> GroupCommit::run(const Change& change) {
             finished_.wait(lock);
             continue;
         }
-        // This caller writes the next batch: its own change is in it (it is queued and not yet done).
+        // This caller writes the next batch (its own change is in it, or in a later one it writes too).
         writing_ = true;
         const std::size_t take = std::min(queue_.size(), max_batch_);
         std::vector<Waiting*> batch(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
         lock.unlock();
-        write(batch);
+        try {
+            write(batch);
+        } catch (...) {
+            // Whatever happened (out of memory), the batch's callers are answered and the writer freed: an
+            // exception must never leave every later change waiting. The transaction was rolled back.
+            for (auto* waiting : batch) {
+                waiting->result = StoreError{EIO, "the transaction of a batch of changes failed"};
+            }
+        }
         lock.lock();
         for (auto* waiting : batch) {
             waiting->done = true;
@@ -55,7 +65,14 @@ void GroupCommit::write(std::vector<Waiting*>& batch) {
             waiting->result = saved.error();
             continue;
         }
-        waiting->result = (*waiting->change)(**db);
+        try {
+            waiting->result = (*waiting->change)(**db);
+        } catch (const std::exception& e) {
+            // A change that throws fails alone, like one that returns an error.
+            waiting->result = StoreError{EIO, std::string("a change failed: ") + e.what()};
+        } catch (...) {
+            waiting->result = StoreError{EIO, "a change failed"};
+        }
         // A failed change leaves nothing behind; the others of the batch go on.
         auto ended = (*db)->exec(waiting->result ? "RELEASE SAVEPOINT change"
                                                  : "ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change");

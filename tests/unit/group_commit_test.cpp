@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -119,4 +120,42 @@ TEST_CASE("group commit: a batch whose COMMIT fails reports every change as fail
     CHECK(s.integer(0) == 0);
     // The writer is free again afterwards.
     CHECK(commits.run(insert(7)).value());
+}
+
+TEST_CASE("group commit: a change that throws fails alone, and the writer is free for the next ones") {
+    TempDir dir;
+    const auto file = dir.path() / "g.db";
+    auto first = open_file(file);
+    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
+    ConnectionPool pool(
+        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
+        std::chrono::seconds(10));
+    GroupCommit commits(pool, 16);
+    std::atomic<int> thrown{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&, w] {
+            for (int i = 0; i < 20; ++i) {
+                const int value = w * 100 + i;
+                GroupCommit::Change change = insert(value);
+                if (i % 5 == 0) {
+                    change = [](Connection& db) -> StoreResult<bool> {
+                        (void)db.exec("INSERT INTO rows (value) VALUES (-1)");
+                        throw std::runtime_error("a bug in a change");
+                    };
+                }
+                auto result = commits.run(change);
+                if (!result) {
+                    ++thrown;
+                }
+            }
+        });
+    }
+    for (auto& worker : workers) {
+        worker.join();  // none hangs
+    }
+    CHECK(thrown == 16);
+    auto reader = open_file(file);
+    CHECK(count_rows(*reader, "value = -1") == 0);  // what a throwing change wrote is rolled back with it
+    CHECK(count_rows(*reader, "1 = 1") == 64);
 }

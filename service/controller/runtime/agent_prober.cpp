@@ -61,7 +61,13 @@ asio::awaitable<void> AgentProber::work_through(std::shared_ptr<Round> round) {
     while (!round->empty()) {
         auto [name, url] = std::move(round->front());
         round->pop_front();
-        co_await probe(std::move(name), std::move(url));
+        try {
+            co_await probe(std::move(name), std::move(url));
+        } catch (const std::exception& e) {
+            // One probe's failure must not end the round: the servers after it would stay marked in flight
+            // and never be probed again.
+            log::error("a probe ended by an exception", {{"detail", e.what()}});
+        }
     }
 }
 

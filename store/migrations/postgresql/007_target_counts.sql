@@ -2,6 +2,9 @@
 -- state (settled after every transition) then costs a few rows to read, not a scan of all its targets
 -- (quadratic over a 10 000-target job). Rows at zero stay; readers skip them. Every change of a target's
 -- state holds its job's row lock (FOR UPDATE), so these rows are never updated in two orders at once.
+-- A controller of the previous version may still be writing targets while this runs (a rolling upgrade):
+-- the lock makes its writes wait, so that none falls between the count below and the triggers.
+LOCK TABLE targets IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE job_target_counts (
     job_seq  BIGINT NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
     state    TEXT NOT NULL,
