@@ -28,15 +28,8 @@ trap '[ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null; fleet_stop; rm
 cd "$work"
 fleet_start_agents "$bin" 1
 fleet_servers_json 1 1 > servers.json
-# The controller as the README runs it: default log level (fleet_start_controller runs at warn).
-"$bin" server --listen 127.0.0.1:0 --insecure-http --ready-file server.addr --data-dir data \
-    --servers "$(cat servers.json)" --agent-ca pki/ca.pem --agent-client-cert pki/controller.pem \
-    --agent-client-key pki/controller.key --probe-interval-seconds 3600 2>server.log &
-fleet_controller=$!
-fleet_pids+=("$fleet_controller")
-for _ in $(seq 1 400); do [ -s server.addr ] && break; sleep 0.05; done
-fleet_url="http://$(cat server.addr)"
-(umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$(cat data/admin.token)" > auth.curlrc)
+# The controller at its default log level, as the README runs it (info: a line per request).
+fleet_start_controller "$bin" 64 info
 fleet_wait_probed 1
 mkdir -p www/v1/servers
 curl -sf -K auth.curlrc "$fleet_url/v1/servers/s00000" > www/v1/servers/s00000

@@ -6,7 +6,9 @@
 #
 #   fleet_start_agents BINARY AGENTS        agents a01..aNN on loopback ports (pki/, NAME.addr, store-NAME/)
 #   fleet_servers_json AGENTS SERVERS       SERVERS names s00000.. round-robin over the agents, as JSON
-#   fleet_start_controller BINARY PARALLEL  a controller for servers.json on plain HTTP: $fleet_url, $fleet_controller
+#   fleet_start_controller BINARY PARALLEL [LOG_LEVEL]
+#                                           a controller for servers.json on plain HTTP (log level warn unless
+#                                           given): $fleet_url, $fleet_controller
 #   fleet_wait_probed SERVERS               until the first probe round has ended and the controller is idle
 #   fleet_deploy [FILE PASSWORD_FILE]       POST /v1/imports to servers=* and read the events to `done`:
 #                                           $fleet_wall (s), $fleet_job, $fleet_state
@@ -58,14 +60,14 @@ PY
 }
 
 fleet_start_controller() {
-    local bin=$1 parallel=$2
+    local bin=$1 parallel=$2 log_level=${3:-warn}
     rm -f server.addr
     # The servers in a configuration file: ten thousand of them exceed what one argument may hold.
     python3 -c 'import json; print(json.dumps({"servers": json.load(open("servers.json"))}))' > server.json
     "$bin" server --config server.json --listen 127.0.0.1:0 --insecure-http --ready-file server.addr --data-dir data \
         --agent-ca pki/ca.pem --agent-client-cert pki/controller.pem \
         --agent-client-key pki/controller.key --max-parallel-targets "$parallel" --probe-interval-seconds 3600 \
-        --log-level warn 2>server.log &
+        --log-level "$log_level" 2>server.log &
     fleet_controller=$!
     fleet_pids+=("$fleet_controller")
     for _ in $(seq 1 400); do [ -s server.addr ] && break; sleep 0.05; done

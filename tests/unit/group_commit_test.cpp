@@ -45,17 +45,38 @@ GroupCommit::Change insert(int value) {
     };
 }
 
+// A SQLite file with a `rows` table (and `setup`'s SQL run before anything else), its one-connection pool
+// and a group commit over it.
+struct Database {
+    explicit Database(const std::vector<std::string>& setup = {})
+        : file(dir.path() / "g.db"),
+          pool(
+              first(setup), [f = file] { return reopen(f); }, 1, std::chrono::seconds(10)) {}
+
+    static StoreResult<std::unique_ptr<Connection>> reopen(const std::filesystem::path& file) {
+        return open_file(file);
+    }
+    std::unique_ptr<Connection> first(const std::vector<std::string>& setup) const {
+        auto db = open_file(file);
+        REQUIRE(db->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
+        for (const auto& sql : setup) {
+            REQUIRE(db->exec(sql).has_value());
+        }
+        return db;
+    }
+
+    TempDir dir;
+    std::filesystem::path file;
+    ConnectionPool pool;
+    GroupCommit commits{pool, 16};
+};
+
 }  // namespace
 
 TEST_CASE("group commit: changes from many threads share transactions / a failed change is rolled back alone") {
-    TempDir dir;
-    const auto file = dir.path() / "g.db";
-    auto first = open_file(file);
-    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
-    ConnectionPool pool(
-        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
-        std::chrono::seconds(10));
-    GroupCommit commits(pool, 16);
+    Database db;
+    auto& commits = db.commits;
+    const auto& file = db.file;
     auto reader = open_file(file);  // another connection: sees only what is committed
 
     std::atomic<int> succeeded{0};
@@ -93,21 +114,13 @@ TEST_CASE("group commit: changes from many threads share transactions / a failed
 }
 
 TEST_CASE("group commit: a batch whose COMMIT fails reports every change as failed, and none is kept") {
-    TempDir dir;
-    const auto file = dir.path() / "g.db";
-    auto first = open_file(file);
-    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
     // A deferred foreign key is checked only at COMMIT: a change that breaks it makes the COMMIT fail.
-    REQUIRE(first->exec("PRAGMA foreign_keys=ON").has_value());
-    REQUIRE(first->exec("CREATE TABLE parents (id INTEGER PRIMARY KEY)").has_value());
-    REQUIRE(first->exec("CREATE TABLE children (parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)")
-                .has_value());
-    ConnectionPool pool(
-        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
-        std::chrono::seconds(10));
-    GroupCommit commits(pool, 16);
-    auto orphan = [](Connection& db) -> StoreResult<bool> {
-        if (auto ran = db.exec("INSERT INTO children (parent) VALUES (42)"); !ran) {
+    Database db({"PRAGMA foreign_keys=ON", "CREATE TABLE parents (id INTEGER PRIMARY KEY)",
+                 "CREATE TABLE children (parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)"});
+    auto& commits = db.commits;
+    const auto& file = db.file;
+    auto orphan = [](Connection& connection) -> StoreResult<bool> {
+        if (auto ran = connection.exec("INSERT INTO children (parent) VALUES (42)"); !ran) {
             return ran.error();
         }
         return StoreResult<bool>(boost::system::in_place_value, true);
@@ -123,14 +136,9 @@ TEST_CASE("group commit: a batch whose COMMIT fails reports every change as fail
 }
 
 TEST_CASE("group commit: a change that throws fails alone, and the writer is free for the next ones") {
-    TempDir dir;
-    const auto file = dir.path() / "g.db";
-    auto first = open_file(file);
-    REQUIRE(first->exec("CREATE TABLE rows (value INTEGER NOT NULL UNIQUE)").has_value());
-    ConnectionPool pool(
-        std::move(first), [file]() -> StoreResult<std::unique_ptr<Connection>> { return open_file(file); }, 1,
-        std::chrono::seconds(10));
-    GroupCommit commits(pool, 16);
+    Database db;
+    auto& commits = db.commits;
+    const auto& file = db.file;
     std::atomic<int> thrown{0};
     std::vector<std::thread> workers;
     for (int w = 0; w < 4; ++w) {
@@ -139,8 +147,8 @@ TEST_CASE("group commit: a change that throws fails alone, and the writer is fre
                 const int value = w * 100 + i;
                 GroupCommit::Change change = insert(value);
                 if (i % 5 == 0) {
-                    change = [](Connection& db) -> StoreResult<bool> {
-                        (void)db.exec("INSERT INTO rows (value) VALUES (-1)");
+                    change = [](Connection& connection) -> StoreResult<bool> {
+                        (void)connection.exec("INSERT INTO rows (value) VALUES (-1)");
                         throw std::runtime_error("a bug in a change");
                     };
                 }
