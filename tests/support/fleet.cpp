@@ -1,6 +1,7 @@
 #include "tests/support/fleet.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <regex>
@@ -25,7 +26,11 @@ std::pair<std::string, std::string> form_body(const std::vector<FormField>& fiel
     return {body, boundary};
 }
 
-Fleet::Fleet(Options options) : options_(std::move(options)), pki_(dir_ / "pki", options_.agents) {
+Fleet::Fleet(Options options, FleetNetwork network)
+    : options_(std::move(options)), pki_(dir_ / "pki", options_.agents) {
+    if (network.namespaces) {
+        network_ = std::make_unique<HostNetwork>();
+    }
     for (const auto& name : options_.agents) {
         auto services = options_.services.dump();
         for (auto pos = services.find("%SERVER%"); pos != std::string::npos; pos = services.find("%SERVER%")) {
@@ -38,7 +43,19 @@ Fleet::Fleet(Options options) : options_(std::move(options)), pki_(dir_ / "pki",
         }
         write_file(dir_ / (name + ".json"), config.dump(2));
         agent_addresses_[name] = "127.0.0.1:0";
+        if (network_) {
+            // The controller checks that the agent's certificate names the host in its URL: here, an address.
+            const auto address = network_->add_host(name);
+            const auto agents = pki_.dir / "agents";
+            issue_with_openssl(pki_.dir / "ca.pem", pki_.dir / "ca.key", name, "serverAuth",
+                               "DNS:" + name + ",DNS:localhost,IP:127.0.0.1,IP:" + address, agents);
+            ::chmod((agents / (name + ".key")).c_str(), 0600);
+            agent_addresses_[name] = address + ":0";
+        }
         start_agent(name);
+    }
+    for (const auto& name : network.proxied) {
+        proxies_[name] = std::make_unique<TcpProxy>(agent_addresses_.at(name));
     }
     start_controller();
 }
@@ -62,7 +79,14 @@ void Fleet::start_agent(const std::string& name) {
     const auto flags = pki_.agent_flags(name);
     args.insert(args.end(), flags.begin(), flags.end());
     auto& runs = agents_[name];  // each run's log is kept, so that installs() counts across restarts
-    runs.push_back(std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path()));
+    if (network_) {
+        auto on_host = network_->exec_prefix(name);
+        on_host.push_back(certdeploy_binary().string());
+        args.insert(args.begin(), on_host.begin() + 1, on_host.end());
+        runs.push_back(std::make_unique<ChildProcess>(on_host.front(), args, dir_.path()));
+    } else {
+        runs.push_back(std::make_unique<ChildProcess>(certdeploy_binary(), args, dir_.path()));
+    }
     const auto address = wait_for_ready_file(ready, 20s);
     INFO(runs.back()->stderr_text());
     REQUIRE_FALSE(address.empty());
@@ -70,13 +94,19 @@ void Fleet::start_agent(const std::string& name) {
 }
 
 void Fleet::start_agent_elsewhere(const std::string& name) {
-    agent_addresses_[name] = "127.0.0.1:0";
+    agent_addresses_[name] = (network_ ? network_->address(name) : std::string("127.0.0.1")) + ":0";
     start_agent(name);
 }
 
 void Fleet::stop_agent(const std::string& name) {
     auto& agent = agents_.at(name).back();
     agent->signal(SIGTERM);
+    REQUIRE(agent->wait_for_exit(10s).has_value());
+}
+
+void Fleet::kill_agent(const std::string& name) {
+    auto& agent = agents_.at(name).back();
+    agent->signal(SIGKILL);
     REQUIRE(agent->wait_for_exit(10s).has_value());
 }
 
@@ -106,7 +136,9 @@ void Fleet::start_controller() {
 std::vector<std::string> Fleet::controller_args() const {
     json servers = json::object();
     for (const auto& name : options_.agents) {
-        servers[name] = {{"agentUrl", "https://" + agent_addresses_.at(name)}};
+        const auto proxy = proxies_.find(name);
+        servers[name] = {{"agentUrl", "https://" + (proxy != proxies_.end() ? proxy->second->address()
+                                                                            : agent_addresses_.at(name))}};
         if (options_.labels.count(name) != 0) {
             servers[name]["labels"] = options_.labels.at(name);
         }

@@ -12,8 +12,10 @@
 
 #include "tests/support/controller_process.hpp"
 #include "tests/support/dev_pki.hpp"
+#include "tests/support/host_network.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace certdeploy::test {
@@ -22,6 +24,14 @@ struct FormField {
     std::string name;
     std::string value;
     std::string filename;  // non-empty: a file part
+};
+
+// Where the agents run. By default each on a loopback port; with `namespaces`, each on a host of its own
+// (HostNetwork: its own network namespace and address, its certificate naming that address), so that its
+// link can be cut or made lossy. The `proxied` servers are registered at a TcpProxy in front of their agent.
+struct FleetNetwork {
+    bool namespaces = false;
+    std::vector<std::string> proxied;
 };
 
 class Fleet {
@@ -33,7 +43,7 @@ class Fleet {
         std::string caFile;                                  // extra root every agent trusts (status Valid)
         std::vector<std::string> controllerFlags;
     };
-    explicit Fleet(Options options);
+    explicit Fleet(Options options, FleetNetwork network = {});
     ~Fleet();
 
     const TempDir& dir() const { return dir_; }
@@ -50,9 +60,13 @@ class Fleet {
     std::string controller_log() const;
 
     void stop_agent(const std::string& name);
+    void kill_agent(const std::string& name);             // SIGKILL, wherever it is
     void start_agent(const std::string& name);            // again, on the address it had
     void start_agent_elsewhere(const std::string& name);  // again, on a new port (the server moved)
     std::string agent_address(const std::string& name) const { return agent_addresses_.at(name); }
+    // The hosts the agents run on (FleetNetwork::namespaces), and the proxy in front of a `proxied` agent.
+    HostNetwork& network() { return *network_; }
+    TcpProxy& proxy(const std::string& name) { return *proxies_.at(name); }
     std::string agent_log(const std::string& name) const;
     // How many times the agent logged a new installation.
     int installs(const std::string& name) const;
@@ -76,8 +90,10 @@ class Fleet {
     TempDir dir_;
     Options options_;
     DevPki pki_;
+    std::unique_ptr<HostNetwork> network_;  // before the agents: they leave their hosts first
     std::map<std::string, std::vector<std::unique_ptr<ChildProcess>>> agents_;  // every run, the last current
     std::map<std::string, std::string> agent_addresses_;
+    std::map<std::string, std::unique_ptr<TcpProxy>> proxies_;
     std::vector<std::unique_ptr<ControllerProcess>> controllers_;  // every run, the last current
     std::string address_;
 };
