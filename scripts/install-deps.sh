@@ -8,7 +8,7 @@ packages=(
     libboost1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
     libssl-dev openssl nlohmann-json3-dev libspdlog-dev doctest-dev
     libsqlite3-dev libsodium-dev libpq-dev postgresql
-    curl ca-certificates perl jq python3 nginx-light zsh nodejs iproute2 iptables
+    curl ca-certificates perl jq python3 nginx-light zsh nodejs iproute2 iptables libfaketime
     openjdk-17-jre-headless clang-14 libclang-rt-14-dev
     chromium prometheus dpkg-dev lintian debootstrap systemd
     podman buildah runc slirp4netns fuse-overlayfs uidmap docker-compose

@@ -10,7 +10,8 @@ namespace certdeploy::test {
 
 using namespace std::chrono_literals;
 
-ControllerProcess::ControllerProcess(const std::filesystem::path& dir, const std::vector<std::string>& flags) {
+ControllerProcess::ControllerProcess(const std::filesystem::path& dir, const std::vector<std::string>& flags,
+                                     const std::map<std::string, std::optional<std::string>>& env) {
     const auto ready = dir / "server.addr";
     std::filesystem::remove(ready);
     std::vector<std::string> args{"server",       "--listen",   "127.0.0.1:0",          "--ready-file",
@@ -20,7 +21,7 @@ ControllerProcess::ControllerProcess(const std::filesystem::path& dir, const std
         args.emplace_back("--insecure-http");
     }
     args.insert(args.end(), flags.begin(), flags.end());
-    child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir);
+    child_ = std::make_unique<ChildProcess>(certdeploy_binary(), args, dir, env);
     address_ = wait_for_ready_file(ready, 20s);
     INFO(child_->stderr_text());
     REQUIRE_FALSE(address_.empty());

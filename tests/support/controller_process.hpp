@@ -17,8 +17,9 @@ namespace certdeploy::test {
 
 class ControllerProcess {
   public:
-    // `dir`: where the ready file and data/ go; `flags`: more command-line flags.
-    ControllerProcess(const std::filesystem::path& dir, const std::vector<std::string>& flags = {});
+    // `dir`: where the ready file and data/ go; `flags`: more command-line flags; `env`: more environment.
+    ControllerProcess(const std::filesystem::path& dir, const std::vector<std::string>& flags = {},
+                      const std::map<std::string, std::optional<std::string>>& env = {});
     ~ControllerProcess();  // SIGTERM, then at most 10 s
     ControllerProcess(const ControllerProcess&) = delete;
     ControllerProcess& operator=(const ControllerProcess&) = delete;

@@ -129,7 +129,7 @@ int Fleet::installs(const std::string& name) const {
 }
 
 void Fleet::start_controller() {
-    controllers_.push_back(std::make_unique<ControllerProcess>(dir_.path(), controller_args()));
+    controllers_.push_back(std::make_unique<ControllerProcess>(dir_.path(), controller_args(), controller_env_));
     address_ = controllers_.back()->address();
 }
 

@@ -50,6 +50,10 @@ class Fleet {
     std::filesystem::path data_dir() const { return dir_ / "data"; }
 
     void start_controller();
+    // More environment for the controllers started from now on (a fake clock's preload...).
+    void set_controller_environment(std::map<std::string, std::optional<std::string>> env) {
+        controller_env_ = std::move(env);
+    }
     // The flags start_controller() gives a controller (servers, the agents' CA, its client certificate, the
     // options' flags): what another controller of the same fleet is started with.
     std::vector<std::string> controller_args() const;
@@ -96,6 +100,7 @@ class Fleet {
     std::map<std::string, std::unique_ptr<TcpProxy>> proxies_;
     std::vector<std::unique_ptr<ControllerProcess>> controllers_;  // every run, the last current
     std::string address_;
+    std::map<std::string, std::optional<std::string>> controller_env_;
 };
 
 // ex01, ex02, ... exNN: the names of a fleet of `n` servers.

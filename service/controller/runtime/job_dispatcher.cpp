@@ -227,7 +227,9 @@ asio::awaitable<bool> JobDispatcher::persist(const store::TargetRef& target, con
         }
         log_failure(what, target, written.error());
         if (i == kTries) {
-            log::error("giving up on a target until the controller restarts",
+            // Its lease is no longer renewed: once it ends, take_over() (here or on another controller) runs
+            // the target again, and the agent answers a repeated install with alreadyInstalled.
+            log::error("giving up on recording a target; it runs again once its lease ends",
                        {{"job", target.jobId}, {"server", target.server}});
             co_return false;
         }
