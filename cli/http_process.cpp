@@ -1,5 +1,7 @@
 #include "cli/http_process.hpp"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -24,12 +26,28 @@ Result<void> write_ready_file(const std::filesystem::path& path, const std::stri
     return {};
 }
 
+// Every connection is a descriptor, and the usual soft limit (1024) would refuse connections long before
+// maxConnections; the hard limit is what the administrator (or the unit's LimitNOFILE) allows. Asio waits
+// with epoll and libpq with poll, so descriptors above 1024 are safe.
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) {
+        return;
+    }
+    const auto before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        log::warn("cannot raise the open file limit", {{"soft", before}, {"hard", limit.rlim_max}});
+    }
+}
+
 }  // namespace
 
 int run_http_process(std::string_view role, const config::HttpSettings& http,
                      const std::function<void(api::Router&)>& add_routes, const TlsFactory& make_tls,
                      const api::CorsPolicy& cors, const std::function<void()>& on_listening,
                      const std::optional<SideListener>& side) {
+    raise_open_file_limit();
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (make_tls) {
         auto made = make_tls();

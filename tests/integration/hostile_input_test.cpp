@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -256,7 +257,17 @@ TEST_CASE("names and thumbprints made of ../, NUL and bytes that are not UTF-8 a
 }
 
 TEST_CASE("2 000 idle or half-sent connections during a deployment: the deployment completes, others are served") {
-    Fleet fleet({server_names(4), {}, json::object(), (kCorpus / "root.pem").string(), {}});
+    // Started under the usual soft limit of 1024 descriptors: the controller raises it to the hard limit.
+    rlimit mine{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &mine) == 0);
+    REQUIRE(mine.rlim_max > 4096);
+    rlimit low = mine;
+    low.rlim_cur = 1024;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+    auto owned = std::make_unique<Fleet>(
+        Fleet::Options{server_names(4), {}, json::object(), (kCorpus / "root.pem").string(), {}});
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &mine) == 0);  // this process holds 2 000 sockets itself
+    Fleet& fleet = *owned;
     std::vector<int> hostile;
     for (int i = 0; i < 2000; ++i) {
         const int fd = connect_to(fleet.address());
@@ -290,5 +301,7 @@ TEST_CASE("2 000 idle or half-sent connections during a deployment: the deployme
         ::close(fd);
     }
     CHECK(fleet.call(http::verb::get, "/healthz").result() == http::status::ok);
-    INFO(metrics.substr(0, 200));
+    const auto at = metrics.find("\nprocess_max_fds ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + 17)) == static_cast<double>(mine.rlim_max));
 }
