@@ -40,24 +40,36 @@ bool is_final(const json& t) {
 TEST_CASE(
     "a link cut mid-deployment: healed within the attempts, the target succeeds / cut for longer, it fails "
     "agent-unreachable while the others finish, and a retry once healed succeeds") {
-    // ex04 is reached through a proxy that holds every chunk 300 ms, so that the cut lands inside an attempt.
+    // ex04 is reached through a proxy that holds every chunk 300 ms: its link is cut once the proxy has read
+    // the install request (larger than the file it carries) and before it delivers it.
     Fleet fleet({server_names(4),
                  {},
                  json::object(),
                  (kCorpus / "root.pem").string(),
-                 {"--max-attempts", "3", "--retry-delay-seconds", "0.5", "--attempt-timeout-seconds", "3"}},
+                 {"--max-attempts", "3", "--retry-delay-seconds", "0.5", "--attempt-timeout-seconds", "6"}},
                 {true, {"ex04"}});
     fleet.proxy("ex04").set_delay(300ms);
+    const auto file_size = read_file(kCorpus / "modern.pfx").size();
+    auto cut_during_install = [&] {
+        const auto before = fleet.proxy("ex04").client_bytes();
+        const auto id = post_import(fleet, import_form("*"));
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (fleet.proxy("ex04").client_bytes() - before < file_size && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(1ms);
+        }
+        REQUIRE(fleet.proxy("ex04").client_bytes() - before >= file_size);
+        fleet.network().cut("ex04");
+        return id;
+    };
 
     SUBCASE("healed within the attempts") {
-        const auto id = post_import(fleet, import_form("*"));
-        std::this_thread::sleep_for(200ms);  // ex04's first attempt is in its TCP or TLS handshake
-        fleet.network().cut("ex04");
+        const auto id = cut_during_install();
         fleet.wait_for_job(id, [](const json& job) { return target(job, "ex04")["attempts"].get<int>() >= 2; });
         fleet.network().heal("ex04");
         const auto job = fleet.wait_until_final(id);
         CHECK(job["state"] == "succeeded");
         CHECK(target(job, "ex04")["state"] == "succeeded");
+        CHECK(target(job, "ex04")["attempts"].get<int>() >= 2);  // the first, cut, timed out
         for (const auto& name : server_names(4)) {
             CHECK(fleet.installs(name) == 1);
         }
@@ -67,9 +79,7 @@ TEST_CASE(
     }
 
     SUBCASE("cut for longer than every attempt, then healed and retried") {
-        const auto id = post_import(fleet, import_form("*"));
-        std::this_thread::sleep_for(200ms);
-        fleet.network().cut("ex04");
+        const auto id = cut_during_install();
         // The others finish while ex04 is still being tried: nobody waits for a dead link.
         const auto others_done = fleet.wait_for_job(id, [](const json& job) {
             return target(job, "ex01")["state"] == "succeeded" && target(job, "ex02")["state"] == "succeeded" &&
@@ -110,7 +120,7 @@ TEST_CASE("30 % packet loss and 200 ms of delay each way to a quarter of the fle
     }
     const auto started = std::chrono::steady_clock::now();
     const auto id = post_import(fleet, import_form("*"));
-    const auto job = fleet.wait_until_final(id, 300s);
+    const auto job = fleet.wait_until_final(id, 200s);  // (below CTest's 300 s, so a failure says why)
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     MESSAGE("deployment to 8 servers, 2 of them lossy and slow: "
             << took << " s; attempts on ex07 " << target(job, "ex07")["attempts"] << ", ex08 "
@@ -130,7 +140,7 @@ TEST_CASE("an answer lost after the agent installed: the retry is answered alrea
                  {},
                  json::object(),
                  (kCorpus / "root.pem").string(),
-                 {"--max-attempts", "3", "--retry-delay-seconds", "0.2", "--attempt-timeout-seconds", "2"}},
+                 {"--max-attempts", "3", "--retry-delay-seconds", "0.2", "--attempt-timeout-seconds", "8"}},
                 {true, {"ex02"}});
     // The install request carries the file in base64: larger than the file, unlike any other request.
     fleet.proxy("ex02").lose_next_answer_to(read_file(kCorpus / "modern.pfx").size());

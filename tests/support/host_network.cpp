@@ -1,5 +1,7 @@
 #include "tests/support/host_network.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
@@ -32,6 +34,23 @@ std::string output_of(const std::string& command) {
     return text;
 }
 
+// Test processes running side by side change the machine's network one at a time: `ip netns add` races
+// with itself on /run/netns, and choosing a free /24 is check-then-act.
+class NetworkLock {
+  public:
+    NetworkLock() : fd_(::open("/run/lock/certdeploy-test-network.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+        if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
+            throw std::runtime_error("host network: cannot lock /run/lock/certdeploy-test-network.lock");
+        }
+    }
+    ~NetworkLock() { ::close(fd_); }
+    NetworkLock(const NetworkLock&) = delete;
+    NetworkLock& operator=(const NetworkLock&) = delete;
+
+  private:
+    int fd_;
+};
+
 bool process_alive(const std::string& pid) {
     return std::filesystem::exists("/proc/" + pid);
 }
@@ -59,6 +78,7 @@ void remove_leftovers() {
 }  // namespace
 
 HostNetwork::HostNetwork() : tag_(std::to_string(::getpid())) {
+    NetworkLock lock;
     remove_leftovers();
     bridge_ = "cdb" + tag_;
     // A /24 of 10.0.0.0/8 derived from the pid (tests run side by side), skipping one already routed here.
@@ -92,6 +112,7 @@ std::string HostNetwork::add_host(const std::string& name) {
     if (index > 200) {
         throw std::runtime_error("host network: at most 200 hosts");
     }
+    NetworkLock lock;
     Host host;
     host.ns = "certdeploy-test-" + tag_ + "-" + std::to_string(index);
     host.link = "cdv" + tag_ + "-" + std::to_string(index);

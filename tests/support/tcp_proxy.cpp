@@ -208,6 +208,7 @@ void TcpProxy::pump(std::shared_ptr<Connection> connection, bool to_server) {
             connection->client_run = 0;
         }
         if (to_server && n > 0) {
+            client_bytes_ += static_cast<std::size_t>(n);
             const auto total = connection->client_run += static_cast<std::size_t>(n);
             std::size_t threshold = lose_after_.load();
             if (threshold != 0 && total > threshold && lose_after_.compare_exchange_strong(threshold, 0)) {

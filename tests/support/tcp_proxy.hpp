@@ -32,6 +32,8 @@ class TcpProxy {
     // server's reaches that client (it is read and thrown away) until the connection closes. Once only.
     void lose_next_answer_to(std::size_t request_bytes);
     int answers_lost() const { return answers_lost_; }
+    // Bytes read from clients so far, all connections together: a request on its way shows here.
+    std::size_t client_bytes() const { return client_bytes_; }
     int connections() const { return connections_; }
 
   private:
@@ -46,6 +48,7 @@ class TcpProxy {
     std::atomic<long> delay_ms_{0};
     std::atomic<std::size_t> lose_after_{0};  // request size; 0: nothing to lose
     std::atomic<int> answers_lost_{0};
+    std::atomic<std::size_t> client_bytes_{0};
     std::atomic<int> connections_{0};
     std::atomic<bool> stopping_{false};
     std::mutex mutex_;
