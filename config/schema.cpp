@@ -107,8 +107,9 @@ Result<nlohmann::json> read_config_file(const std::string& path) {
         }
         // nlohmann::json converts to anything, so the value alternative is named explicitly.
         return Result<nlohmann::json>(boost::system::in_place_value, std::move(parsed));
-    } catch (const nlohmann::json::parse_error& e) {
-        // e.what() carries the byte offset and what was expected, never a value from elsewhere.
+    } catch (const nlohmann::json::exception& e) {
+        // A syntax error, or a number no double holds (out_of_range, e.g. 1e400). e.what() carries the byte
+        // offset and what was expected, or the number, never a value from elsewhere.
         return config_error("configuration file " + shown(path) + " is not valid JSON: " + one_line(e.what()));
     }
 }

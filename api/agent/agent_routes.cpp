@@ -1,9 +1,8 @@
 #include "api/agent/agent_routes.hpp"
 
-#include "api/http/json_body.hpp"
+#include "api/agent/agent_requests.hpp"
 #include "api/http/problem.hpp"
 #include "service/async/run_blocking.hpp"
-#include "service/codec/base64.hpp"
 #include "service/scope_exit.hpp"
 #include "service/time/rfc3339.hpp"
 
@@ -24,41 +23,15 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
                       std::function<std::chrono::system_clock::time_point()> identity_not_after) {
     // Import-ExchangeCertificate.
     router.add(http::verb::put, "/agent/v1/certificates/{thumbprint}", [&](Request& req) -> Awaitable {
-        auto body = json_object_body(req);
-        if (!body) {
-            co_return fail(body);
-        }
-        auto file_data = string_field(*body, "fileData");
-        auto password = secret_field(*body, "password");
-        auto exportable = bool_field(*body, "privateKeyExportable");
-        auto friendly_name = string_field(*body, "friendlyName");
-        if (!file_data || !password || !exportable || !friendly_name) {
-            // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
-            if (!file_data) {
-                co_return fail(file_data);
-            }
-            if (!password) {
-                co_return fail(password);
-            }
-            if (!exportable) {
-                co_return fail(exportable);
-            }
-            co_return fail(friendly_name);
-        }
-        if (!*file_data) {
-            co_return make_error(ErrorCode::invalid_request, "\"fileData\" (the certificate file, base64) is required");
-        }
-        auto bytes = codec::base64_decode(**file_data);
-        wipe(**file_data);  // a PEM upload holds its private key in clear
-        wipe(body->at("fileData").get_ref<std::string&>());
-        if (!bytes) {
-            co_return make_error(ErrorCode::invalid_request, "\"fileData\" is not base64");
+        auto input = install_input(req);
+        if (!input) {
+            co_return fail(input);
         }
         const std::string thumbprint = req.params.at("thumbprint");
-        ScopeExit wipe_bytes([&] { wipe(*bytes); });
+        ScopeExit wipe_bytes([&] { wipe(input->file); });
         auto outcome = co_await run_blocking(pool, [&] {
-            return service.install(thumbprint, *bytes, *password ? &**password : nullptr, exportable->value_or(false),
-                                   friendly_name->value_or(""));
+            return service.install(thumbprint, input->file, input->password ? &*input->password : nullptr,
+                                   input->exportable, input->friendlyName);
         });
         if (!outcome) {
             co_return fail(outcome);
@@ -77,33 +50,11 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
     // New-ExchangeCertificate -GenerateRequest: the key pair made here, the request returned as PEM. An
     // idempotencyKey (the controller sends its job and server) answers a repeat with the same request.
     router.add(http::verb::post, "/agent/v1/requests", [&](Request& req) -> Awaitable {
-        auto body = json_object_body(req);
-        if (!body) {
-            co_return fail(body);
+        auto request = new_request_input(req);
+        if (!request) {
+            co_return fail(request);
         }
-        auto fields = request_fields(*body);
-        auto exportable = bool_field(*body, "privateKeyExportable");
-        auto friendly_name = string_field(*body, "friendlyName");
-        auto key = string_field(*body, "idempotencyKey");
-        if (!fields || !exportable || !friendly_name || !key) {
-            if (!fields) {
-                co_return fail(fields);
-            }
-            if (!exportable) {
-                co_return fail(exportable);
-            }
-            if (!key) {
-                co_return fail(key);
-            }
-            co_return fail(friendly_name);
-        }
-        auto spec = pki::check_request(*fields);
-        if (!spec) {
-            co_return fail(spec);
-        }
-        agent::NewRequest request{std::move(*spec), friendly_name->value_or(""), exportable->value_or(false),
-                                  key->value_or("")};
-        auto outcome = co_await run_blocking(pool, [&] { return service.create_request(request); });
+        auto outcome = co_await run_blocking(pool, [&] { return service.create_request(*request); });
         if (!outcome) {
             co_return fail(outcome);
         }
@@ -146,19 +97,12 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
 
     // Enable-ExchangeCertificate.
     router.add(http::verb::post, "/agent/v1/certificates/{thumbprint}/enable", [&](Request& req) -> Awaitable {
-        auto body = json_object_body(req);
-        if (!body) {
-            co_return fail(body);
-        }
-        auto services = string_list_field(*body, "services");
+        auto services = enable_input(req);
         if (!services) {
             co_return fail(services);
         }
-        if (!*services || (*services)->empty()) {
-            co_return make_error(ErrorCode::invalid_request, "\"services\" must name at least one service");
-        }
         const std::string thumbprint = req.params.at("thumbprint");
-        auto enabled = co_await run_blocking(pool, [&] { return service.enable(thumbprint, **services); });
+        auto enabled = co_await run_blocking(pool, [&] { return service.enable(thumbprint, *services); });
         if (!enabled) {
             co_return fail(enabled);
         }
@@ -167,29 +111,13 @@ void add_agent_routes(Router& router, agent::AgentService& service, asio::thread
 
     // Export-ExchangeCertificate.
     router.add(http::verb::post, "/agent/v1/certificates/{thumbprint}/export", [&](Request& req) -> Awaitable {
-        auto body = json_object_body(req);
-        if (!body) {
-            co_return fail(body);
-        }
-        auto password = secret_field(*body, "password");
-        auto profile_text = string_field(*body, "profile");
-        if (!password || !profile_text) {
-            if (!password) {
-                co_return fail(password);
-            }
-            co_return fail(profile_text);
-        }
-        if (!*password || (*password)->empty()) {
-            co_return make_error(ErrorCode::invalid_request,
-                                 "\"password\" is required: an exported private key is always protected");
-        }
-        pki::Pkcs12Profile profile = pki::Pkcs12Profile::modern;
-        if (*profile_text && !pki::parse_profile(**profile_text, profile)) {
-            co_return make_error(ErrorCode::invalid_request, "\"profile\" must be \"modern\" or \"legacy\"");
+        auto input = export_input(req);
+        if (!input) {
+            co_return fail(input);
         }
         const std::string thumbprint = req.params.at("thumbprint");
-        auto exported =
-            co_await run_blocking(pool, [&] { return service.export_pkcs12(thumbprint, **password, profile); });
+        auto exported = co_await run_blocking(
+            pool, [&] { return service.export_pkcs12(thumbprint, input->password, input->profile); });
         if (!exported) {
             co_return fail(exported);
         }

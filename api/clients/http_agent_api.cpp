@@ -1,7 +1,7 @@
 #include "api/clients/http_agent_api.hpp"
 
+#include "api/clients/agent_replies.hpp"
 #include "service/codec/base64.hpp"
-#include "service/json_result.hpp"
 #include "service/secret.hpp"
 
 namespace certdeploy::api {
@@ -10,31 +10,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kCertificates = "/agent/v1/certificates";
-
-// An agent's problem+json answer as the controller's Error: the agent's own code and message, prefixed with
-// the server's name; agent-error when it is not one of the known codes.
-Error refusal(const std::string& server, const AgentClient::Reply& reply) {
-    auto problem = json::parse(reply.body, nullptr, false);
-    if (problem.is_object() && problem.contains("code") && problem["code"].is_string()) {
-        auto code = code_from_string(problem["code"].get<std::string>());
-        const std::string detail =
-            problem.contains("detail") && problem["detail"].is_string() ? problem["detail"].get<std::string>() : "";
-        if (code) {
-            return make_error(*code, server + ": " + detail);
-        }
-    }
-    return make_error(ErrorCode::agent_error,
-                      server + ": the agent answered HTTP " + std::to_string(reply.status) + " without a known code");
-}
-
-// A successful answer's JSON object; agent-error when it is not one.
-Result<json> object(const std::string& server, const AgentClient::Reply& reply) {
-    auto body = json::parse(reply.body, nullptr, false);
-    if (!body.is_object()) {
-        return make_error(ErrorCode::agent_error, server + ": the agent's answer is not a JSON object");
-    }
-    return json_result(std::move(body));
-}
 
 std::string certificate_path(const std::string& thumbprint) {
     return std::string(kCertificates) + "/" + thumbprint;
@@ -61,12 +36,7 @@ asio::awaitable<Result<HttpAgentApi::Health>> HttpAgentApi::health(const Where& 
     if (!reply) {
         co_return reply.error();
     }
-    Health health;
-    auto body = json::parse(reply->body, nullptr, false);
-    if (body.is_object() && body.contains("version") && body["version"].is_string()) {
-        health.version = body["version"].get<std::string>();
-    }
-    co_return health;
+    co_return health_reply(*reply);
 }
 
 asio::awaitable<Result<json>> HttpAgentApi::list(const Where& where, std::optional<pki::Status> status) {
@@ -78,11 +48,7 @@ asio::awaitable<Result<json>> HttpAgentApi::list(const Where& where, std::option
     if (!reply) {
         co_return reply.error();
     }
-    auto body = object(where.server, *reply);
-    if (body && !(body->contains("certificates") && (*body)["certificates"].is_array())) {
-        co_return make_error(ErrorCode::agent_error, where.server + ": the agent's list has no certificates");
-    }
-    co_return body;
+    co_return list_reply(where.server, *reply);
 }
 
 asio::awaitable<Result<json>> HttpAgentApi::get(const Where& where, const std::string& thumbprint) {
@@ -90,7 +56,7 @@ asio::awaitable<Result<json>> HttpAgentApi::get(const Where& where, const std::s
     if (!reply) {
         co_return reply.error();
     }
-    co_return object(where.server, *reply);
+    co_return reply_object(where.server, *reply);
 }
 
 asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::install(
@@ -113,18 +79,7 @@ asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::install(
     if (!reply) {
         co_return reply.error();
     }
-    auto answer = object(where.server, *reply);
-    if (!answer) {
-        co_return answer.error();
-    }
-    Installed installed;
-    installed.result = answer->contains("result") && (*answer)["result"].is_string()
-                           ? (*answer)["result"].get<std::string>()
-                           : std::string(reply->status == 201 ? "installed" : "alreadyInstalled");
-    if (answer->contains("certificate") && (*answer)["certificate"].is_object()) {
-        installed.certificate = (*answer)["certificate"];
-    }
-    co_return installed;
+    co_return install_reply(where.server, *reply);
 }
 
 asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::request(const Where& where,
@@ -142,19 +97,7 @@ asio::awaitable<Result<HttpAgentApi::Installed>> HttpAgentApi::request(const Whe
     if (!reply) {
         co_return reply.error();
     }
-    auto answer = object(where.server, *reply);
-    if (!answer) {
-        co_return answer.error();
-    }
-    if (!(answer->contains("certificate") && (*answer)["certificate"].is_object())) {
-        co_return make_error(ErrorCode::agent_error, where.server + ": the agent's answer describes no request");
-    }
-    Installed made;
-    made.result = answer->contains("result") && (*answer)["result"].is_string()
-                      ? (*answer)["result"].get<std::string>()
-                      : std::string(reply->status == 201 ? "requested" : "alreadyRequested");
-    made.certificate = (*answer)["certificate"];
-    co_return made;
+    co_return request_reply(where.server, *reply);
 }
 
 asio::awaitable<Result<json>> HttpAgentApi::enable(const Where& where, const std::string& thumbprint,
@@ -165,7 +108,7 @@ asio::awaitable<Result<json>> HttpAgentApi::enable(const Where& where, const std
     if (!reply) {
         co_return reply.error();
     }
-    co_return object(where.server, *reply);
+    co_return reply_object(where.server, *reply);
 }
 
 asio::awaitable<Result<std::string>> HttpAgentApi::export_pkcs12(const Where& where, const std::string& thumbprint,

@@ -8,12 +8,12 @@
 
 #include "api/controller/access_guard.hpp"
 #include "api/controller/controller_routes.hpp"
+#include "api/controller/enrolment_requests.hpp"
 #include "api/http/json_body.hpp"
 #include "api/http/problem.hpp"
 #include "service/async/run_blocking.hpp"
 #include "service/scope_exit.hpp"
 #include "service/secret.hpp"
-#include "service/time/duration.hpp"
 
 namespace certdeploy::api {
 namespace {
@@ -21,57 +21,11 @@ namespace {
 using Awaitable = asio::awaitable<Result<Response>>;
 using nlohmann::json;
 
-Error invalid(std::string message) {
-    return make_error(ErrorCode::invalid_request, std::move(message));
-}
-
 // A controller with a PKI of its own issues no certificates: its agents are given files.
 Error unavailable() {
     return make_error(ErrorCode::enrolment_unavailable,
                       "this controller uses a PKI of its own (agentClientCert, agentClientKey): its agents are given "
                       "certificate files; for join tokens, give agentCa with agentCaKey, or neither (the fleet CA)");
-}
-
-// {"server": "ex03", "labels": {...}, "expiresIn": "1h", "uses": 1}
-Result<controller::JoinTokenSpec> join_token_spec(const json& body) {
-    controller::JoinTokenSpec spec;
-    for (const auto& [key, value] : body.items()) {
-        if (key != "server" && key != "labels" && key != "expiresIn" && key != "uses") {
-            return invalid("unknown field \"" + key + "\": expected server, labels, expiresIn or uses");
-        }
-    }
-    if (body.contains("server") && !body["server"].is_null()) {
-        if (!body["server"].is_string()) {
-            return invalid("\"server\" must be a server name");
-        }
-        spec.server = body["server"].get<std::string>();
-    }
-    if (body.contains("labels")) {
-        if (!body["labels"].is_object()) {
-            return invalid("\"labels\" must be an object of strings, e.g. {\"role\": \"mailbox\"}");
-        }
-        for (const auto& [key, value] : body["labels"].items()) {
-            if (!value.is_string()) {
-                return invalid("\"labels\" must map names to strings");
-            }
-            spec.labels[key] = value.get<std::string>();
-        }
-    }
-    if (body.contains("expiresIn")) {
-        auto duration =
-            body["expiresIn"].is_string() ? parse_duration(body["expiresIn"].get<std::string>()) : std::nullopt;
-        if (!duration) {
-            return invalid("\"expiresIn\" must be a duration such as \"90s\", \"30m\", \"1h\" or \"7d\"");
-        }
-        spec.expiresIn = *duration;
-    }
-    if (body.contains("uses")) {
-        if (!body["uses"].is_number_integer()) {
-            return invalid("\"uses\" must be an integer from 1 to 10000");
-        }
-        spec.uses = body["uses"].get<int>();
-    }
-    return spec;
 }
 
 json join_token_json(const store::JoinTokenRow& row) {
@@ -245,19 +199,13 @@ void add_enrolment_routes(Router& router, Access& access, controller::Enrolment*
                 if (!body) {
                     co_return body.error();
                 }
-                controller::JoinRequest request;
-                for (const auto& [key, value] : body->items()) {
-                    if ((key != "name" && key != "csr" && key != "agentUrl") || !value.is_string()) {
-                        co_return invalid(
-                            "expected {\"name\": ..., \"csr\": PEM, \"agentUrl\": \"https://HOST:PORT\"}");
-                    }
+                auto request = join_request(*body);
+                if (!request) {
+                    co_return request.error();
                 }
-                request.name = body->value("name", "");
-                request.csr = body->value("csr", "");
-                request.agentUrl = body->value("agentUrl", "");
-                door.entry().server = request.name;
+                door.entry().server = request->name;
                 auto enrolled = co_await run_blocking(
-                    access.pool, [&] { return enrolment->join(std::string_view(authorization).substr(7), request); });
+                    access.pool, [&] { return enrolment->join(std::string_view(authorization).substr(7), *request); });
                 if (!enrolled) {
                     co_return enrolled.error();
                 }
@@ -283,12 +231,12 @@ void add_enrolment_routes(Router& router, Access& access, controller::Enrolment*
                 if (!body) {
                     co_return body.error();
                 }
-                if (body->size() != 1 || !body->contains("csr") || !(*body)["csr"].is_string()) {
-                    co_return invalid("expected {\"csr\": PEM}");
+                auto csr = renewal_csr(*body);
+                if (!csr) {
+                    co_return csr.error();
                 }
-                const auto csr = (*body)["csr"].get<std::string>();
                 auto renewed =
-                    co_await run_blocking(access.pool, [&] { return enrolment->renew(req.client_fingerprint, csr); });
+                    co_await run_blocking(access.pool, [&] { return enrolment->renew(req.client_fingerprint, *csr); });
                 if (!renewed) {
                     co_return renewed.error();
                 }

@@ -172,7 +172,12 @@ Result<std::map<std::string, ServiceBinding>> parse_services(const nlohmann::jso
         }
         ServiceBinding b;
         b.name = name;
-        const std::string layout = spec.value("layout", "pem-fullchain");
+        // (Not spec.value("layout", ...): a layout of another type threw, and the agent ended at start; the
+        // configuration's fuzz target, tests/fuzz/config_fuzz.cpp, reports it.)
+        const auto layout_it = spec.find("layout");
+        const std::string layout = layout_it == spec.end()  ? "pem-fullchain"
+                                   : layout_it->is_string() ? layout_it->get<std::string>()
+                                                            : "";  // refused below with the others
         if (layout == "pem-fullchain") {
             b.layout = Layout::pem_fullchain;
         } else if (layout == "pem-separate") {

@@ -36,7 +36,15 @@ std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
         drain_errors();
         return {};
     }
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    // A time_point counts nanoseconds in 64 bits (years 1678 to 2261): a date beyond, such as RFC 5280's "no
+    // expiry" 99991231235959Z, is held as the nearest one it can hold instead of overflowing it (undefined
+    // behaviour, which tests/fuzz/reader_fuzz.cpp reports for such a certificate).
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    using std::chrono::system_clock;
+    return system_clock::from_time_t(
+        std::clamp<std::time_t>(timegm(&tm), duration_cast<seconds>(system_clock::duration::min()).count(),
+                                duration_cast<seconds>(system_clock::duration::max()).count()));
 }
 
 }  // namespace

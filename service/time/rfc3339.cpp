@@ -67,8 +67,17 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     }
     tm.tm_year = year - 1900;
     tm.tm_mon = month - 1;
-    const std::time_t t = timegm(&tm);
-    return std::chrono::system_clock::from_time_t(t - offset);
+    const std::time_t t = timegm(&tm) - offset;
+    // A time_point counts nanoseconds in 64 bits (years 1678 to 2261): a time beyond is refused, not overflowed
+    // (found by tests/fuzz/request_fuzz.cpp; an X.509 notAfter of 9999-12-31, "no expiry", is one).
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    using std::chrono::system_clock;
+    if (t > duration_cast<seconds>(system_clock::duration::max()).count() ||
+        t < duration_cast<seconds>(system_clock::duration::min()).count()) {
+        return std::nullopt;
+    }
+    return system_clock::from_time_t(t);
 }
 
 }  // namespace certdeploy

@@ -161,6 +161,8 @@ TEST_CASE("each kind of bad value is refused with one line naming the key, its o
          {"unknown key \"lisen\"", "expected one of listen"}},
         {"a key of the other role", {}, {}, R"({"services": {}})", {"unknown key \"services\""}},
         {"file not valid JSON", {}, {}, R"({"listen": )", {"not valid JSON"}},
+        // Found by tests/fuzz/config_fuzz.cpp: nlohmann's out_of_range escaped and terminated the process.
+        {"file with a number beyond a double", {}, {}, R"({"requestTimeoutSeconds": 1e400})", {"not valid JSON"}},
         {"file not an object", {}, {}, R"(["listen"])", {"one JSON object"}},
         {"unknown flag", {"--lisen", "x"}, {}, "", {"--lisen"}},
         {"flag given twice", {"--listen", "127.0.0.1:1", "--listen", "127.0.0.1:2"}, {}, "", {"listen"}},

@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <memory>
+
 using certdeploy::api::form_boundary;
 using certdeploy::api::parse_form;
 
@@ -53,4 +56,17 @@ TEST_CASE("parse_form refuses malformed bodies with invalid-request") {
         CHECK(parts.error().code == certdeploy::ErrorCode::invalid_request);
     }
     CHECK_FALSE(parse_form("--\r\n", "").has_value());
+}
+
+// Found by tests/fuzz/multipart_fuzz.cpp: Boost 1.81's beast::iequals, which compared the type, read one byte past
+// the end of a text that matched only ignoring case. The type here ends where its allocation does, so that
+// AddressSanitizer sees such a read.
+TEST_CASE("a type that matches only ignoring case is compared within its bytes") {
+    for (const std::string type : {"multipArt/form-data", "MULTIPART/FORM-DATA"}) {
+        CAPTURE(type);
+        auto exact = std::make_unique<char[]>(type.size());
+        std::memcpy(exact.get(), type.data(), type.size());
+        CHECK(form_boundary(std::string_view(exact.get(), type.size())).empty());  // no boundary parameter
+    }
+    CHECK(form_boundary("MULTIPART/Form-Data; BOUNDARY=XyZ") == "XyZ");
 }

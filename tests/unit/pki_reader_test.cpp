@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "service/fs/atomic_file.hpp"
+#include "service/pki/certificate.hpp"
+#include "service/pki/issuer.hpp"
 #include "service/pki/reader.hpp"
 #include "service/pki/summary.hpp"
 #include "service/pki/trust.hpp"
@@ -218,6 +220,24 @@ TEST_CASE("the summary carries what Get-ExchangeCertificate shows") {
     const auto k = summarize(*keytool, corpus_trust().evaluate(*keytool));
     CHECK(k["isSelfSigned"] == true);
     CHECK(k["certificateDomains"] == nlohmann::json::array({"tomcat.fabrikam.com"}));
+}
+
+// Found with tests/fuzz/reader_fuzz.cpp: a date past 2261 overflowed the time_point it was read into (undefined
+// behaviour), so that an upload valid until 9999 (RFC 5280's "no expiry") made the reader's callers do anything.
+TEST_CASE("a certificate valid past 2261 is read, judged and summarised, its end held as the last date there is") {
+    auto key = new_ec_key(context());
+    REQUIRE(key.has_value());
+    const auto three_centuries = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::hours(24 * 366 * 300));
+    auto cert = sign_certificate(context(), "forever.example", key->get(), nullptr, key->get(), three_centuries,
+                                 std::chrono::seconds(60), {});
+    REQUIRE(cert.has_value());
+    const Certificate certificate(std::move(*cert));
+    CHECK(certificate.not_after() > std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 200));
+    auto bundle = read_bundle(certificate.to_pem(), nullptr, context());
+    REQUIRE(bundle.has_value());
+    const auto s = summarize(*bundle, corpus_trust().evaluate(*bundle));
+    CHECK(s["notAfter"] == "2262-04-11T23:47:16Z");
+    CHECK(s["notBefore"].get<std::string>().size() == 20);
 }
 
 TEST_CASE("writing: PKCS #12 in both profiles reads back the same, and PEM texts are separate") {

@@ -57,6 +57,9 @@ TEST_CASE("the services configuration is validated, each error naming the servic
         {{{"layout", "pem-combined"}}, "services.svc.certFile"},
         {{{"certFile", "relative.pem"}, {"layout", "pem-combined"}}, "services.svc.certFile: expected an absolute"},
         {{{"certFile", "/a"}, {"layout", "der"}}, "services.svc.layout"},
+        // A layout of another type threw out of parse_services (tests/fuzz/config_fuzz.cpp reports it).
+        {{{"certFile", "/a"}, {"layout", 5}}, "services.svc.layout"},
+        {{{"certFile", "/a"}, {"layout", nullptr}}, "services.svc.layout"},
         {{{"certFile", "/a"}}, "services.svc.keyFile"},  // pem-fullchain by default needs a key file
         {{{"certFile", "/a"}, {"keyFile", "/b"}, {"layout", "pem-separate"}}, "services.svc.chainFile"},
         {{{"certFile", "/a"}, {"layout", "pkcs12"}}, "services.svc.passwordFile"},
