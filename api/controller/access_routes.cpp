@@ -12,16 +12,8 @@
 #include "service/time/rfc3339.hpp"
 
 namespace certdeploy::api {
-namespace {
-
 using Awaitable = asio::awaitable<Result<Response>>;
 using nlohmann::json;
-
-Error invalid(std::string message) {
-    return make_error(ErrorCode::invalid_request, std::move(message));
-}
-
-}  // namespace
 
 void add_access_routes(Router& router, Access& access) {
     // Who the credentials stand for: the web console asks once after sign-in to show only what the role and
@@ -95,14 +87,15 @@ void add_access_routes(Router& router, Access& access) {
                    const auto& after = paging->second;
                    auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
                    if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
-                       co_return invalid("after must be a previous page's \"next\"");
+                       co_return invalid_request("after must be a previous page's \"next\"");
                    }
                }
                for (const char* key : {"since", "until"}) {
                    if (auto text = query_param(req, key)) {
                        auto when = parse_rfc3339(*text);
                        if (!when) {
-                           co_return invalid(std::string(key) + " must be an RFC 3339 time, e.g. 2027-01-31T23:59:59Z");
+                           co_return invalid_request(std::string(key) +
+                                                     " must be an RFC 3339 time, e.g. 2027-01-31T23:59:59Z");
                        }
                        (std::string_view(key) == "since" ? filter.since : filter.until) = rfc3339(*when);
                    }
@@ -111,7 +104,7 @@ void add_access_routes(Router& router, Access& access) {
                filter.server = query_param(req, "server");
                if (auto outcome = query_param(req, "outcome")) {
                    if (*outcome != "refused" && *outcome != "succeeded") {
-                       co_return invalid("outcome must be refused or succeeded");
+                       co_return invalid_request("outcome must be refused or succeeded");
                    }
                    filter.refused = *outcome == "refused";
                }

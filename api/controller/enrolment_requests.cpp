@@ -5,40 +5,33 @@
 
 #include <cstdint>
 
+#include "api/http/json_body.hpp"
 #include "service/time/duration.hpp"
 
 namespace certdeploy::api {
-namespace {
-
 using nlohmann::json;
-
-Error invalid(std::string message) {
-    return make_error(ErrorCode::invalid_request, std::move(message));
-}
-
-}  // namespace
 
 // {"server": "ex03", "labels": {...}, "expiresIn": "1h", "uses": 1}
 Result<controller::JoinTokenSpec> join_token_spec(const json& body) {
     controller::JoinTokenSpec spec;
     for (const auto& [key, value] : body.items()) {
         if (key != "server" && key != "labels" && key != "expiresIn" && key != "uses") {
-            return invalid("unknown field \"" + key + "\": expected server, labels, expiresIn or uses");
+            return invalid_request("unknown field \"" + key + "\": expected server, labels, expiresIn or uses");
         }
     }
     if (body.contains("server") && !body["server"].is_null()) {
         if (!body["server"].is_string()) {
-            return invalid("\"server\" must be a server name");
+            return invalid_request("\"server\" must be a server name");
         }
         spec.server = body["server"].get<std::string>();
     }
     if (body.contains("labels")) {
         if (!body["labels"].is_object()) {
-            return invalid("\"labels\" must be an object of strings, e.g. {\"role\": \"mailbox\"}");
+            return invalid_request("\"labels\" must be an object of strings, e.g. {\"role\": \"mailbox\"}");
         }
         for (const auto& [key, value] : body["labels"].items()) {
             if (!value.is_string()) {
-                return invalid("\"labels\" must map names to strings");
+                return invalid_request("\"labels\" must map names to strings");
             }
             spec.labels[key] = value.get<std::string>();
         }
@@ -47,7 +40,7 @@ Result<controller::JoinTokenSpec> join_token_spec(const json& body) {
         auto duration =
             body["expiresIn"].is_string() ? parse_duration(body["expiresIn"].get<std::string>()) : std::nullopt;
         if (!duration) {
-            return invalid("\"expiresIn\" must be a duration such as \"90s\", \"30m\", \"1h\" or \"7d\"");
+            return invalid_request("\"expiresIn\" must be a duration such as \"90s\", \"30m\", \"1h\" or \"7d\"");
         }
         spec.expiresIn = *duration;
     }
@@ -55,7 +48,7 @@ Result<controller::JoinTokenSpec> join_token_spec(const json& body) {
         // Checked before it is narrowed to an int: 4294967297 became 1 (tests/fuzz/request_fuzz.cpp checks it).
         const auto& uses = body["uses"];
         if (!uses.is_number_integer() || uses.get<std::int64_t>() < 1 || uses.get<std::int64_t>() > 10000) {
-            return invalid("\"uses\" must be an integer from 1 to 10000");
+            return invalid_request("\"uses\" must be an integer from 1 to 10000");
         }
         spec.uses = uses.get<int>();
     }
@@ -66,7 +59,7 @@ Result<controller::JoinRequest> join_request(const json& body) {
     controller::JoinRequest request;
     for (const auto& [key, value] : body.items()) {
         if ((key != "name" && key != "csr" && key != "agentUrl") || !value.is_string()) {
-            return invalid("expected {\"name\": ..., \"csr\": PEM, \"agentUrl\": \"https://HOST:PORT\"}");
+            return invalid_request("expected {\"name\": ..., \"csr\": PEM, \"agentUrl\": \"https://HOST:PORT\"}");
         }
     }
     request.name = body.value("name", "");
@@ -77,7 +70,7 @@ Result<controller::JoinRequest> join_request(const json& body) {
 
 Result<std::string> renewal_csr(const json& body) {
     if (body.size() != 1 || !body.contains("csr") || !body["csr"].is_string()) {
-        return invalid("expected {\"csr\": PEM}");
+        return invalid_request("expected {\"csr\": PEM}");
     }
     return body["csr"].get<std::string>();
 }

@@ -19,10 +19,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxIdempotencyKey = 255;
 
-Error invalid(std::string message) {
-    return make_error(ErrorCode::invalid_request, std::move(message));
-}
-
 // "ex01, ex02" and repeated parts alike: each name once, in order.
 void add_names(std::vector<std::string>& out, std::string_view text) {
     std::size_t pos = 0;
@@ -88,24 +84,24 @@ Result<bool> parse_bool(std::string_view text, const char* name) {
     if (text == "true" || text == "false") {
         return text == "true";
     }
-    return invalid(std::string("\"") + name + "\" must be true or false");
+    return invalid_request(std::string("\"") + name + "\" must be true or false");
 }
 
 Result<void> check_choice(const controller::ServerChoice& choice) {
     if (choice.hasSelector && !choice.names.empty()) {
-        return invalid("give \"servers\" or \"selector\", not both");
+        return invalid_request("give \"servers\" or \"selector\", not both");
     }
     if (!choice.hasSelector && choice.names.empty()) {
-        return invalid(
+        return invalid_request(
             "\"servers\" is required: server names, or \"*\" for every registered server "
             "(or a \"selector\" of labels)");
     }
     if (choice.hasSelector && choice.selector.empty()) {
-        return invalid("\"selector\" must name at least one label");
+        return invalid_request("\"selector\" must name at least one label");
     }
     const bool star = std::find(choice.names.begin(), choice.names.end(), "*") != choice.names.end();
     if (star && choice.names.size() > 1) {
-        return invalid("\"*\" (every server) cannot be combined with server names");
+        return invalid_request("\"*\" (every server) cannot be combined with server names");
     }
     return {};
 }
@@ -124,17 +120,17 @@ Result<controller::ServerChoice> choice_from_json(const json& body, bool checked
                 add_names(choice.names, name.get_ref<const std::string&>());
             }
         } else {
-            return invalid("\"servers\" must be an array of server names");
+            return invalid_request("\"servers\" must be an array of server names");
         }
     }
     if (body.contains("selector") && !body["selector"].is_null()) {
         const auto& selector = body["selector"];
         if (!selector.is_object()) {
-            return invalid("\"selector\" must be an object of label names to values");
+            return invalid_request("\"selector\" must be an object of label names to values");
         }
         for (const auto& [key, value] : selector.items()) {
             if (!value.is_string()) {
-                return invalid("\"selector\" values must be strings");
+                return invalid_request("\"selector\" values must be strings");
             }
             choice.selector[key] = value.get<std::string>();
         }
@@ -158,7 +154,7 @@ Result<void> only_fields(const json& body, std::initializer_list<const char*> al
             for (const char* name : allowed) {
                 list += (list.empty() ? "" : ", ") + std::string(name);
             }
-            return invalid("unknown field \"" + key + "\": expected " + list);
+            return invalid_request("unknown field \"" + key + "\": expected " + list);
         }
     }
     return {};
@@ -176,7 +172,7 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
     bool have_file = false;
     for (const auto& part : *parts) {
         if (part.name != "file" && part.name != "password" && !valid_utf8(part.body)) {
-            return invalid("the part \"" + part.name + "\" is not UTF-8 text");
+            return invalid_request("the part \"" + part.name + "\" is not UTF-8 text");
         }
         if (part.name == "file") {
             if (have_file) {
@@ -193,7 +189,7 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
             // -F selector=role=mailbox, repeated for several labels.
             auto eq = part.body.find('=');
             if (eq == std::string_view::npos || eq == 0) {
-                return invalid("a \"selector\" part is LABEL=VALUE, e.g. role=mailbox");
+                return invalid_request("a \"selector\" part is LABEL=VALUE, e.g. role=mailbox");
             }
             request.servers.selector[std::string(part.body.substr(0, eq))] = std::string(part.body.substr(eq + 1));
             request.servers.hasSelector = true;
@@ -208,13 +204,14 @@ Result<ImportInput> import_from_form(std::string_view body, const std::string& b
         } else if (part.name == "services") {
             add_names(request.services, part.body);
         } else {
-            return invalid("unknown part \"" + part.name +
-                           "\": expected file, password, servers, selector, privateKeyExportable, friendlyName, "
-                           "services, dryRun");
+            return invalid_request(
+                "unknown part \"" + part.name +
+                "\": expected file, password, servers, selector, privateKeyExportable, friendlyName, "
+                "services, dryRun");
         }
     }
     if (!have_file) {
-        return invalid("the \"file\" part is required: curl -F file=@certificate.pfx");
+        return invalid_request("the \"file\" part is required: curl -F file=@certificate.pfx");
     }
     return in;
 }
@@ -255,13 +252,13 @@ Result<ImportInput> import_from_json(Request& req) {
                                 : dry_run.error();
     }
     if (!*file_data) {
-        return invalid("\"fileData\" (the certificate file, base64) is required");
+        return invalid_request("\"fileData\" (the certificate file, base64) is required");
     }
     auto bytes = codec::base64_decode(**file_data);
     wipe(**file_data);
     wipe(body->at("fileData").get_ref<std::string&>());
     if (!bytes) {
-        return invalid("\"fileData\" is not base64");
+        return invalid_request("\"fileData\" is not base64");
     }
     auto choice = choice_from_json(*body, false);
     if (!choice) {
@@ -310,9 +307,10 @@ Result<ImportInput> import_input(Request& req) {
         for (auto& file : in->moreFiles) {
             wipe(file);
         }
-        return invalid(in->dryRun ? "a dry run reads one \"file\""
-                                  : "give one \"file\" with \"servers\": several files are CA answers, and each "
-                                    "finds its servers by the request it completes");
+        return invalid_request(in->dryRun
+                                   ? "a dry run reads one \"file\""
+                                   : "give one \"file\" with \"servers\": several files are CA answers, and each "
+                                     "finds its servers by the request it completes");
     }
     if (named) {
         if (auto checked = check_choice(choice); !checked) {
@@ -325,7 +323,7 @@ Result<ImportInput> import_input(Request& req) {
 Result<std::string> idempotency_key(const Request& req) {
     std::string key(req.message["Idempotency-Key"]);
     if (key.size() > kMaxIdempotencyKey) {
-        return invalid("Idempotency-Key must be at most 255 characters");
+        return invalid_request("Idempotency-Key must be at most 255 characters");
     }
     return key;
 }
@@ -352,7 +350,7 @@ Result<controller::FleetRequest> fleet_request(Request& req, controller::JobKind
             return services.error();
         }
         if (!*services || (*services)->empty()) {
-            return invalid("\"services\" must name at least one service");
+            return invalid_request("\"services\" must name at least one service");
         }
         request.services = std::move(**services);
     }

@@ -21,10 +21,6 @@ namespace {
 using Awaitable = asio::awaitable<Result<Response>>;
 using nlohmann::json;
 
-Error invalid(std::string message) {
-    return make_error(ErrorCode::invalid_request, std::move(message));
-}
-
 // 202 Accepted with the job, for a job made or replayed (JobService has handed it to the dispatcher).
 Response accepted(const Request& req, const controller::Submitted& submitted, http::status status) {
     auto res = json_reply(req, status, job_json(submitted.job));
@@ -298,7 +294,7 @@ void add_job_routes(Router& router, Access& access, controller::JobService& jobs
                    const auto& after = paging->second;
                    auto [ptr, ec] = std::from_chars(after.data(), after.data() + after.size(), filter.beforeSeq);
                    if (ec != std::errc() || ptr != after.data() + after.size() || filter.beforeSeq <= 0) {
-                       co_return invalid("after must be a previous page's \"next\"");
+                       co_return invalid_request("after must be a previous page's \"next\"");
                    }
                }
                filter.state = query_param(req, "state");
@@ -307,7 +303,7 @@ void add_job_routes(Router& router, Access& access, controller::JobService& jobs
                    for (const auto state : controller::kJobStates) {
                        names += (names.empty() ? "" : ", ") + std::string(controller::name(state));
                    }
-                   co_return invalid("state must be one of " + names);
+                   co_return invalid_request("state must be one of " + names);
                }
                filter.server = query_param(req, "server");
                if (auto thumbprint = query_param(req, "thumbprint")) {
@@ -369,7 +365,7 @@ void add_job_routes(Router& router, Access& access, controller::JobService& jobs
                std::int64_t after = 0;
                auto [ptr, ec] = std::from_chars(last.data(), last.data() + last.size(), after);
                if (ec != std::errc() || ptr != last.data() + last.size() || after < 0) {
-                   co_return invalid("Last-Event-ID (or after) must be an event id");
+                   co_return invalid_request("Last-Event-ID (or after) must be an event id");
                }
                // A final job with nothing after `after`: 204, which also tells an EventSource not to reconnect.
                auto rest = co_await run_blocking(pool, [&] { return jobs.events_after(id, after, 1); });

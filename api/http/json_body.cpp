@@ -11,6 +11,10 @@ Error wrong_type(const char* name, const char* expected) {
 
 }  // namespace
 
+Error invalid_request(std::string message) {
+    return make_error(ErrorCode::invalid_request, std::move(message));
+}
+
 Result<nlohmann::json> json_object_body(Request& req) {
     auto& text = req.message.body();
     nlohmann::json body = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

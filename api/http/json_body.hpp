@@ -14,6 +14,9 @@
 
 namespace certdeploy::api {
 
+// An invalid-request error (400) saying `message`: what every decoder refuses a malformed field with.
+Error invalid_request(std::string message);
+
 // The body as a JSON object; the body's text is wiped afterwards (it may hold a password).
 Result<nlohmann::json> json_object_body(Request& req);
 

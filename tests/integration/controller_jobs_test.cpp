@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "service/codec/base64.hpp"
+#include "tests/support/corpus.hpp"
 #include "tests/support/fleet.hpp"
 #include "tests/support/job_json.hpp"
 
@@ -18,17 +19,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::filesystem::path kCorpus = CERTDEPLOY_FIXTURES;
-const std::string kPassword = "P@ssw0rd1";
-
 std::string first_line(const std::string& name) {
     auto text = read_file(kCorpus / name);
     return text.substr(0, text.find('\n'));
-}
-
-std::vector<FormField> import_form(const std::string& servers, const std::string& password = kPassword,
-                                   const std::string& file = "modern.pfx") {
-    return {{"file", read_file(kCorpus / file), file}, {"password", password, ""}, {"servers", servers, ""}};
 }
 
 }  // namespace

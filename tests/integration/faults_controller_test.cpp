@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/corpus.hpp"
 #include "tests/support/fleet.hpp"
 #include "tests/support/job_json.hpp"
 
@@ -23,20 +24,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-const std::filesystem::path kCorpus = CERTDEPLOY_FIXTURES;
-const std::string kPassword = "P@ssw0rd1";
-
-std::vector<FormField> import_form(const std::string& servers, const std::string& file = "modern.pfx") {
-    return {{"file", read_file(kCorpus / file), file}, {"password", kPassword, ""}, {"servers", servers, ""}};
-}
-
-std::string post_import(Fleet& fleet, const std::vector<FormField>& form) {
-    auto accepted = fleet.post_form("/v1/imports", form);
-    INFO(accepted.body());
-    REQUIRE(accepted.result() == http::status::accepted);
-    return json::parse(accepted.body())["id"];
-}
 
 // The job's events, read to the end: the stream's ids must run 1, 2, 3... and end with `done`.
 void check_history(Fleet& fleet, const std::string& id) {
@@ -122,7 +109,7 @@ TEST_CASE(
     REQUIRE(fill(filler) > 0);
 
     // Writes are refused with a code that says why, and create nothing.
-    auto refused = fleet.post_form("/v1/imports", import_form("*", "keytool.p12"));
+    auto refused = fleet.post_form("/v1/imports", import_form("*", kPassword, "keytool.p12"));
     INFO(refused.body());
     CHECK(refused.result() == http::status::insufficient_storage);
     CHECK(json::parse(refused.body())["code"] == "disk-full");
@@ -230,7 +217,8 @@ TEST_CASE(
     std::set<std::string> ids;
     int interrupted = 0;  // rounds whose job was still running when the controller was killed
     for (int round = 0; round < 50; ++round) {
-        const auto id = post_import(fleet, import_form("*", files[static_cast<std::size_t>(round) % files.size()]));
+        const auto id =
+            post_import(fleet, import_form("*", kPassword, files[static_cast<std::size_t>(round) % files.size()]));
         ids.insert(id);
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
         fleet.kill_controller();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/corpus.hpp"
 #include "tests/support/fleet.hpp"
 #include "tests/support/job_json.hpp"
 
@@ -16,20 +17,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-const std::filesystem::path kCorpus = CERTDEPLOY_FIXTURES;
-const std::string kPassword = "P@ssw0rd1";
-
-std::vector<FormField> import_form(const std::string& servers, const std::string& file = "modern.pfx") {
-    return {{"file", read_file(kCorpus / file), file}, {"password", kPassword, ""}, {"servers", servers, ""}};
-}
-
-std::string post_import(Fleet& fleet, const std::vector<FormField>& form) {
-    auto accepted = fleet.post_form("/v1/imports", form);
-    INFO(accepted.body());
-    REQUIRE(accepted.result() == http::status::accepted);
-    return json::parse(accepted.body())["id"];
-}
 
 bool is_final(const json& t) {
     return t["state"] == "succeeded" || t["state"] == "failed" || t["state"] == "canceled";

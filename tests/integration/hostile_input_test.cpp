@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/corpus.hpp"
 #include "tests/support/fleet.hpp"
 #include "tests/support/job_json.hpp"
 
@@ -23,8 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::filesystem::path kCorpus = CERTDEPLOY_FIXTURES;
-const std::string kPassword = "P@ssw0rd1";
 constexpr std::size_t kBodyLimit = 16 * 1024 * 1024;  // the default maxBodyBytes
 
 std::string code_of(const Response& res) {
