@@ -39,6 +39,16 @@ void check_history(Fleet& fleet, const std::string& id) {
     }
 }
 
+// The job succeeded on each of the fleet's `servers` servers, each agent having installed the certificate once.
+void check_succeeded_once_everywhere(const Fleet& fleet, const json& job, int servers) {
+    CHECK(job["state"] == "succeeded");
+    for (const auto& name : server_names(servers)) {
+        CAPTURE(name);
+        CHECK(target(job, name)["state"] == "succeeded");
+        CHECK(fleet.installs(name) == 1);
+    }
+}
+
 // Seconds since the epoch of an RFC 3339 UTC time as the API writes it (2026-12-03T10:48:56Z).
 std::time_t unix_time(const json& text) {
     std::tm tm{};
@@ -121,12 +131,7 @@ TEST_CASE(
 
     std::filesystem::remove(filler);
     const auto job = fleet.wait_until_final(id);
-    CHECK(job["state"] == "succeeded");
-    for (const auto& name : server_names(4)) {
-        CAPTURE(name);
-        CHECK(target(job, name)["state"] == "succeeded");
-        CHECK(fleet.installs(name) == 1);
-    }
+    check_succeeded_once_everywhere(fleet, job, 4);
     check_history(fleet, id);
     const auto jobs = json::parse(fleet.call(http::verb::get, "/v1/jobs").body())["jobs"];
     CHECK(jobs.size() == 1);  // the refused import left nothing behind
@@ -193,12 +198,7 @@ TEST_CASE(
     CHECK(behind < -1.5);
 
     const auto job = fleet.wait_until_final(id);
-    CHECK(job["state"] == "succeeded");
-    for (const auto& name : server_names(4)) {
-        CAPTURE(name);
-        CHECK(target(job, name)["state"] == "succeeded");
-        CHECK(fleet.installs(name) == 1);
-    }
+    check_succeeded_once_everywhere(fleet, job, 4);
     // Backoff ran on the monotonic clock: ex04, down for about 5.3 s with a first delay of 0.5 s doubling,
     // needed a handful of attempts, not all eight (a backoff fooled by 2 h would have run them out, or hung).
     CHECK(target(job, "ex04")["attempts"].get<int>() < 8);

@@ -100,6 +100,16 @@ Response agent_call(Fleet& fleet, const std::string& agent, http::verb method, c
     return client.request(method, target, body, body.empty() ? "" : "application/json");
 }
 
+// PUT of `body` as application/json, byte for byte (Fleet::call would re-encode a parsed document).
+Response put_raw_json(Fleet& fleet, const std::string& target, const std::string& body) {
+    http::request<http::string_body> put{http::verb::put, target, 11};
+    put.set(http::field::authorization, fleet.bearer());
+    put.set(http::field::content_type, "application/json");
+    put.body() = body;
+    HttpClient client(fleet.address());
+    return client.send(std::move(put), 30s);
+}
+
 // The servers' names and agent URLs (what a request could have changed; the probes change the rest).
 std::vector<std::string> server_list(Fleet& fleet) {
     std::vector<std::string> out;
@@ -127,12 +137,7 @@ TEST_CASE(
         for (const bool objects : {false, true}) {
             CAPTURE(objects);
             const auto deep = nested(100'000, objects);
-            http::request<http::string_body> put{http::verb::put, "/v1/servers/ex09", 11};
-            put.set(http::field::authorization, fleet.bearer());
-            put.set(http::field::content_type, "application/json");
-            put.body() = deep;
-            HttpClient client(fleet.address());
-            auto res = client.send(std::move(put), 30s);
+            auto res = put_raw_json(fleet, "/v1/servers/ex09", deep);
             CHECK(res.result() == http::status::bad_request);
             CHECK(code_of(res) == "invalid-request");
             const auto installed =
@@ -241,12 +246,7 @@ TEST_CASE("names and thumbprints made of ../, NUL and bytes that are not UTF-8 a
             {{"file", read_file(kCorpus / "modern.pfx"), name}, {"password", kPassword, ""}, {"servers", "ex01", ""}});
         CHECK((named.result() == http::status::accepted || named.result() == http::status::bad_request));
         const std::string raw = "{\"agentUrl\": \"https://" + name + ":1\"}";
-        http::request<http::string_body> put{http::verb::put, "/v1/servers/ex09", 11};
-        put.set(http::field::authorization, fleet.bearer());
-        put.set(http::field::content_type, "application/json");
-        put.body() = raw;
-        HttpClient client(fleet.address());
-        auto res = client.send(std::move(put), 10s);
+        auto res = put_raw_json(fleet, "/v1/servers/ex09", raw);
         CHECK(res.result() == http::status::bad_request);
         CHECK_FALSE(code_of(res).empty());
     }
