@@ -256,6 +256,11 @@ class ControllerStore {
   public:
     virtual ~ControllerStore() = default;
 
+    // Whether get_server and token_by_hash answer from a connection of their own that never waits for a
+    // write in progress (SQLite in WAL mode: microseconds, no fsync), so that an I/O thread may call them
+    // itself instead of handing them to the store's threads. False for PostgreSQL (a network round trip).
+    virtual bool quick_reads() const { return false; }
+
     // Creates or updates name, agentUrl, labels and updatedAt (createdAt only on creation). True: created.
     virtual StoreResult<bool> upsert_server(const ServerRow& row) = 0;
     virtual StoreResult<std::optional<ServerRow>> get_server(const std::string& name) = 0;

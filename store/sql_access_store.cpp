@@ -65,7 +65,7 @@ StoreResult<bool> SqlControllerStore::create_token(const TokenRow& row) {
 }
 
 StoreResult<std::optional<TokenRow>> SqlControllerStore::token_by_hash(const std::string& secret_hash) {
-    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto db, reader());
     CERTDEPLOY_TRY_ASSIGN(auto s,
                           db->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens WHERE secret_hash = ?1"));
     s.bind(1, secret_hash);

@@ -21,6 +21,9 @@ constexpr std::string_view kServerColumns =
     "name, agent_url, labels, created_at, updated_at, last_contact, reachable, agent_version, pending, "
     "(SELECT MAX(not_after) FROM agent_identities i WHERE i.server = servers.name AND i.revoked_at IS NULL)";
 
+// Readers for the quick reads: one per I/O thread at a time, and a few for anyone else reading at once.
+constexpr std::size_t kMaxReaders = 16;
+
 constexpr std::string_view kDeleteServer = "DELETE FROM servers WHERE name = ?1";
 
 constexpr std::string_view kRecordContact = R"sql(
@@ -75,8 +78,12 @@ StoreResult<bool> SqlControllerStore::approve_server(const std::string& name, co
     return StoreResult<bool>(boost::system::in_place_value, db->changes() > 0);
 }
 
+StoreResult<ConnectionPool::Lease> SqlControllerStore::reader() {
+    return readers_ ? readers_->acquire() : pool_.acquire();
+}
+
 StoreResult<std::optional<ServerRow>> SqlControllerStore::get_server(const std::string& name) {
-    CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
+    CERTDEPLOY_TRY_ASSIGN(auto db, reader());
     CERTDEPLOY_TRY_ASSIGN(auto s,
                           db->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1"));
     s.bind(1, name);
@@ -140,8 +147,15 @@ StoreResult<std::unique_ptr<ControllerStore>> open_sqlite_controller_store(const
         CERTDEPLOY_TRY_ASSIGN(auto again, SqliteConnection::open(file, controller_migrations(Dialect::sqlite)));
         return std::unique_ptr<Connection>(std::move(again));
     };
-    return std::unique_ptr<ControllerStore>(std::make_unique<SqlControllerStore>(
-        std::move(db), std::move(reopen), 1, std::chrono::seconds(60), group_commit));
+    auto store = std::make_unique<SqlControllerStore>(std::move(db), std::move(reopen), 1, std::chrono::seconds(60),
+                                                      group_commit);
+    auto open_reader = [file]() -> StoreResult<std::unique_ptr<Connection>> {
+        CERTDEPLOY_TRY_ASSIGN(auto reader, SqliteConnection::open_reader(file));
+        return std::unique_ptr<Connection>(std::move(reader));
+    };
+    CERTDEPLOY_TRY_ASSIGN(auto first_reader, open_reader());
+    store->set_readers(std::move(first_reader), std::move(open_reader), kMaxReaders);
+    return std::unique_ptr<ControllerStore>(std::move(store));
 }
 
 StoreResult<std::unique_ptr<ControllerStore>> open_postgresql_controller_store(const std::string& conninfo,

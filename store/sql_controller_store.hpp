@@ -24,6 +24,13 @@ class SqlControllerStore final : public ControllerStore {
         }
     }
 
+    // SQLite: the quick reads get connections of their own (`readers`), opened as needed; each I/O thread
+    // holds at most one at a time, so `max_readers` is never waited for in practice.
+    void set_readers(std::unique_ptr<Connection> first, ConnectionPool::Open open_reader, std::size_t max_readers) {
+        readers_.emplace(std::move(first), std::move(open_reader), max_readers, std::chrono::seconds(5));
+    }
+    bool quick_reads() const override { return readers_.has_value(); }
+
     StoreResult<bool> upsert_server(const ServerRow& row) override;
     StoreResult<std::optional<ServerRow>> get_server(const std::string& name) override;
     StoreResult<std::vector<ServerRow>> list_servers(const std::string& after, std::size_t limit) override;
@@ -100,8 +107,12 @@ class SqlControllerStore final : public ControllerStore {
     StoreResult<bool> apply_change(Connection& db, const TargetChange& change, const JobRules& rules);
 
     static constexpr std::size_t kMaxChangesPerCommit = 128;
+    // A connection for a quick read: a reader's, else the pool's.
+    StoreResult<ConnectionPool::Lease> reader();
+
     ConnectionPool pool_;
-    std::optional<GroupCommit> commits_;  // SQLite only
+    std::optional<ConnectionPool> readers_;  // SQLite only
+    std::optional<GroupCommit> commits_;     // SQLite only
 };
 
 }  // namespace certdeploy::store

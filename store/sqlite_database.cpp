@@ -109,6 +109,20 @@ StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std:
     return db;
 }
 
+StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open_reader(const std::filesystem::path& file) {
+    sqlite3* raw = nullptr;
+    // Read-write without create: a reader takes its snapshot through the WAL index (-shm), which it writes.
+    const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    std::unique_ptr<SqliteConnection> db(new SqliteConnection(raw));
+    if (rc != SQLITE_OK) {
+        return db->error("cannot open the database " + file.string());
+    }
+    sqlite3_busy_timeout(raw, 5000);
+    sqlite3_extended_result_codes(raw, 1);
+    CERTDEPLOY_TRY(db->exec("PRAGMA query_only=ON"));
+    return db;
+}
+
 SqliteConnection::~SqliteConnection() {
     for (auto& [sql, cached] : cache_) {
         sqlite3_finalize(cached.stmt);

@@ -19,6 +19,9 @@ class SqliteConnection final : public Connection {
     // Opens or creates `file` (mode 0600) and applies every migration newer than the file's schema.
     static StoreResult<std::unique_ptr<SqliteConnection>> open(const std::filesystem::path& file,
                                                                const std::vector<Migration>& migrations);
+    // Another connection to an existing `file` that only reads (PRAGMA query_only): in WAL mode each of its
+    // reads sees the last commit without waiting for a write in progress on another connection.
+    static StoreResult<std::unique_ptr<SqliteConnection>> open_reader(const std::filesystem::path& file);
     ~SqliteConnection() override;
     SqliteConnection(const SqliteConnection&) = delete;
     SqliteConnection& operator=(const SqliteConnection&) = delete;

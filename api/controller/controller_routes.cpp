@@ -55,7 +55,8 @@ void add_controller_routes(Router& router, Access& access, controller::ServerReg
     add_v1(router, access, http::verb::get, "/v1/servers/{name}", controller::Role::viewer,
            [&](Request& req, const controller::Caller& caller) -> Awaitable {
                const std::string name = req.params.at("name");
-               auto found = co_await run_blocking(pool, [&] { return servers.get_within(name, caller); });
+               auto found =
+                   co_await run_read(pool, servers.quick_reads(), [&] { return servers.get_within(name, caller); });
                if (!found) {
                    co_return found.error();
                }

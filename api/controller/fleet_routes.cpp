@@ -36,7 +36,7 @@ Result<std::string> thumbprint_param(const Request& req) {
 asio::awaitable<Result<controller::AgentApi::Where>> where(controller::ServerRegistry& servers, AgentLink* link,
                                                            asio::thread_pool& pool, std::string name,
                                                            const controller::Caller& caller) {
-    auto row = co_await run_blocking(pool, [&] { return servers.get_within(name, caller); });
+    auto row = co_await run_read(pool, servers.quick_reads(), [&] { return servers.get_within(name, caller); });
     if (!row) {
         co_return row.error();
     }

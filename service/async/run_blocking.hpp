@@ -38,4 +38,14 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
     co_return std::move(*result);
 }
 
+// A read that is quick where it runs (`quick`: the store's quick_reads(), no waiting for a write, no fsync)
+// runs right here, saving the two thread switches; otherwise on the pool, as above.
+template <class F>
+asio::awaitable<std::invoke_result_t<F>> run_read(asio::thread_pool& pool, bool quick, F f) {
+    if (quick) {
+        co_return f();
+    }
+    co_return co_await run_blocking(pool, std::move(f));
+}
+
 }  // namespace certdeploy

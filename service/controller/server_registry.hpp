@@ -86,6 +86,9 @@ class ServerRegistry {
     // The server, when `caller` reaches it: server-not-found, or out-of-scope naming it.
     Result<store::ServerRow> get_within(const std::string& name, const Caller& caller) const;
 
+    // Whether get, get_within and agent_url may run on an I/O thread (the store's quick_reads()).
+    bool quick_reads() const { return store_->quick_reads(); }
+
     // The agent URL of a registered server; server-not-found otherwise.
     Result<std::string> agent_url(const std::string& name) const;
 

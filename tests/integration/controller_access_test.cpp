@@ -269,6 +269,21 @@ TEST_CASE("tokens expire, are revoked, are kept only as hashes, and failures are
     REQUIRE(made.status.code == 0);
     const auto secret = made.out.substr(0, made.out.find('\n'));
     CHECK(send(fleet, "get", "/v1/jobs", secret, "{}", "127.0.0.2").result() == http::status::ok);
+    // Its use is recorded (lastUsedAt) by the store's threads while the request goes on: soon, not at once.
+    auto last_used = [&] {
+        const auto tokens =
+            json::parse(send(fleet, "get", "/v1/tokens", fleet.admin_token(), "{}", "127.0.0.2").body());
+        for (const auto& token : tokens["tokens"]) {
+            if (token["name"] == "night-ops") {
+                return token["lastUsedAt"];
+            }
+        }
+        return json();
+    };
+    for (int i = 0; i < 100 && last_used().is_null(); ++i) {
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(last_used().is_string());
     auto listed = run_certdeploy({"token", "list", "--data-dir", fleet.data_dir().string()}, dir.path());
     CHECK(listed.out.find("night-ops\toperator") != std::string::npos);
     CHECK(listed.out.find("cdp_") == std::string::npos);

@@ -614,10 +614,57 @@ TEST_CASE_TEMPLATE("jobs: many targets of one job moved at once from many thread
                         [](const EventRow& e) { return e.type == EventRow::Type::done; }) == 1);
 }
 
+TEST_CASE("SQLite: quick reads do not wait for a write in progress, and see each commit at once") {
+    TempDir dir;
+    auto opened = open_sqlite_controller_store(dir.path());
+    REQUIRE(opened.has_value());
+    auto& store = *opened;
+    CHECK(store->quick_reads());
+    REQUIRE(store->upsert_server(server_row("mail01")).has_value());
+    TokenRow token;
+    token.name = "ops";
+    token.secretHash = "11";
+    token.role = "viewer";
+    token.createdAt = "2026-11-01T00:00:00Z";
+    REQUIRE(store->create_token(token).value());
+
+    // Another process (certdeploy token revoke, say) holds the database's write lock in an open transaction:
+    // the store's writer, taking its one connection, waits for it in SQLite's busy handler (5 s).
+    auto other = SqliteConnection::open(dir / "controller.db", {});
+    REQUIRE(other.has_value());
+    REQUIRE((*other)->exec("BEGIN IMMEDIATE").has_value());
+    REQUIRE((*other)->exec("UPDATE tokens SET revoked_at = '2026-11-03T00:00:00Z' WHERE name = 'ops'").has_value());
+    std::atomic<bool> written{false};
+    std::thread writer([&] {
+        CHECK(store->upsert_server(server_row("mail02")).has_value());
+        written = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the writer is in the busy handler by now
+
+    // The quick reads answer while the writer still waits (on the writer's connection they would wait for
+    // it), from the last commit: the revocation is not committed yet.
+    auto server = store->get_server("mail01");
+    auto found = store->token_by_hash("11");
+    CHECK_FALSE(written.load());
+    REQUIRE(server.has_value());
+    CHECK(server->has_value());
+    REQUIRE(found.has_value());
+    REQUIRE(found->has_value());
+    CHECK_FALSE((*found)->revokedAt.has_value());
+
+    // Committed: the very next read sees it.
+    REQUIRE((*other)->exec("COMMIT").has_value());
+    CHECK(store->token_by_hash("11").value()->revokedAt == std::optional<std::string>("2026-11-03T00:00:00Z"));
+    writer.join();
+    CHECK(written.load());
+    CHECK(store->get_server("mail02").value().has_value());
+}
+
 TEST_CASE_TEMPLATE("tokens and the audit log: one live token per name, revoked kept, audit filtered newest first",
                    Engine, SqliteEngine, PostgresqlEngine) {
     TestDatabase db(Engine::dialect);
     auto store = db.open();
+    CHECK(store->quick_reads() == (Engine::dialect == Dialect::sqlite));  // PostgreSQL: a round trip each
     TokenRow ops;
     ops.name = "ops";
     ops.secretHash = "11";

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <stdexcept>
 
 #include "service/controller/store_errors.hpp"
 #include "service/fs/atomic_file.hpp"
@@ -58,11 +60,18 @@ Result<Secret> new_token_secret(std::string_view prefix) {
 }
 
 std::string token_hash(std::string_view secret) {
+    // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again, under a global lock, on every
+    // call, and this runs on every authenticated request.
+    static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr),
+                                                                        &EVP_MD_free);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
-    EVP_Digest(secret.data(), secret.size(), digest, &size, EVP_sha256(), nullptr);
+    if (sha256 == nullptr || EVP_Digest(secret.data(), secret.size(), digest, &size, sha256.get(), nullptr) != 1) {
+        throw std::runtime_error("SHA-256 is not available");  // never an empty hash that could match
+    }
     static constexpr char kHex[] = "0123456789abcdef";
     std::string hex;
+    hex.reserve(2 * size);
     for (unsigned int i = 0; i < size; ++i) {
         hex.push_back(kHex[digest[i] >> 4]);
         hex.push_back(kHex[digest[i] & 0xF]);
@@ -118,7 +127,7 @@ Result<void> TokenService::revoke(const std::string& name) {
     return {};
 }
 
-Result<Caller> TokenService::authenticate(std::string_view secret) {
+Result<TokenService::Authenticated> TokenService::authenticate(std::string_view secret) {
     const auto unknown = make_error(ErrorCode::unauthenticated, "the token is not valid");
     if (secret.substr(0, kPrefix.size()) != kPrefix || secret.size() > 256) {
         return unknown;
@@ -154,10 +163,11 @@ Result<Caller> TokenService::authenticate(std::string_view secret) {
             touch = true;
         }
     }
-    if (touch) {
-        (void)store_->touch_token(row->name, rfc3339(now));  // a failure here refuses no one
-    }
-    return Caller{row->name, *role, row->scoped, row->scope};
+    return Authenticated{Caller{row->name, *role, row->scoped, row->scope}, touch};
+}
+
+void TokenService::touch(const std::string& name) {
+    (void)store_->touch_token(name, rfc3339(std::chrono::system_clock::now()));
 }
 
 Result<bool> TokenService::ensure_admin_token(const std::filesystem::path& file) {

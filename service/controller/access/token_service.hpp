@@ -47,9 +47,17 @@ class TokenService {
     // token-not-found when no live token has that name.
     Result<void> revoke(const std::string& name);
 
+    struct Authenticated {
+        Caller caller;
+        bool touch = false;  // its lastUsedAt is due to be written (touch)
+    };
     // The caller a presented secret stands for. Errors: unauthenticated (no such token), token-expired,
-    // token-revoked.
-    Result<Caller> authenticate(std::string_view secret);
+    // token-revoked. Only reads: with quick_reads() an I/O thread may call it.
+    Result<Authenticated> authenticate(std::string_view secret);
+    // Writes the token's lastUsedAt (at most once a minute per token, as authenticate says): a write, for
+    // the store's threads; a failure refuses no one.
+    void touch(const std::string& name);
+    bool quick_reads() const { return store_->quick_reads(); }
 
     // On a controller's first start (no token at all): an admin token named "admin", written to `file`
     // (mode 0600, atomically) and nowhere else. Returns whether it made one (not when another controller on
