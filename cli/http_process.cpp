@@ -57,10 +57,10 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         }
         tls = std::move(*made);
     }
-    api::asio::io_context ioc(static_cast<int>(http.threads));
+    api::IoContexts contexts(http.threads);
     // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
-    api::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    api::asio::signal_set hangups(ioc, SIGHUP);
+    api::asio::signal_set signals(contexts.main(), SIGINT, SIGTERM);
+    api::asio::signal_set hangups(contexts.main(), SIGHUP);
 
     HealthMonitor health{std::string(role)};
     api::Router router;
@@ -71,7 +71,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
     limits.maxBodyBytes = http.maxBodyBytes;
     limits.requestTimeout = http.requestTimeout;
     limits.idleTimeout = http.idleTimeout;
-    api::HttpServer server(ioc, std::move(router), limits, std::move(tls));
+    api::HttpServer server(contexts, std::move(router), limits, std::move(tls));
     server.set_cors(cors);
 
     auto bound = server.listen(http.listen.host, http.listen.port);
@@ -85,7 +85,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         api::Router side_router;
         api::add_health_routes(side_router, health);
         side.value().add_routes(side_router);
-        side_server = std::make_unique<api::HttpServer>(ioc, std::move(side_router), limits);
+        side_server = std::make_unique<api::HttpServer>(contexts, std::move(side_router), limits);
         auto side_bound = side_server->listen(side->listen.host, side->listen.port);
         if (!side_bound) {
             log::error("cannot start",
@@ -125,11 +125,11 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         }
         hangups.cancel();
         log::info("signal received", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
-        // The io_context stops once every listener has stopped.
+        // The io_contexts stop once every listener has stopped.
         auto running = std::make_shared<std::atomic<int>>(side_server ? 2 : 1);
-        auto stopped = [&ioc, running] {
+        auto stopped = [&contexts, running] {
             if (--*running == 0) {
-                ioc.stop();
+                contexts.stop();
             }
         };
         server.shutdown(http.shutdownGrace, stopped);
@@ -137,7 +137,7 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
             side_server->shutdown(http.shutdownGrace, stopped);
         }
         // A second signal means "now": close every connection without waiting for the grace period. The
-        // io_context still stops only once the last connection has ended, so no coroutine outlives the server.
+        // io_contexts still stop only once the last connection has ended, so no coroutine outlives the server.
         signals.async_wait([&server, &side_server](const api::beast::error_code& again, int) {
             if (!again) {
                 log::warn("second signal: closing every connection now");
@@ -160,25 +160,16 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
 
     // An exception escaping a handler (std::bad_alloc under memory pressure) is logged and the thread goes
     // back to work, rather than terminating the process and every connection with it.
-    auto run = [&ioc] {
+    contexts.run([](api::asio::io_context& context) {
         for (;;) {
             try {
-                ioc.run();
+                context.run();
                 return;
             } catch (const std::exception& e) {
                 log::error("I/O thread caught an exception", {{"error", e.what()}});
             }
         }
-    };
-    std::vector<std::thread> workers;
-    workers.reserve(http.threads - 1);
-    for (unsigned i = 1; i < http.threads; ++i) {
-        workers.emplace_back(run);
-    }
-    run();
-    for (auto& worker : workers) {
-        worker.join();
-    }
+    });
 
     if (http.readyFile) {
         std::error_code ignored;

@@ -80,12 +80,18 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     if (!enabled(level)) {
         return;
     }
-    std::string payload = "\"msg\":" + dump(nlohmann::json(msg));
+    // One line per request at the default level: written straight into one string (no string per value).
+    std::string payload;
+    payload.reserve(256);
+    nlohmann::detail::serializer<nlohmann::json> out(nlohmann::detail::output_adapter<char>(payload), ' ',
+                                                     nlohmann::json::error_handler_t::replace);
+    payload += "\"msg\":";
+    out.dump(nlohmann::json(msg), false, false, 0);
     for (const auto& [key, value] : fields) {
         payload += ',';
-        payload += dump(nlohmann::json(key));
+        out.dump(nlohmann::json(key), false, false, 0);
         payload += ':';
-        payload += dump(value);
+        out.dump(value, false, false, 0);
     }
     spdlog::default_logger_raw()->log(to_spdlog(level), spdlog::string_view_t(payload.data(), payload.size()));
 }

@@ -20,7 +20,7 @@ namespace certdeploy::api {
 
 struct HttpServer::Connection {
     explicit Connection(tcp::socket socket) : executor(socket.get_executor()), plain(std::move(socket)) {}
-    asio::any_io_executor executor;  // the connection's strand
+    asio::any_io_executor executor;  // the connection's io_context (one thread runs it)
     beast::tcp_stream plain;         // moved into `tls` when the server speaks TLS
     // The TLS context the connection began with: a rotation (replace_tls) leaves it to the connections that
     // use it, so that they go on undisturbed. Declared before the stream, so it outlives it.
@@ -96,13 +96,13 @@ bool is_http_syntax_error(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& ioc, Router router, ServerLimits limits,
+HttpServer::HttpServer(IoContexts& contexts, Router router, ServerLimits limits,
                        std::shared_ptr<asio::ssl::context> tls)
-    : ioc_(ioc),
+    : contexts_(contexts),
       router_(std::move(router)),
       limits_(limits),
       tls_(std::move(tls)),
-      control_(asio::make_strand(ioc)),
+      control_(asio::make_strand(contexts.main())),
       acceptor_(control_),
       grace_timer_(control_) {}
 
@@ -111,7 +111,7 @@ HttpServer::~HttpServer() = default;
 Result<tcp::endpoint> HttpServer::listen(const std::string& host, std::uint16_t port) {
     const std::string where = host + ":" + std::to_string(port);
     beast::error_code ec;
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(contexts_.main());
     auto results =
         resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
@@ -164,7 +164,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
         finish_if_drained(lock);
     });
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), use_nothrow);
+        auto [ec, socket] = co_await acceptor_.async_accept(contexts_.next().get_executor(), use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
             break;
         }

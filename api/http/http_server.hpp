@@ -1,6 +1,7 @@
 #pragma once
 // An HTTP/1.1 server on C++20 coroutines: one coroutine accepts, one per connection serves requests in
-// order (a pipeline of one), each connection on its own strand. Every read and write has a deadline,
+// order (a pipeline of one), each connection on one of the process's single-threaded io_contexts
+// (IoContexts), so its handlers run one at a time without a strand. Every read and write has a deadline,
 // every parser a body limit. shutdown() stops accepting, closes idle keep-alive connections at once,
 // lets requests already begun finish (answered with Connection: close), and forces the rest closed when
 // the grace period ends.
@@ -18,6 +19,7 @@
 #include <unordered_map>
 
 #include "api/http/cors.hpp"
+#include "api/http/io_contexts.hpp"
 #include "api/http/net.hpp"
 #include "api/http/router.hpp"
 #include "service/error.hpp"
@@ -36,7 +38,7 @@ class HttpServer {
   public:
     // With `tls`, every connection must complete a TLS handshake first (the context decides whether a client
     // certificate is required); without it the server speaks plain HTTP.
-    HttpServer(asio::io_context& ioc, Router router, ServerLimits limits,
+    HttpServer(IoContexts& contexts, Router router, ServerLimits limits,
                std::shared_ptr<asio::ssl::context> tls = nullptr);
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -86,7 +88,7 @@ class HttpServer {
     void untrack(const Connection* conn);
     void finish_if_drained(std::unique_lock<std::mutex>& lock);
 
-    asio::io_context& ioc_;
+    IoContexts& contexts_;
     Router router_;
     ServerLimits limits_;
     CorsPolicy cors_;
