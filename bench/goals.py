@@ -27,6 +27,8 @@ GOALS = [
      lambda v: v < 32),
     ("controller RSS peak during the 10 000-target run", "deploy.10000x10.controller_peak_rss_mib", "< 64 MiB",
      lambda v: v < 64),
+    ("controller RSS idle, 100 000 finished jobs in the store", "jobs.idle_rss_mib", "< 32 MiB", lambda v: v < 32),
+    ("controller RSS highest, listing all 100 000 jobs", "jobs.peak_rss_mib", "< 64 MiB", lambda v: v < 64),
     ("agent RSS (largest, 200-agent run)", "deploy.200x200.agent_peak_rss_mib", "< 16 MiB", lambda v: v < 16),
 ]
 

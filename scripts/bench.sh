@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q ansible wrk nginx-light >/dev/null
 [ -f build/bench/build.ninja ] || cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench -j"$(nproc)" --target certdeploy pkcs12_read_bench store_bench
+cmake --build build/bench -j"$(nproc)" --target certdeploy pkcs12_read_bench store_bench fill_jobs
 bin=build/bench/cli/certdeploy
 corpus=build/bench/fixtures/corpus
 bash tests/fixtures/make-fixtures.sh "$corpus" >/dev/null
@@ -36,6 +36,9 @@ trap 'rm -f "$BENCH_SUMMARY"' EXIT
     echo
     echo "The API beside nginx (bench/api_bench.sh BINARY ROUNDS SECONDS THREADS CONNECTIONS):"
     bash bench/api_bench.sh "$bin" 3 8 2 64
+    echo
+    echo "A long history (bench/jobs_bench.sh BINARY FILL_JOBS JOBS):"
+    bash bench/jobs_bench.sh "$bin" build/bench/bench/fill_jobs 100000
     echo
     echo "The store alone (build/bench/bench/store_bench TARGETS THREADS...):"
     build/bench/bench/store_bench 2000 1 8 64
