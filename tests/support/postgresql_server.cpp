@@ -72,7 +72,7 @@ std::filesystem::path server_binaries() {
 
 }  // namespace
 
-PostgresqlServer::PostgresqlServer() : bin_(server_binaries()) {
+PostgresqlServer::PostgresqlServer(Durability durability) : bin_(server_binaries()), durability_(durability) {
     std::string pattern = (std::filesystem::temp_directory_path() / "certdeploy-pg-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw std::runtime_error("mkdtemp failed");
@@ -116,11 +116,12 @@ void PostgresqlServer::start() {
     std::string last_error;
     for (int attempt = 0; attempt < 5; ++attempt) {
         const int port = port_ != 0 && attempt == 0 ? port_ : free_port();
-        // fsync off: the tests kill controllers and stop this server (immediate: its processes die, its WAL
-        // stays in the kernel's cache), never the machine. Commits stay synchronous, so a stop loses nothing.
-        const std::string options = "-p " + std::to_string(port) + " -k " + root_.string() +
-                                    " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-                                    " -c max_connections=200";
+        // fsync off for tests: they kill controllers and stop this server (immediate: its processes die, its
+        // WAL stays in the kernel's cache), never the machine. Commits stay synchronous, so a stop loses nothing.
+        const std::string options =
+            "-p " + std::to_string(port) + " -k " + root_.string() +
+            " -c listen_addresses=127.0.0.1 -c max_connections=200" +
+            (durability_ == Durability::no_fsync ? " -c fsync=off -c full_page_writes=off" : "");
         try {
             run_as_postgres({(bin_ / "pg_ctl").string(), "-D", (root_ / "data").string(), "-l",
                              (root_ / "log").string(), "-o", options, "-w", "-t", "30", "start"});

@@ -12,7 +12,11 @@ namespace certdeploy::test {
 
 class PostgresqlServer {
   public:
-    PostgresqlServer();  // throws std::runtime_error with the tools' output when the cluster cannot start
+    // How a commit reaches the disk: the tests' server skips fsync (its data never outlives the machine's
+    // uptime); a benchmark comparing it with SQLite (synchronous=FULL) asks for fsync as shipped.
+    enum class Durability { no_fsync, fsync };
+    // Throws std::runtime_error with the tools' output when the cluster cannot start.
+    explicit PostgresqlServer(Durability durability = Durability::no_fsync);
     ~PostgresqlServer();
     PostgresqlServer(const PostgresqlServer&) = delete;
     PostgresqlServer& operator=(const PostgresqlServer&) = delete;
@@ -34,6 +38,7 @@ class PostgresqlServer {
     std::filesystem::path bin_;
     std::filesystem::path password_file_;
     int port_ = 0;
+    Durability durability_;
 };
 
 // One server for the whole test process, started on first use; each call of fresh_database() makes a new
