@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark on a release build, prints each table and, at the end, every figure against the
-# goals of docs/PERFORMANCE.md; writes the whole output to bench/results/DATE-bench.md (see bench/README.md).
+# goals of docs/PERFORMANCE.md; writes the whole output to bench/results/DATE-HHMM-bench.md (see bench/README.md).
 # Installs what the peers need (Debian's ansible, wrk, nginx-light). Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ cmake --build build/bench -j"$(nproc)" --target certdeploy pkcs12_read_bench sto
 bin=build/bench/cli/certdeploy
 corpus=build/bench/fixtures/corpus
 bash tests/fixtures/make-fixtures.sh "$corpus" >/dev/null
-out=bench/results/$(date -u +%Y-%m-%d)-bench.md
+out=bench/results/$(date -u +%Y-%m-%d-%H%M)-bench.md  # a run never replaces an earlier one
 export BENCH_SUMMARY
 BENCH_SUMMARY=$(mktemp)
 trap 'rm -f "$BENCH_SUMMARY"' EXIT
