@@ -449,7 +449,7 @@ asio::awaitable<Response> HttpServer::route(Request& req) {
         if (result) {
             co_return std::move(*result);
         }
-        error = std::move(result.error());
+        error = std::move(result).error();
     } catch (const std::exception& e) {
         // A bug, not a client's mistake: the client gets a generic problem, the log keeps what happened.
         error = make_error(ErrorCode::internal, "the server failed to handle this request", e.what());
