@@ -15,57 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_jobs.hpp"
 #include "service/controller/job_service.hpp"
 #include "service/time/rfc3339.hpp"
 #include "store/controller_store.hpp"
 
 using namespace certdeploy::store;
-
-namespace {
-
-// (snprintf, not "s" + std::to_string: GCC 12 warns falsely about the latter at -O2.)
-std::string numbered(const char* format, int i) {
-    char text[32];
-    std::snprintf(text, sizeof text, format, i);
-    return text;
-}
-
-NewJob job_of(int n, const std::string& server, const std::string& at) {
-    NewJob job;
-    job.job.id = numbered("fill-%07d", n);
-    job.job.kind = "import";
-    job.job.state = "queued";
-    job.job.createdAt = at;
-    job.job.thumbprint = "E1D6C16E1DA6AFFA75C5EF8BF64C972D44C14662";
-    job.job.certificateJson =
-        R"({"subject": "CN=mail.fabrikam.com", "issuer": "CN=Fabrikam CA", "notAfter": "2027-12-03T00:00:00Z"})";
-    job.sealedUpload = std::string(3000, 's');  // about the size of a sealed PKCS #12
-    TargetRow target;
-    target.server = server;
-    target.agentUrl = "https://" + server + ":9001";
-    target.state = "pending";
-    job.targets.push_back(target);
-    return job;
-}
-
-TargetChange change(const std::string& job, const std::string& server, const std::string& from, const std::string& to,
-                    const std::string& at) {
-    TargetChange c;
-    c.jobId = job;
-    c.server = server;
-    c.from = {from};
-    c.to = to;
-    c.at = at;
-    c.owner = "fill";
-    c.startAttempt = to == "running";
-    c.finished = to == "succeeded";
-    if (c.finished) {
-        c.result = "installed";
-    }
-    return c;
-}
-
-}  // namespace
+using certdeploy::bench::numbered;
 
 int main(int argc, char** argv) {
     if (argc != 4) {
@@ -91,9 +47,10 @@ int main(int argc, char** argv) {
             for (int n = next++; n < jobs; n = next++) {
                 const std::string at = certdeploy::rfc3339(start + std::chrono::seconds(n));
                 const std::string server = numbered("s%05d", n % servers);
-                auto job = job_of(n, server, at);
+                auto job = certdeploy::bench::import_job(numbered("fill-%07d", n), {server}, at);
                 auto moved = [&](const char* from, const char* to) {
-                    auto applied = (*store)->change_target(change(job.job.id, server, from, to, at), rules);
+                    auto applied = (*store)->change_target(
+                        certdeploy::bench::move(job.job.id, server, from, to, at, "installed"), rules);
                     return applied && *applied;
                 };
                 const bool done = (*store)->create_job(job).has_value() && moved("pending", "running") &&

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_jobs.hpp"
 #include "service/controller/job_service.hpp"
 #include "store/controller_store.hpp"
 #include "tests/support/postgresql_server.hpp"
@@ -29,46 +30,20 @@ using namespace certdeploy::store;
 
 namespace {
 
-// (snprintf, not "s" + std::to_string: GCC 12 warns falsely about the latter at -O2.)
 std::string server_name(int i) {
-    char name[16];
-    std::snprintf(name, sizeof name, "s%05d", i);
-    return name;
+    return certdeploy::bench::numbered("s%05d", i);
 }
 
 NewJob job_of(int targets) {
-    NewJob job;
-    job.job.id = "bench";
-    job.job.kind = "import";
-    job.job.state = "queued";
-    job.job.createdAt = "2026-12-03T00:00:00Z";
-    job.job.thumbprint = "E1D6C16E1DA6AFFA75C5EF8BF64C972D44C14662";
-    job.job.certificateJson = R"({"subject": "CN=mail.fabrikam.com"})";
-    job.sealedUpload = std::string(3000, 's');  // about the size of a sealed PKCS #12
+    std::vector<std::string> servers;
     for (int i = 0; i < targets; ++i) {
-        TargetRow target;
-        target.server = server_name(i);
-        target.agentUrl = "https://" + target.server + ":9001";
-        target.state = "pending";
-        job.targets.push_back(target);
+        servers.push_back(server_name(i));
     }
-    return job;
+    return certdeploy::bench::import_job("bench", servers, "2026-12-03T00:00:00Z");
 }
 
 TargetChange change(const std::string& server, const std::string& from, const std::string& to) {
-    TargetChange c;
-    c.jobId = "bench";
-    c.server = server;
-    c.from = {from};
-    c.to = to;
-    c.at = "2026-12-03T00:00:01Z";
-    c.owner = "bench";
-    c.startAttempt = to == "running";
-    c.finished = to == "succeeded";
-    if (c.finished) {
-        c.result = "alreadyInstalled";
-    }
-    return c;
+    return certdeploy::bench::move("bench", server, from, to, "2026-12-03T00:00:01Z", "alreadyInstalled");
 }
 
 // Moves every target of a fresh store's job twice from `threads` threads; prints the rate. False on a failure.
