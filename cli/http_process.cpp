@@ -6,7 +6,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "api/http/health_routes.hpp"
 #include "api/http/http_server.hpp"
