@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "service/try.hpp"
+#include "store/libpq.hpp"
 
 namespace certdeploy::store {
 namespace {
@@ -58,7 +59,10 @@ int hex_value(char c) {
     return -1;
 }
 
-using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+struct ResultDeleter {
+    void operator()(PGresult* result) const { libpq().clear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 class PostgresqlStatement final : public StatementBackend {
   public:
@@ -74,14 +78,14 @@ class PostgresqlStatement final : public StatementBackend {
             CERTDEPLOY_TRY(execute());
         }
         ++row_;
-        return StoreResult<bool>(boost::system::in_place_value, row_ < PQntuples(result_.get()));
+        return StoreResult<bool>(boost::system::in_place_value, row_ < libpq().ntuples(result_.get()));
     }
     std::string text(int column) const override {
-        return std::string(PQgetvalue(result_.get(), row_, column),
-                           static_cast<std::size_t>(PQgetlength(result_.get(), row_, column)));
+        return std::string(libpq().getvalue(result_.get(), row_, column),
+                           static_cast<std::size_t>(libpq().getlength(result_.get(), row_, column)));
     }
     std::int64_t integer(int column) const override {
-        const char* value = PQgetvalue(result_.get(), row_, column);
+        const char* value = libpq().getvalue(result_.get(), row_, column);
         if (std::strcmp(value, "t") == 0) {
             return 1;  // a boolean, as the store reads SQLite's 0/1
         }
@@ -90,7 +94,7 @@ class PostgresqlStatement final : public StatementBackend {
         }
         return std::strtoll(value, nullptr, 10);
     }
-    bool is_null(int column) const override { return PQgetisnull(result_.get(), row_, column) != 0; }
+    bool is_null(int column) const override { return libpq().getisnull(result_.get(), row_, column) != 0; }
     std::string blob(int column) const override {  // bytea in text form: \x and two hex digits a byte
         const std::string hex = text(column);
         std::string bytes;
@@ -126,14 +130,14 @@ class PostgresqlStatement final : public StatementBackend {
             lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
             formats.push_back(p.format);
         }
-        PGresult* raw = PQexecParams(db_.handle(), sql_.c_str(), static_cast<int>(parameters_.size()), nullptr,
-                                     values.data(), lengths.data(), formats.data(), 0);
-        const auto status = PQresultStatus(raw);
+        PGresult* raw = libpq().exec_params(db_.handle(), sql_.c_str(), static_cast<int>(parameters_.size()), nullptr,
+                                            values.data(), lengths.data(), formats.data(), 0);
+        const auto status = libpq().result_status(raw);
         if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
             return db_.error(raw, "statement failed");
         }
         result_.reset(raw);
-        const char* tuples = PQcmdTuples(raw);
+        const char* tuples = libpq().cmd_tuples(raw);
         db_.set_changes(*tuples != '\0' ? std::strtoll(tuples, nullptr, 10) : 0);
         return {};
     }
@@ -141,7 +145,7 @@ class PostgresqlStatement final : public StatementBackend {
     PostgresqlConnection& db_;
     std::string sql_;
     std::vector<Parameter> parameters_;
-    ResultPtr result_{nullptr, &PQclear};
+    ResultPtr result_;
     int row_ = -1;
 };
 
@@ -170,10 +174,13 @@ std::string postgresql_parameters(std::string_view sql) {
 }
 
 std::optional<std::string> postgresql_conninfo_problem(const std::string& conninfo) {
+    if (auto loaded = load_libpq(); !loaded) {
+        return loaded.error().what;
+    }
     char* error = nullptr;
-    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+    PQconninfoOption* options = libpq().conninfo_parse(conninfo.c_str(), &error);
     if (options == nullptr) {
-        PQfreemem(error);  // its text may quote the string, which may hold a secret
+        libpq().freemem(error);  // its text may quote the string, which may hold a secret
         return std::string("libpq cannot read it as a connection string or postgresql:// URI");
     }
     std::optional<std::string> problem;
@@ -182,13 +189,14 @@ std::optional<std::string> postgresql_conninfo_problem(const std::string& connin
             problem = "it holds a password: put the password in databasePasswordFile (0600) or libpq's PGPASSFILE";
         }
     }
-    PQconninfoFree(options);
+    libpq().conninfo_free(options);
     return problem;
 }
 
 StoreResult<std::unique_ptr<PostgresqlConnection>> PostgresqlConnection::open(const PostgresqlSettings& settings) {
     // Keywords before dbname are defaults the connection string may override; the password after it wins.
     // TCP keepalives find a dead link (a listener's idle connection included) within about a minute.
+    CERTDEPLOY_TRY(load_libpq());
     std::vector<const char*> keys = {"connect_timeout",     "fallback_application_name", "keepalives_idle",
                                      "keepalives_interval", "keepalives_count",          "dbname"};
     std::vector<const char*> values = {"5", "certdeploy", "30", "10", "3", settings.conninfo.c_str()};
@@ -198,27 +206,31 @@ StoreResult<std::unique_ptr<PostgresqlConnection>> PostgresqlConnection::open(co
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);
-    PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
+    PGconn* raw = libpq().connectdb_params(keys.data(), values.data(), 1);
     std::unique_ptr<PostgresqlConnection> db(new PostgresqlConnection(raw));
-    if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
+    if (raw == nullptr || libpq().status(raw) != CONNECTION_OK) {
         // libpq's message names the host and the reason, never the password.
-        std::string why = raw != nullptr ? PQerrorMessage(raw) : "out of memory";
+        std::string why = raw != nullptr ? libpq().error_message(raw) : "out of memory";
         while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
             why.pop_back();
         }
         return StoreError{ECONNREFUSED, "cannot connect to PostgreSQL: " + why};
     }
     // Quiet notices ("relation already exists, skipping") stay out of the controller's output.
-    PQsetNoticeProcessor(
+    libpq().set_notice_processor(
         raw, [](void*, const char*) {}, nullptr);
     // The store reads bytea in hex form whatever the server's or role's default.
     CERTDEPLOY_TRY(db->exec("SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET bytea_output = 'hex'"));
     return db;
 }
 
+bool PostgresqlConnection::usable() const {
+    return libpq().status(conn_) == CONNECTION_OK;
+}
+
 PostgresqlConnection::~PostgresqlConnection() {
     if (conn_ != nullptr) {
-        PQfinish(conn_);
+        libpq().finish(conn_);
     }
 }
 
@@ -231,27 +243,27 @@ StoreResult<Statement> PostgresqlConnection::prepare(std::string_view sql) {
 }
 
 StoreResult<void> PostgresqlConnection::exec(const std::string& sql) {
-    PGresult* raw = PQexec(conn_, sql.c_str());
-    const auto status = PQresultStatus(raw);
+    PGresult* raw = libpq().exec(conn_, sql.c_str());
+    const auto status = libpq().result_status(raw);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         return error(raw, "cannot execute SQL");
     }
-    PQclear(raw);
+    libpq().clear(raw);
     return {};
 }
 
 StoreError PostgresqlConnection::error(PGresult* result, const std::string& what) const {
-    ResultPtr owned(result, &PQclear);
-    const char* sqlstate = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    ResultPtr owned(result);
+    const char* sqlstate = result != nullptr ? libpq().result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
     int err = errno_for(sqlstate);
-    if (PQstatus(conn_) != CONNECTION_OK) {
+    if (libpq().status(conn_) != CONNECTION_OK) {
         err = ECONNRESET;
     }
     // The primary message only: DETAIL lines may quote a row's values.
-    const char* primary = result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* primary = result != nullptr ? libpq().result_error_field(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
     std::string message = primary != nullptr ? primary : "";
     if (message.empty()) {
-        message = PQerrorMessage(conn_);
+        message = libpq().error_message(conn_);
     }
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
         message.pop_back();

@@ -29,7 +29,8 @@ struct PostgresqlSettings {
 
 class PostgresqlConnection final : public Connection {
   public:
-    // Connects (never waiting more than a few seconds unless the conninfo says otherwise).
+    // Connects (never waiting more than a few seconds unless the conninfo says otherwise), loading libpq
+    // the first time (store/libpq.hpp).
     static StoreResult<std::unique_ptr<PostgresqlConnection>> open(const PostgresqlSettings& settings);
     ~PostgresqlConnection() override;
     PostgresqlConnection(const PostgresqlConnection&) = delete;
@@ -40,7 +41,7 @@ class PostgresqlConnection final : public Connection {
     StoreResult<void> exec(const std::string& sql) override;
     std::int64_t changes() const override { return changes_; }
     StoreResult<void> begin() override { return exec("BEGIN"); }
-    bool usable() const override { return PQstatus(conn_) == CONNECTION_OK; }
+    bool usable() const override;
 
     // Applies every migration newer than the database's schema, holding the schema's advisory lock.
     StoreResult<void> migrate(const std::vector<Migration>& migrations);

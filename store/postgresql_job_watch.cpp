@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "store/libpq.hpp"
 #include "store/postgresql_connection.hpp"
 
 namespace certdeploy::store {
@@ -30,14 +31,14 @@ void PostgresqlJobWatch::run() {
         }
         PGconn* conn = connection->handle();
         while (!stop_ && connection->usable()) {
-            pollfd watched{PQsocket(conn), POLLIN, 0};
-            if (::poll(&watched, 1, kPollMs) < 0 || PQconsumeInput(conn) == 0) {
+            pollfd watched{libpq().socket(conn), POLLIN, 0};
+            if (::poll(&watched, 1, kPollMs) < 0 || libpq().consume_input(conn) == 0) {
                 break;
             }
-            while (PGnotify* note = PQnotifies(conn)) {
+            while (PGnotify* note = libpq().notifies(conn)) {
                 const std::string job_id = note->extra != nullptr ? note->extra : "";
                 const bool events = note->relname != nullptr && std::string_view(note->relname) == "certdeploy_events";
-                PQfreemem(note);
+                libpq().freemem(note);
                 if (job_id.empty()) {
                     continue;
                 }

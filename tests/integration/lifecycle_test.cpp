@@ -74,6 +74,13 @@ TEST_CASE("server and agent write the ready file, answer /healthz, and stop with
         CHECK(body["status"] == "ok");
         CHECK(body["role"] == role);
         CHECK(body["version"].is_string());
+        // libpq (and Kerberos, LDAP, GnuTLS behind it) is loaded only by a controller on PostgreSQL
+        // (store/libpq.hpp): neither an agent nor a controller on SQLite maps it, nor any of those.
+        for (const std::string library : {"libpq.so", "libkrb5.so", "libldap", "libgnutls.so"}) {
+            CAPTURE(library);
+            CHECK_FALSE(maps_file(proc.child->pid(), library));
+        }
+        CHECK(maps_file(proc.child->pid(), "libssl.so"));  // the check reads the maps it means to
 
         // A keep-alive client that has finished a request and holds the connection open.
         HttpClient idle(proc.address, proc.tls);

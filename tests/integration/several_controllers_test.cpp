@@ -230,6 +230,7 @@ TEST_CASE("two controllers starting together on an empty PostgreSQL database: on
     const bool b_made = !b->admin_token().empty();
     CHECK(a_made != b_made);
     const std::string bearer = a_made ? a->bearer() : b->bearer();
+    CHECK(maps_file(a->process().pid(), "libpq.so.5"));  // loaded when the store opened (store/libpq.hpp)
     for (const auto* controller : {a.get(), b.get()}) {
         auto whoami = call(controller->address(), bearer, http::verb::get, "/v1/whoami");
         CHECK(whoami.result() == http::status::ok);

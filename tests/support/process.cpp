@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -129,6 +130,20 @@ RunResult run_certdeploy(const std::vector<std::string>& args, const std::filesy
         throw std::runtime_error("certdeploy did not finish in time");
     }
     return RunResult{*status, child.stdout_text(), child.stderr_text()};
+}
+
+bool maps_file(pid_t pid, const std::string& name) {
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    if (!maps) {
+        throw std::runtime_error("cannot read the maps of process " + std::to_string(pid));
+    }
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find(name) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::string wait_for_ready_file(const std::filesystem::path& path, std::chrono::milliseconds timeout) {

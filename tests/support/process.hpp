@@ -56,6 +56,10 @@ RunResult run_certdeploy(const std::vector<std::string>& args, const std::filesy
                          const std::map<std::string, std::optional<std::string>>& env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// Whether a running process has a file whose name contains `name` mapped (/proc/PID/maps): which shared
+// libraries it has loaded.
+bool maps_file(pid_t pid, const std::string& name);
+
 // Polls until `path` exists with a complete line; returns its first line, or empty after `timeout`.
 std::string wait_for_ready_file(const std::filesystem::path& path, std::chrono::milliseconds timeout);
 
