@@ -29,7 +29,7 @@ fleet_start_agents "$bin" "$agents"
 fleet_servers_json "$agents" "$servers" > servers.json
 fleet_start_controller "$bin" "$parallel"
 fleet_wait_probed "$servers"
-idle_rss=$(rss_mib "$fleet_controller")
+idle_rss=$(fleet_idle_rss)
 ctl_before=$(cpu_seconds "$fleet_controller")
 agents_before=$(cpu_seconds "${fleet_agent_pids[@]}")
 fleet_deploy

@@ -10,6 +10,7 @@
 #                                           a controller for servers.json on plain HTTP (log level warn unless
 #                                           given): $fleet_url, $fleet_controller
 #   fleet_wait_probed SERVERS               until the first probe round has ended and the controller is idle
+#   fleet_idle_rss                          the controller's VmRSS in MiB once it has been idle for 5 s
 #   fleet_deploy [FILE PASSWORD_FILE]       POST /v1/imports to servers=* and read the events to `done`:
 #                                           $fleet_wall (s), $fleet_job, $fleet_state
 #   cpu_seconds PID...                      user + system CPU seconds of the processes so far
@@ -105,6 +106,13 @@ PY
         after=$(cpu_seconds "$fleet_controller")
         awk -v b="$before" -v a="$after" 'BEGIN { exit !(a - b < 0.02) }' && return 0
     done
+}
+
+# Idle as a controller stays idle: the heap trimmer (service/memory/heap_trimmer.hpp) gives a burst's freed
+# memory back once the heap has been still for two of its 2 s samples, so idle is read 5 s after the quiet.
+fleet_idle_rss() {
+    sleep 5
+    rss_mib "$fleet_controller"
 }
 
 fleet_deploy() {

@@ -23,7 +23,7 @@ fleet_servers_json 1 1 > servers.json
 "$fill" data "$jobs" 1
 fleet_start_controller "$bin" 64
 fleet_wait_probed 1
-idle=$(rss_mib "$fleet_controller")
+idle=$(fleet_idle_rss)
 listed=$(python3 - "$fleet_url" <<'PY'
 import json, subprocess, sys
 url, after, count = sys.argv[1], "", 0

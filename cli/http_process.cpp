@@ -13,6 +13,7 @@
 #include "service/fs/atomic_file.hpp"
 #include "service/health.hpp"
 #include "service/log.hpp"
+#include "service/memory/heap_trimmer.hpp"
 
 namespace certdeploy::cli {
 namespace {
@@ -57,6 +58,9 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         tls = std::move(*made);
     }
     api::IoContexts contexts(http.threads);
+    // A burst's freed memory (a probe round of thousands of servers, a large job) goes back to the system once
+    // the burst is over, rather than staying the process's footprint for ever after.
+    memory::HeapTrimmer trimmer;
     // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
     api::asio::signal_set signals(contexts.main(), SIGINT, SIGTERM);
     api::asio::signal_set hangups(contexts.main(), SIGHUP);
