@@ -313,3 +313,32 @@ TEST_CASE("jobs without a socket: a cancel skips pending targets, a restart resu
     CHECK(target(resumed, "ex01").attempts == 2);
     CHECK(c.agents.count("ex01") == 1);
 }
+
+TEST_CASE("jobs without a socket: a job's work is held once while its targets run, and let go when they end") {
+    Controller c(3);
+    c.start_dispatcher();
+    c.agents.script["ex03"] = {Answer::unreachable, Answer::unreachable};  // two backoffs: held meanwhile
+    const auto id = c.submit(JobKind::enable);
+    std::size_t most = 0;
+    for (int i = 0; i < 500 && !c.jobs->finished(id).value(); ++i) {
+        c.context->run_for(1ms);
+        most = std::max(most, c.dispatcher->jobs_cached());
+    }
+    c.context->run_for(10ms);  // the last worker leaves its target
+    CHECK(most == 1);
+    CHECK(c.dispatcher->jobs_cached() == 0);  // nothing of the finished job is kept
+    const auto job = c.jobs->get(id).value();
+    CHECK(job.job.state == "succeeded");
+    CHECK(target(job, "ex03").attempts == 3);
+    for (const auto& call : c.agents.calls) {
+        CHECK(call.operation == "enable");  // every target ran the job's own work
+    }
+
+    // Two jobs at once: each held apart, both let go.
+    const auto second = c.submit(JobKind::enable, {"ex01"});
+    const auto third = c.submit(JobKind::remove, {"ex02"});
+    CHECK(c.run_until_final(second).job.state == "succeeded");
+    CHECK(c.run_until_final(third).job.state == "succeeded");
+    CHECK(c.agents.calls.back().operation == "remove");
+    CHECK(c.dispatcher->jobs_cached() == 0);
+}

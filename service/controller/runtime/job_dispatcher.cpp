@@ -158,6 +158,7 @@ asio::awaitable<void> JobDispatcher::worker() {
         bool failed = false;
         try {
             co_await run_target(target);
+            forget_if_idle(target.jobId);
         } catch (const std::exception& e) {
             log::error("a target's attempt failed unexpectedly",
                        {{"job", target.jobId}, {"server", target.server}, {"detail", e.what()}});
@@ -175,7 +176,36 @@ asio::awaitable<void> JobDispatcher::worker() {
                 log::error("cannot record a failed target", {{"job", target.jobId}, {"detail", e.what()}});
             }
             defer(target, std::chrono::seconds(1));
+            forget_if_idle(target.jobId);
         }
+    }
+}
+
+std::shared_ptr<const JobDispatcher::JobCache> JobDispatcher::cache_job(controller::JobWork work,
+                                                                        const std::string& job_id) {
+    auto& slot = jobs_cached_[job_id];
+    if (!slot) {  // (another worker may have cached it while this one waited for the store)
+        auto made = std::make_shared<JobCache>();
+        if (work.kind == controller::JobKind::import && work.sealedUpload) {
+            made->upload.emplace(jobs_.open_upload(job_id, *work.sealedUpload));
+        }
+        made->work = std::move(work);
+        slot = std::move(made);
+    }
+    return slot;
+}
+
+void JobDispatcher::forget_if_idle(const std::string& job_id) {
+    const auto of_job = [&job_id](const auto& set) {
+        auto first = set.lower_bound(std::make_pair(job_id, std::string()));
+        return first != set.end() && first->first.first == job_id;
+    };
+    const auto in_set = [&job_id](const std::set<std::pair<std::string, std::string>>& set) {
+        auto first = set.lower_bound(std::make_pair(job_id, std::string()));
+        return first != set.end() && first->first == job_id;
+    };
+    if (!in_set(queued_) && !in_set(*running_) && !of_job(deferred_)) {
+        jobs_cached_.erase(job_id);  // attempts still holding it keep it until they end
     }
 }
 
@@ -239,14 +269,20 @@ asio::awaitable<bool> JobDispatcher::persist(const store::TargetRef& target, con
 }
 
 asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
-    // Started and its job's work read in one trip to the store's threads (each trip is two thread switches).
+    // Started and (for a job's first target here) its job's work read in one trip to the store's threads
+    // (each trip is two thread switches).
+    std::shared_ptr<const JobCache> job;
+    if (auto cached = jobs_cached_.find(target.jobId); cached != jobs_cached_.end()) {
+        job = cached->second;
+    }
     struct Begun {
         Result<std::optional<std::string>> started;
         std::optional<Result<JobWork>> work;
     };
+    const bool read_work = !job;
     auto begun = co_await run_blocking(pool_, [&] {
         Begun out{jobs_.start_target(target), std::nullopt};
-        if (out.started && *out.started) {
+        if (read_work && out.started && *out.started) {
             out.work.emplace(jobs_.work(target.jobId));
         }
         return out;
@@ -267,19 +303,27 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     // lease ends and the target is taken over.
     running_->emplace(target.jobId, target.server);
     ScopeExit leave([running = running_, key = std::make_pair(target.jobId, target.server)] { running->erase(key); });
-    auto& work = *begun.work;
+    // A job whose work cannot be read is not cached: the next target reads it again.
+    std::optional<Error> unreadable;
+    if (!job) {
+        if (*begun.work) {
+            job = cache_job(std::move(**begun.work), target.jobId);
+        } else {
+            unreadable = begun.work->error();
+        }
+    }
     auto& counted = dispatch_metrics();
     // (if/else, not ?: — GCC 12 destroys a conditional's temporaries twice inside coroutines.)
     Result<TargetOutcome> outcome = make_error(ErrorCode::internal, std::string());
-    if (work) {
+    if (job) {
         counted.in_flight.add(1);
         const auto began = std::chrono::steady_clock::now();
-        outcome = co_await attempt(*work, target, agent_url);
+        outcome = co_await attempt(*job, target, agent_url);
         counted.in_flight.add(-1);
-        counted.attempt.with({std::string(controller::name(work->kind))})
+        counted.attempt.with({std::string(controller::name(job->work.kind))})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     } else {
-        outcome = work.error();
+        outcome = *unreadable;
     }
     if (!outcome && controller::should_retry(outcome.error().code, target.tries, options_.maxAttempts)) {
         counted.retries.with({std::string(code_string(outcome.error().code))}).inc();
@@ -302,16 +346,16 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
     }
     std::string thumbprint;
     auto kind = controller::JobKind::import;
-    if (work) {
-        thumbprint = work->thumbprint;
-        kind = work->kind;
+    if (job) {
+        thumbprint = job->work.thumbprint;
+        kind = job->work.kind;
     }
     if (!co_await persist(target, "cannot record a target's outcome",
                           [&] { return jobs_.finish_target(target, thumbprint, kind, final); })) {
         co_return;
     }
     counted.finished.with({std::string(controller::name(kind)), final.succeeded ? "succeeded" : "failed"}).inc();
-    if (auto created = work ? parse_rfc3339(work->createdAt) : std::nullopt) {
+    if (auto created = job ? parse_rfc3339(job->work.createdAt) : std::nullopt) {
         counted.completion.with({std::string(controller::name(kind))})
             .observe(std::chrono::duration<double>(std::chrono::system_clock::now() - *created).count());
     }
@@ -323,10 +367,10 @@ asio::awaitable<void> JobDispatcher::run_target(store::TargetRef target) {
               {{"job", target.jobId}, {"server", target.server}, {"succeeded", final.succeeded}, {"code", code}});
 }
 
-asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::JobWork& work,
-                                                              const store::TargetRef& target,
+asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const JobCache& job, const store::TargetRef& target,
                                                               const std::string& agent_url) {
     AgentApi& agents = agents_;
+    const controller::JobWork& work = job.work;
     const AgentApi::Where where{target.server, agent_url};
     // One deadline for the whole attempt: a hung agent (a reload that never returns) costs at most this.
     const auto deadline = std::chrono::steady_clock::now() + options_.attemptTimeout;
@@ -362,16 +406,15 @@ asio::awaitable<Result<TargetOutcome>> JobDispatcher::attempt(const controller::
     std::string result("enabled");
     std::optional<json> certificate;
     if (work.kind == controller::JobKind::import) {
-        if (!work.sealedUpload) {
+        if (!job.upload) {
             co_return refused(make_error(ErrorCode::upload_expired, std::string("the upload is no longer kept")));
         }
-        auto upload = jobs_.open_upload(target.jobId, *work.sealedUpload);
+        const auto& upload = *job.upload;
         if (!upload) {
             co_return refused(upload.error());
         }
         auto installed = co_await agents.install(where, work.thumbprint, *upload, work.options.privateKeyExportable,
                                                  work.options.friendlyName, deadline);
-        upload = make_error(ErrorCode::internal, std::string());  // the plaintext goes now (Upload wipes itself)
         if (!installed) {
             co_return installed.error();
         }

@@ -47,6 +47,8 @@ class JobDispatcher final : public controller::JobQueue {
     void start(std::vector<store::TargetRef> resumed);
     // Thread-safe: a job was created, replayed or retried; its pending targets are queued.
     void job_ready(const std::string& job_id) override;
+    // Jobs whose work (and opened upload) is held in memory now: those with a target queued, waiting or running.
+    std::size_t jobs_cached() const { return jobs_cached_.size(); }
 
   private:
     asio::awaitable<void> queue_job(std::string job_id);
@@ -59,9 +61,17 @@ class JobDispatcher final : public controller::JobQueue {
     void defer(store::TargetRef target, std::chrono::milliseconds delay);
     asio::awaitable<void> requeue_after(store::TargetRef target, std::chrono::milliseconds delay);
     bool deferred(const store::TargetRef& target) const;
+    // What every target of a job needs: its work (kind, options, sealed upload) read from the store and its
+    // upload decrypted once per job, not once per target. Dropped — the plaintext wiped — once none of the
+    // job's targets is queued, waiting out a backoff or running here (forget_if_idle).
+    struct JobCache {
+        controller::JobWork work;
+        std::optional<Result<controller::Upload>> upload;  // imports: the opened upload, or why it cannot be
+    };
+    std::shared_ptr<const JobCache> cache_job(controller::JobWork work, const std::string& job_id);
+    void forget_if_idle(const std::string& job_id);
     // One attempt: the agent's answer, or a transport error (the only kind retried).
-    asio::awaitable<Result<controller::TargetOutcome>> attempt(const controller::JobWork& work,
-                                                               const store::TargetRef& target,
+    asio::awaitable<Result<controller::TargetOutcome>> attempt(const JobCache& job, const store::TargetRef& target,
                                                                const std::string& agent_url);
     // Writes a transition, trying again every second while the store refuses (disk full, locked): a target
     // is never left half-recorded while the controller runs. False when it gave up (a restart resumes it).
@@ -83,6 +93,7 @@ class JobDispatcher final : public controller::JobQueue {
     // the attempts' coroutines, which may be destroyed after the dispatcher (at shutdown) and still leave.
     std::shared_ptr<std::set<std::pair<std::string, std::string>>> running_ =
         std::make_shared<std::set<std::pair<std::string, std::string>>>();
+    std::map<std::string, std::shared_ptr<const JobCache>> jobs_cached_;  // by job id
     asio::steady_timer wake_;  // workers sleep on it; cancelled when work arrives
     std::minstd_rand random_;
 };
