@@ -94,15 +94,25 @@ class SqlControllerStore final : public ControllerStore {
     // its events) come one after the other.
     StoreResult<std::optional<JobRow>> load_job(Connection& db, const std::string& id, bool with_counts = true,
                                                 bool lock = false);
+    // What a transition needs of its job — not its certificate or options, which every target's two
+    // transitions would otherwise read and decode twice each — with the job's row locked as `lock` above.
+    struct JobHead {
+        std::int64_t seq = 0;
+        std::string id;
+        std::string state;
+        bool cancelRequested = false;
+    };
+    StoreResult<std::optional<JobHead>> lock_job_head(Connection& db, const std::string& id);
+    StoreResult<void> load_target_counts(Connection& db, std::int64_t job_seq, std::map<std::string, int>& counts);
     StoreResult<std::optional<TargetRow>> load_target(Connection& db, std::int64_t job_seq, const std::string& server);
     StoreResult<void> append_event(Connection& db, std::int64_t job_seq, EventRow::Type type, const std::string& data);
     // The target's event, as it is now.
-    StoreResult<void> append_target_event(Connection& db, const JobRow& job, const std::string& server);
+    StoreResult<void> append_target_event(Connection& db, const JobHead& job, const std::string& server);
     // Recomputes the job's state from its targets; on a change writes it (finishedAt, upload) and its event.
     // Tells the controllers watching (watch_jobs) that the job has targets to run or new events, on `channel`,
     // when the transaction commits (PostgreSQL; nothing on SQLite).
     StoreResult<void> announce(Connection& db, std::string_view channel, const std::string& id);
-    StoreResult<void> settle_job(Connection& db, const std::string& id, const std::string& at, const JobRules& rules);
+    StoreResult<void> settle_job(Connection& db, const JobHead& job, const std::string& at, const JobRules& rules);
     // change_target's work, inside the caller's transaction.
     StoreResult<bool> apply_change(Connection& db, const TargetChange& change, const JobRules& rules);
 

@@ -76,20 +76,35 @@ StoreResult<std::optional<JobRow>> SqlControllerStore::load_job(Connection& db, 
         return std::optional<JobRow>();
     }
     JobRow job = read_job(s);
-    if (!with_counts) {
-        return std::optional<JobRow>(std::move(job));
-    }
-    CERTDEPLOY_TRY_ASSIGN(auto counts,
-                          db.prepare("SELECT state, n FROM job_target_counts WHERE job_seq = ?1 AND n > 0"));
-    counts.bind(1, job.seq);
-    for (;;) {
-        CERTDEPLOY_TRY_ASSIGN(auto row, counts.step());
-        if (!row) {
-            break;
-        }
-        job.targetCounts[counts.text(0)] = static_cast<int>(counts.integer(1));
+    if (with_counts) {
+        CERTDEPLOY_TRY(load_target_counts(db, job.seq, job.targetCounts));
     }
     return std::optional<JobRow>(std::move(job));
+}
+
+StoreResult<void> SqlControllerStore::load_target_counts(Connection& db, std::int64_t job_seq,
+                                                         std::map<std::string, int>& counts) {
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("SELECT state, n FROM job_target_counts WHERE job_seq = ?1 AND n > 0"));
+    s.bind(1, job_seq);
+    for (;;) {
+        CERTDEPLOY_TRY_ASSIGN(auto row, s.step());
+        if (!row) {
+            return {};
+        }
+        counts[s.text(0)] = static_cast<int>(s.integer(1));
+    }
+}
+
+StoreResult<std::optional<SqlControllerStore::JobHead>> SqlControllerStore::lock_job_head(Connection& db,
+                                                                                          const std::string& id) {
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("SELECT seq, state, cancel_requested FROM jobs WHERE id = ?1" +
+                                             std::string(db.for_update())));
+    s.bind(1, id);
+    CERTDEPLOY_TRY_ASSIGN(auto step, s.step());
+    if (!step) {
+        return std::optional<JobHead>();
+    }
+    return std::optional<JobHead>(JobHead{s.integer(0), id, s.text(1), s.integer(2) != 0});
 }
 
 StoreResult<std::optional<TargetRow>> SqlControllerStore::load_target(Connection& db, std::int64_t job_seq,
@@ -110,7 +125,7 @@ StoreResult<void> SqlControllerStore::append_event(Connection& db, std::int64_t 
     return s.run();
 }
 
-StoreResult<void> SqlControllerStore::append_target_event(Connection& db, const JobRow& job,
+StoreResult<void> SqlControllerStore::append_target_event(Connection& db, const JobHead& job,
                                                           const std::string& server) {
     CERTDEPLOY_TRY_ASSIGN(auto target, load_target(db, job.seq, server));
     if (!target) {
@@ -119,29 +134,26 @@ StoreResult<void> SqlControllerStore::append_target_event(Connection& db, const 
     return append_event(db, job.seq, EventRow::Type::target, encode_target_event(job.id, *target));
 }
 
-StoreResult<void> SqlControllerStore::settle_job(Connection& db, const std::string& id, const std::string& at,
+StoreResult<void> SqlControllerStore::settle_job(Connection& db, const JobHead& job, const std::string& at,
                                                  const JobRules& rules) {
-    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(db, id));
-    if (!job) {
-        return {};
-    }
-    const std::string state = rules.job_state(job->targetCounts, job->cancelRequested);
-    if (state == job->state) {
+    JobRow settled;  // what the job's event says of it
+    settled.id = job.id;
+    CERTDEPLOY_TRY(load_target_counts(db, job.seq, settled.targetCounts));
+    const std::string state = rules.job_state(settled.targetCounts, job.cancelRequested);
+    if (state == job.state) {
         return {};
     }
     const bool final = rules.is_final(state);
-    const bool drop_upload = final && !rules.keep_upload(job->targetCounts);
+    const bool drop_upload = final && !rules.keep_upload(settled.targetCounts);
     CERTDEPLOY_TRY_ASSIGN(
         auto s, db.prepare("UPDATE jobs SET state = ?2, finished_at = ?3, "
-                           "sealed_upload = CASE WHEN ?4 = 1 THEN NULL ELSE sealed_upload END WHERE id = ?1"));
-    s.bind(1, id).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
+                           "sealed_upload = CASE WHEN ?4 = 1 THEN NULL ELSE sealed_upload END WHERE seq = ?1"));
+    s.bind(1, job.seq).bind(2, state).bind_optional(3, final ? std::optional<std::string>(at) : std::nullopt);
     s.bind(4, static_cast<std::int64_t>(drop_upload ? 1 : 0));
     CERTDEPLOY_TRY(s.run());
-    JobRow& settled = *job;  // as written: no need to read it back
     settled.state = state;
     settled.finishedAt = final ? std::optional<std::string>(at) : std::nullopt;
-    settled.hasUpload = settled.hasUpload && !drop_upload;
-    return append_event(db, settled.seq, final ? EventRow::Type::done : EventRow::Type::job, encode_job_event(settled));
+    return append_event(db, job.seq, final ? EventRow::Type::done : EventRow::Type::job, encode_job_event(settled));
 }
 
 StoreResult<void> SqlControllerStore::announce(Connection& db, std::string_view channel, const std::string& id) {
@@ -280,7 +292,7 @@ StoreResult<bool> SqlControllerStore::change_target(const TargetChange& change, 
 StoreResult<bool> SqlControllerStore::apply_change(Connection& db_ref, const TargetChange& change,
                                                    const JobRules& rules) {
     Connection* db = &db_ref;
-    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(*db, change.jobId, false, true));
+    CERTDEPLOY_TRY_ASSIGN(auto job, lock_job_head(*db, change.jobId));
     if (!job) {
         return value(false);
     }
@@ -321,7 +333,7 @@ StoreResult<bool> SqlControllerStore::apply_change(Connection& db_ref, const Tar
     s.bind_optional(12, claimed ? (change.startAttempt ? change.leaseUntil : target->leaseUntil) : std::nullopt);
     CERTDEPLOY_TRY(s.run());
     CERTDEPLOY_TRY(append_target_event(*db, *job, change.server));
-    CERTDEPLOY_TRY(settle_job(*db, change.jobId, change.at, rules));
+    CERTDEPLOY_TRY(settle_job(*db, *job, change.at, rules));
     CERTDEPLOY_TRY(announce(*db, kEventsChannel, change.jobId));
     return value(true);
 }
@@ -332,7 +344,7 @@ StoreResult<int> SqlControllerStore::change_job_targets(const std::string& id, c
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
     Transaction tx(*db);
     CERTDEPLOY_TRY(tx.begin());
-    CERTDEPLOY_TRY_ASSIGN(auto job, load_job(*db, id, false, true));
+    CERTDEPLOY_TRY_ASSIGN(auto job, lock_job_head(*db, id));
     if (!job) {
         return value(0);
     }
@@ -365,7 +377,7 @@ StoreResult<int> SqlControllerStore::change_job_targets(const std::string& id, c
         CERTDEPLOY_TRY(announce(*db, kJobsChannel, id));  // a retry: whichever controller is free runs it
     }
     CERTDEPLOY_TRY(announce(*db, kEventsChannel, id));
-    CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
+    CERTDEPLOY_TRY(settle_job(*db, *job, at, rules));
     CERTDEPLOY_TRY(tx.commit());
     return value(static_cast<int>(names->size()));
 }
@@ -396,7 +408,10 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
             return pairs.error();
         }
         for (const auto& [id, server] : *pairs) {
-            CERTDEPLOY_TRY_ASSIGN(auto job, load_job(*db, id, false, true));
+            CERTDEPLOY_TRY_ASSIGN(auto job, lock_job_head(*db, id));
+            if (!job) {
+                continue;  // (orphans come from a join with jobs: gone only if deleted meanwhile)
+            }
             // Under the job's lock, only if it is still orphaned (its controller may have just finished it).
             // A cancel that came while it ran stands: it is cancelled, not sent again.
             CERTDEPLOY_TRY_ASSIGN(auto s,
@@ -413,7 +428,7 @@ StoreResult<std::vector<TargetRef>> SqlControllerStore::runnable_targets(const s
                 continue;
             }
             CERTDEPLOY_TRY(append_target_event(*db, *job, server));
-            CERTDEPLOY_TRY(settle_job(*db, id, at, rules));
+            CERTDEPLOY_TRY(settle_job(*db, *job, at, rules));
             CERTDEPLOY_TRY(announce(*db, kEventsChannel, id));
         }
     }
