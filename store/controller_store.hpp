@@ -117,6 +117,15 @@ struct CreateOutcome {
 };
 
 // One target's transition: applied only when the target is in one of `from`.
+struct InventoryRow {
+    std::string server;
+    std::string thumbprint;
+    std::string certificateJson;
+    std::string status;
+    std::string notAfter;
+    std::string seenAt;
+};
+
 struct TargetChange {
     std::string jobId;
     std::string server;
@@ -140,6 +149,10 @@ struct TargetChange {
     // The attempt this change reports (the target's attempts when it started): nothing changes if the target
     // has been started again since. Empty: any.
     std::optional<int> attempt;
+    // What the agent now holds, written with the change when it applies (one commit, and so one fsync, per
+    // finished target rather than two): its inventory row, or the thumbprint it no longer has.
+    std::optional<InventoryRow> inventory;
+    std::optional<std::string> dropInventory;
 };
 
 struct JobCount {
@@ -163,15 +176,6 @@ struct JobFilter {
     std::optional<std::string> thumbprint;
     std::int64_t beforeSeq = 0;  // 0: from the newest
     std::size_t limit = 100;
-};
-
-struct InventoryRow {
-    std::string server;
-    std::string thumbprint;
-    std::string certificateJson;
-    std::string status;
-    std::string notAfter;
-    std::string seenAt;
 };
 
 struct InventoryFilter {

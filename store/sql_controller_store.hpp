@@ -113,6 +113,8 @@ class SqlControllerStore final : public ControllerStore {
     // when the transaction commits (PostgreSQL; nothing on SQLite).
     StoreResult<void> announce(Connection& db, std::string_view channel, const std::string& id);
     StoreResult<void> settle_job(Connection& db, const JobHead& job, const std::string& at, const JobRules& rules);
+    static StoreResult<void> insert_inventory(Connection& db, const InventoryRow& row);
+    static StoreResult<void> delete_inventory(Connection& db, const std::string& server, const std::string& thumbprint);
     // change_target's work, inside the caller's transaction.
     StoreResult<bool> apply_change(Connection& db, const TargetChange& change, const JobRules& rules);
 

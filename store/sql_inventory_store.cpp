@@ -41,14 +41,21 @@ std::string filter_for(const Connection& db) {
            std::string(db.dialect() == Dialect::postgresql ? kDomainMatchPostgresql : kDomainMatchSqlite);
 }
 
-StoreResult<void> insert(Connection& db, const InventoryRow& row) {
+}  // namespace
+
+StoreResult<void> SqlControllerStore::insert_inventory(Connection& db, const InventoryRow& row) {
     CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare(kInsert));
     s.bind(1, row.server).bind(2, row.thumbprint).bind(3, row.certificateJson).bind(4, row.status);
     s.bind(5, row.notAfter).bind(6, row.seenAt);
     return s.run();
 }
 
-}  // namespace
+StoreResult<void> SqlControllerStore::delete_inventory(Connection& db, const std::string& server,
+                                                       const std::string& thumbprint) {
+    CERTDEPLOY_TRY_ASSIGN(auto s, db.prepare("DELETE FROM inventory WHERE server = ?1 AND thumbprint = ?2"));
+    s.bind(1, server).bind(2, thumbprint);
+    return s.run();
+}
 
 StoreResult<bool> SqlControllerStore::replace_inventory(const std::string& server,
                                                         const std::vector<InventoryRow>& rows,
@@ -69,7 +76,7 @@ StoreResult<bool> SqlControllerStore::replace_inventory(const std::string& serve
     clear.bind(1, server);
     CERTDEPLOY_TRY(clear.run());
     for (const auto& row : rows) {
-        CERTDEPLOY_TRY(insert(*db, row));
+        CERTDEPLOY_TRY(insert_inventory(*db, row));
     }
     CERTDEPLOY_TRY(tx.commit());
     return StoreResult<bool>(boost::system::in_place_value, true);
@@ -77,14 +84,12 @@ StoreResult<bool> SqlControllerStore::replace_inventory(const std::string& serve
 
 StoreResult<void> SqlControllerStore::put_inventory(const InventoryRow& row) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    return insert(*db, row);
+    return insert_inventory(*db, row);
 }
 
 StoreResult<void> SqlControllerStore::drop_inventory(const std::string& server, const std::string& thumbprint) {
     CERTDEPLOY_TRY_ASSIGN(auto db, pool_.acquire());
-    CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare("DELETE FROM inventory WHERE server = ?1 AND thumbprint = ?2"));
-    s.bind(1, server).bind(2, thumbprint);
-    return s.run();
+    return delete_inventory(*db, server, thumbprint);
 }
 
 StoreResult<std::vector<InventoryRow>> SqlControllerStore::list_inventory(const InventoryFilter& filter) {

@@ -335,6 +335,12 @@ StoreResult<bool> SqlControllerStore::apply_change(Connection& db_ref, const Tar
     CERTDEPLOY_TRY(append_target_event(*db, *job, change.server));
     CERTDEPLOY_TRY(settle_job(*db, *job, change.at, rules));
     CERTDEPLOY_TRY(announce(*db, kEventsChannel, change.jobId));
+    if (change.inventory) {
+        CERTDEPLOY_TRY(insert_inventory(*db, *change.inventory));
+    }
+    if (change.dropInventory) {
+        CERTDEPLOY_TRY(delete_inventory(*db, change.server, *change.dropInventory));
+    }
     return value(true);
 }
 

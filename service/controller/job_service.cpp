@@ -677,22 +677,19 @@ Result<void> JobService::finish_target(const store::TargetRef& target, const std
                 change.certStatus = status->get<std::string>();
             }
         }
+        // The inventory follows what the agents said, in the same commit as the target's outcome.
+        if (kind == JobKind::remove) {
+            change.dropInventory = thumbprint;
+        } else if (outcome.certificate) {
+            change.inventory = inventory_row(target.server, *outcome.certificate, change.at);
+        }
     }
-    CERTDEPLOY_TRY_AS(store_->change_target(change, rules()), from_store);
+    CERTDEPLOY_TRY_ASSIGN_AS(auto changed, store_->change_target(change, rules()), from_store);
     bell_.ring(target.jobId);
-    if (!outcome.succeeded) {
-        return {};
-    }
-    // The inventory follows what the agents said: a failure here is logged by the caller, the job stands.
-    if (kind == JobKind::remove) {
-        CERTDEPLOY_TRY_AS(store_->drop_inventory(target.server, thumbprint), from_store);
-    } else if (outcome.certificate) {
-        if (auto row = inventory_row(target.server, *outcome.certificate, change.at)) {
-            CERTDEPLOY_TRY_AS(store_->put_inventory(*row), from_store);
-        }
-        if (outcome.result == "completed") {
-            CERTDEPLOY_TRY(drop_completed_request(target.server, *outcome.certificate));
-        }
+    if (changed && outcome.succeeded && kind != JobKind::remove && outcome.certificate &&
+        outcome.result == "completed") {
+        // (a failure here is logged by the caller; the job stands)
+        CERTDEPLOY_TRY(drop_completed_request(target.server, *outcome.certificate));
     }
     return {};
 }
