@@ -57,10 +57,11 @@ int run_http_process(std::string_view role, const config::HttpSettings& http,
         }
         tls = std::move(*made);
     }
-    api::IoContexts contexts(http.threads);
-    // A burst's freed memory (a probe round of thousands of servers, a large job) goes back to the system once
-    // the burst is over, rather than staying the process's footprint for ever after.
+    // A burst's freed memory (a probe round of thousands of servers, a large job) goes back to the system: its
+    // large blocks at once, the rest once the burst is over, rather than staying the process's footprint.
+    memory::map_large_blocks_apart();
     memory::HeapTrimmer trimmer;
+    api::IoContexts contexts(http.threads);
     // Installed before the socket listens, so a signal sent as soon as the ready file appears is caught.
     api::asio::signal_set signals(contexts.main(), SIGINT, SIGTERM);
     api::asio::signal_set hangups(contexts.main(), SIGHUP);

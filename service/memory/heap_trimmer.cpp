@@ -19,6 +19,11 @@ void TrimPolicy::trimmed(std::size_t free_bytes) {
     at_last_trim_ = free_bytes;
 }
 
+void map_large_blocks_apart() {
+    constexpr int kLargeBlock = 128 * 1024;  // glibc's own starting threshold
+    ::mallopt(M_MMAP_THRESHOLD, kLargeBlock);
+}
+
 Heap process_heap() {
     return Heap{[] { return static_cast<std::size_t>(::mallinfo2().fordblks); }, [] { ::malloc_trim(0); }};
 }
