@@ -1,6 +1,7 @@
 // Tokens and the audit log (store/migrations/*/003_access.sql).
 
 #include "service/try.hpp"
+#include "store/reader_cache.hpp"
 #include "store/row_codec.hpp"
 #include "store/sql_controller_store.hpp"
 
@@ -9,6 +10,8 @@ namespace {
 
 constexpr std::string_view kTokenColumns =
     "name, secret_hash, role, scope, created_at, expires_at, last_used_at, revoked_at";
+
+const std::string kTokenByHash = "SELECT " + std::string(kTokenColumns) + " FROM tokens WHERE secret_hash = ?1";
 
 TokenRow read_token(const Statement& s) {
     TokenRow row;
@@ -66,10 +69,13 @@ StoreResult<bool> SqlControllerStore::create_token(const TokenRow& row) {
 
 StoreResult<std::optional<TokenRow>> SqlControllerStore::token_by_hash(const std::string& secret_hash) {
     CERTDEPLOY_TRY_ASSIGN(auto db, reader());
-    CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db->prepare("SELECT " + std::string(kTokenColumns) + " FROM tokens WHERE secret_hash = ?1"));
-    s.bind(1, secret_hash);
-    return first_row<TokenRow>(s, read_token);
+    return read_through_cache<TokenRow>(
+        *db, [&](const ReaderCache& cache) { return cache.token(secret_hash); },
+        [&]() -> StoreResult<std::optional<TokenRow>> {
+            CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare(kTokenByHash));
+            s.bind(1, secret_hash);
+            return first_row<TokenRow>(s, read_token);
+        });
 }
 
 StoreResult<std::vector<TokenRow>> SqlControllerStore::list_tokens() {

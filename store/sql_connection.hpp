@@ -22,6 +22,8 @@ namespace certdeploy::store {
 
 enum class Dialect { sqlite, postgresql };
 
+class ReaderCache;
+
 // One numbered step of a schema, applied once, in its own transaction.
 struct Migration {
     int version;
@@ -97,6 +99,8 @@ class Connection {
     virtual StoreResult<void> begin() = 0;
     // False once the connection is lost (a database server restarted, a network cut): the pool replaces it.
     virtual bool usable() const = 0;
+    // The rows this connection remembers (reader_cache.hpp): SQLite's reader connections only.
+    virtual ReaderCache* reader_cache() { return nullptr; }
     // " FOR UPDATE" where the engine locks rows (PostgreSQL); SQLite's transactions already hold the lock.
     std::string_view for_update() const { return dialect() == Dialect::postgresql ? " FOR UPDATE" : ""; }
 };

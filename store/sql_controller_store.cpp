@@ -4,6 +4,7 @@
 
 #include "service/try.hpp"
 #include "store/postgresql_connection.hpp"
+#include "store/reader_cache.hpp"
 #include "store/row_codec.hpp"
 #include "store/sqlite_database.hpp"
 
@@ -20,6 +21,8 @@ constexpr std::string_view kServerExists = "SELECT 1 FROM servers WHERE name = ?
 constexpr std::string_view kServerColumns =
     "name, agent_url, labels, created_at, updated_at, last_contact, reachable, agent_version, pending, "
     "(SELECT MAX(not_after) FROM agent_identities i WHERE i.server = servers.name AND i.revoked_at IS NULL)";
+
+const std::string kGetServer = "SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1";
 
 // Readers for the quick reads: one per I/O thread at a time, and a few for anyone else reading at once.
 constexpr std::size_t kMaxReaders = 16;
@@ -84,10 +87,13 @@ StoreResult<ConnectionPool::Lease> SqlControllerStore::reader() {
 
 StoreResult<std::optional<ServerRow>> SqlControllerStore::get_server(const std::string& name) {
     CERTDEPLOY_TRY_ASSIGN(auto db, reader());
-    CERTDEPLOY_TRY_ASSIGN(auto s,
-                          db->prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ?1"));
-    s.bind(1, name);
-    return first_row<ServerRow>(s, read_server);
+    return read_through_cache<ServerRow>(
+        *db, [&](const ReaderCache& cache) { return cache.server(name); },
+        [&]() -> StoreResult<std::optional<ServerRow>> {
+            CERTDEPLOY_TRY_ASSIGN(auto s, db->prepare(kGetServer));
+            s.bind(1, name);
+            return first_row<ServerRow>(s, read_server);
+        });
 }
 
 StoreResult<std::vector<ServerRow>> SqlControllerStore::list_servers(const std::string& after, std::size_t limit) {

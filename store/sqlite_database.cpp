@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <mutex>
 
 #include "service/try.hpp"
 
@@ -85,10 +86,19 @@ class SqliteStatement final : public StatementBackend {
     bool* in_use_;
 };
 
+// Before SQLite's first use in the process: no count of the memory it holds, which SQLite keeps under one
+// process-wide mutex taken on every allocation — the I/O threads' quick reads contended for it. Nothing
+// reads the count (sqlite3_memory_used).
+void configure_sqlite_once() {
+    static std::once_flag configured;
+    std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 }  // namespace
 
 StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::filesystem::path& file,
                                                                       const std::vector<Migration>& migrations) {
+    configure_sqlite_once();
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(file.c_str(), &raw,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -110,6 +120,7 @@ StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std:
 }
 
 StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open_reader(const std::filesystem::path& file) {
+    configure_sqlite_once();
     sqlite3* raw = nullptr;
     // Read-write without create: a reader takes its snapshot through the WAL index (-shm), which it writes.
     const int rc = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -120,6 +131,7 @@ StoreResult<std::unique_ptr<SqliteConnection>> SqliteConnection::open_reader(con
     sqlite3_busy_timeout(raw, 5000);
     sqlite3_extended_result_codes(raw, 1);
     CERTDEPLOY_TRY(db->exec("PRAGMA query_only=ON"));
+    db->reader_cache_ = std::make_unique<ReaderCache>();
     return db;
 }
 

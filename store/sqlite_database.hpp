@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "store/reader_cache.hpp"
 #include "store/sql_connection.hpp"
 
 namespace certdeploy::store {
@@ -32,6 +33,7 @@ class SqliteConnection final : public Connection {
     std::int64_t changes() const override { return sqlite3_changes64(db_); }
     StoreResult<void> begin() override { return exec("BEGIN IMMEDIATE"); }
     bool usable() const override { return true; }  // a file: nothing to lose but the disk
+    ReaderCache* reader_cache() override { return reader_cache_.get(); }
     int schema_version() const { return schema_version_; }
 
     StoreError error(const std::string& what) const;  // the connection's last error
@@ -50,6 +52,7 @@ class SqliteConnection final : public Connection {
     sqlite3* db_;
     int schema_version_ = 0;
     std::map<std::string, Cached, std::less<>> cache_;
+    std::unique_ptr<ReaderCache> reader_cache_;  // a reader's (open_reader)
 };
 
 }  // namespace certdeploy::store

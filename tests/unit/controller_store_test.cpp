@@ -660,6 +660,59 @@ TEST_CASE("SQLite: quick reads do not wait for a write in progress, and see each
     CHECK(store->get_server("mail02").value().has_value());
 }
 
+TEST_CASE("SQLite: the readers' remembered rows give way to any commit, from this store or another process") {
+    TempDir dir;
+    auto opened = open_sqlite_controller_store(dir.path());
+    REQUIRE(opened.has_value());
+    auto& store = *opened;
+    REQUIRE(store->upsert_server(server_row("mail01")).has_value());
+    TokenRow token;
+    token.name = "ops";
+    token.secretHash = "22";
+    token.role = "viewer";
+    token.createdAt = "2026-11-01T00:00:00Z";
+    REQUIRE(store->create_token(token).value());
+    // Read twice: the second answer is the reader's remembered row, and the same.
+    CHECK(store->get_server("mail01").value()->agentUrl == "https://mail01:9001");
+    CHECK(store->get_server("mail01").value()->agentUrl == "https://mail01:9001");
+    CHECK(store->token_by_hash("22").value()->role == "viewer");
+    CHECK(store->token_by_hash("22").value()->role == "viewer");
+
+    // Another process edits both rows behind the store's back: the next reads see the commit.
+    auto other = SqliteConnection::open(dir / "controller.db", {});
+    REQUIRE(other.has_value());
+    REQUIRE((*other)->exec("UPDATE servers SET agent_url = 'https://moved:9001' WHERE name = 'mail01'").has_value());
+    REQUIRE((*other)->exec("UPDATE tokens SET role = 'operator' WHERE name = 'ops'").has_value());
+    CHECK(store->get_server("mail01").value()->agentUrl == "https://moved:9001");
+    CHECK(store->token_by_hash("22").value()->role == "operator");
+
+    // The store's own writes, on its writer connection, as well.
+    auto relabelled = server_row("mail01");
+    relabelled.labels = {{"team", "mail"}};
+    REQUIRE(store->upsert_server(relabelled).has_value());
+    CHECK(store->get_server("mail01").value()->labels == std::map<std::string, std::string>{{"team", "mail"}});
+    REQUIRE(store->revoke_token("ops", "2026-11-03T00:00:00Z").value());
+    CHECK(store->token_by_hash("22").value()->revokedAt == std::optional<std::string>("2026-11-03T00:00:00Z"));
+
+    // A deleted row is not answered from memory; an unknown one is not remembered as missing.
+    REQUIRE((*other)->exec("DELETE FROM tokens WHERE name = 'ops'").has_value());
+    CHECK_FALSE(store->token_by_hash("22").value().has_value());
+    CHECK_FALSE(store->get_server("mail99").value().has_value());
+    REQUIRE(store->upsert_server(server_row("mail99")).has_value());
+    CHECK(store->get_server("mail99").value().has_value());
+
+    // More servers read than a reader keeps: every answer is still the row's own.
+    for (std::size_t i = 0; i < ReaderCache::kMaxRows + 10; ++i) {
+        REQUIRE(store->upsert_server(server_row("bulk" + std::to_string(i))).has_value());
+    }
+    for (int round = 0; round < 2; ++round) {
+        for (std::size_t i = 0; i < ReaderCache::kMaxRows + 10; ++i) {
+            const auto name = "bulk" + std::to_string(i);
+            REQUIRE(store->get_server(name).value()->agentUrl == "https://" + name + ":9001");
+        }
+    }
+}
+
 TEST_CASE_TEMPLATE("tokens and the audit log: one live token per name, revoked kept, audit filtered newest first",
                    Engine, SqliteEngine, PostgresqlEngine) {
     TestDatabase db(Engine::dialect);
