@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q ansible wrk nginx-light >/dev/null
 [ -f build/bench/build.ninja ] || cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench -j"$(nproc)" --target certdeploy pkcs12_read_bench store_bench fill_jobs
+cmake --build build/bench -j"$(nproc)" --target certdeploy pkcs12_read_bench store_bench fill_jobs http_floor
 bin=build/bench/cli/certdeploy
 corpus=build/bench/fixtures/corpus
 bash tests/fixtures/make-fixtures.sh "$corpus" >/dev/null

@@ -13,16 +13,20 @@ json optional_json(const std::optional<T>& value) {
 }  // namespace
 
 json server_json(const store::ServerRow& row) {
-    return {{"name", row.name},
-            {"agentUrl", row.agentUrl},
-            {"labels", row.labels},
-            {"createdAt", row.createdAt},
-            {"updatedAt", row.updatedAt},
-            {"reachable", optional_json(row.reachable)},
-            {"agentVersion", optional_json(row.agentVersion)},
-            {"lastContact", optional_json(row.lastContact)},
-            {"pending", row.pending},
-            {"identityExpiresAt", optional_json(row.identityNotAfter)}};
+    // Member by member: a braced list copies each value twice (into nlohmann's json_ref, then into the
+    // object), and this answers every GET /v1/servers/{name}.
+    json out(json::value_t::object);
+    out["name"] = row.name;
+    out["agentUrl"] = row.agentUrl;
+    out["labels"] = row.labels;
+    out["createdAt"] = row.createdAt;
+    out["updatedAt"] = row.updatedAt;
+    out["reachable"] = optional_json(row.reachable);
+    out["agentVersion"] = optional_json(row.agentVersion);
+    out["lastContact"] = optional_json(row.lastContact);
+    out["pending"] = row.pending;
+    out["identityExpiresAt"] = optional_json(row.identityNotAfter);
+    return out;
 }
 
 json server_page_json(const controller::ServerPage& page) {
