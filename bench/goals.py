@@ -40,3 +40,11 @@ for what, key, goal, test in GOALS:
         print(f"| {what} | not measured | {goal} | — |")
         continue
     print(f"| {what} | {value} | {goal} | {'yes' if test(float(value)) else '**no**'} |")
+
+# What bounds the API's ratio: certdeploy's HTTP server alone on the same bytes (bench/http_floor.cpp).
+if "api.floor_ratio" in figures:
+    print()
+    print(f"The API's floor — certdeploy's HTTP server alone, no token, store or JSON — reads at "
+          f"{float(figures['api.floor_ratio']):.2f}× nginx ({figures.get('api.floor_cpu_us', '?')} µs of CPU per "
+          f"request against nginx's {figures.get('api.nginx_cpu_us', '?')}); the controller spends "
+          f"{figures.get('api.certdeploy_cpu_us', '?')} µs.")
