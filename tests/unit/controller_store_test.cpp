@@ -39,6 +39,16 @@ ServerRow server_row(const std::string& name) {
     return row;
 }
 
+// A live viewer token named `name` whose secret hashes to `hash`.
+TokenRow viewer_token(const std::string& name, const std::string& hash) {
+    TokenRow token;
+    token.name = name;
+    token.secretHash = hash;
+    token.role = "viewer";
+    token.createdAt = "2026-11-01T00:00:00Z";
+    return token;
+}
+
 // An import job on `servers`, its targets pending, with a sealed upload.
 NewJob import_job(const std::string& id, const std::vector<std::string>& servers, const std::string& at) {
     NewJob job;
@@ -621,12 +631,7 @@ TEST_CASE("SQLite: quick reads do not wait for a write in progress, and see each
     auto& store = *opened;
     CHECK(store->quick_reads());
     REQUIRE(store->upsert_server(server_row("mail01")).has_value());
-    TokenRow token;
-    token.name = "ops";
-    token.secretHash = "11";
-    token.role = "viewer";
-    token.createdAt = "2026-11-01T00:00:00Z";
-    REQUIRE(store->create_token(token).value());
+    REQUIRE(store->create_token(viewer_token("ops", "11")).value());
 
     // Another process (certdeploy token revoke, say) holds the database's write lock in an open transaction:
     // the store's writer, taking its one connection, waits for it in SQLite's busy handler (5 s).
@@ -666,12 +671,7 @@ TEST_CASE("SQLite: the readers' remembered rows give way to any commit, from thi
     REQUIRE(opened.has_value());
     auto& store = *opened;
     REQUIRE(store->upsert_server(server_row("mail01")).has_value());
-    TokenRow token;
-    token.name = "ops";
-    token.secretHash = "22";
-    token.role = "viewer";
-    token.createdAt = "2026-11-01T00:00:00Z";
-    REQUIRE(store->create_token(token).value());
+    REQUIRE(store->create_token(viewer_token("ops", "22")).value());
     // Read twice: the second answer is the reader's remembered row, and the same.
     CHECK(store->get_server("mail01").value()->agentUrl == "https://mail01:9001");
     CHECK(store->get_server("mail01").value()->agentUrl == "https://mail01:9001");
