@@ -4,7 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include "service/codec/json_string.hpp"
 
 namespace certdeploy::log {
 namespace {
@@ -80,18 +85,32 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     if (!enabled(level)) {
         return;
     }
-    // One line per request at the default level: written straight into one string (no string per value).
+    // One line per request at the default level: written straight into one string. Strings (most values,
+    // every key) and integers are written here; nlohmann's serializer, costly to build, only for the rest.
     std::string payload;
     payload.reserve(256);
-    nlohmann::detail::serializer<nlohmann::json> out(nlohmann::detail::output_adapter<char>(payload), ' ',
-                                                     nlohmann::json::error_handler_t::replace);
     payload += "\"msg\":";
-    out.dump(nlohmann::json(msg), false, false, 0);
+    codec::append_json_string(payload, msg);
+    std::optional<nlohmann::detail::serializer<nlohmann::json>> other;
     for (const auto& [key, value] : fields) {
         payload += ',';
-        out.dump(nlohmann::json(key), false, false, 0);
+        codec::append_json_string(payload, key);
         payload += ':';
-        out.dump(value, false, false, 0);
+        if (value.is_string()) {
+            codec::append_json_string(payload, value.get_ref<const std::string&>());
+        } else if (value.is_number_integer()) {
+            std::array<char, 24> digits{};
+            const auto end = value.is_number_unsigned()
+                                 ? std::to_chars(digits.begin(), digits.end(), value.get<std::uint64_t>()).ptr
+                                 : std::to_chars(digits.begin(), digits.end(), value.get<std::int64_t>()).ptr;
+            payload.append(digits.data(), end);
+        } else {
+            if (!other) {
+                other.emplace(nlohmann::detail::output_adapter<char>(payload), ' ',
+                              nlohmann::json::error_handler_t::replace);
+            }
+            other->dump(value, false, false, 0);
+        }
     }
     spdlog::default_logger_raw()->log(to_spdlog(level), spdlog::string_view_t(payload.data(), payload.size()));
 }
