@@ -66,9 +66,17 @@ CONF
     nginx "${args[@]}"
 }
 stop_web() {
-    local args
+    local args pid
     mapfile -t args < <(nginx_args "$1")
-    [ -s "$state/web/$1/nginx.pid" ] && nginx "${args[@]}" -s quit 2>/dev/null || true
+    pid=$(cat "$state/web/$1/nginx.pid" 2>/dev/null) || return 0
+    nginx "${args[@]}" -s quit 2>/dev/null || return 0
+    # -s quit only signals: nginx's master closes its port once its workers are done, later still when an
+    # agent's reload had just started new ones. The run command is over only when its web servers are.
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null || true
 }
 # The service as the agent sees it: files in the pem-fullchain layout, and a reload that tests the new
 # configuration before it signals nginx (a failure makes the agent put the previous files back).
